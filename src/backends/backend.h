@@ -1,0 +1,48 @@
+// A backend runs typed operations on ONE device (a CPU, one GPU). It knows nothing of the network:
+// the server hands it host buffers that are already complete and validated. Placement across
+// several devices, if any, sits above this interface.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/level3.h"
+
+namespace rcpu::backend {
+
+// Every failure a backend reports (device out of memory, a failing kernel, a missing device).
+// The server turns it into an error reply; it never ends the server.
+struct BackendError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;         // "cpu", "cuda"
+  virtual std::string description() const = 0;  // logged by rcpud at start (library, devices)
+
+  // Whether this backend implements the call; the server sends what it does not to the CPU backend.
+  virtual bool supports(const Level3Args& args) const = 0;
+
+  // Runs one validated Level-3 call on host buffers laid out as args says (column-major; the
+  // server passes packed operands, so args.lda/ldb/ldc equal the operand row counts, at least 1).
+  // `a` and `b` are null where level3_shapes() gives the operand no role. `c` is C, or B for
+  // trmm/trsm; it holds the input values when its role is inout. On return `c` holds the result.
+  // Throws BackendError on failure.
+  virtual void level3(const Level3Args& args, const void* a, const void* b, void* c) = 0;
+};
+
+struct BackendOptions {
+  std::vector<int> devices;  // GPU ordinals to use; empty = all
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
+#ifdef RCPU_WITH_CUDA
+// Throws BackendError when no usable GPU is present.
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);
+#endif
+
+}  // namespace rcpu::backend

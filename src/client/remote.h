@@ -1,0 +1,44 @@
+// The client's remote path: sends one call to the server named by RCPU_SERVER and puts the results
+// into the application's arrays. Thread-safe (a pool of connections, one call per connection at a
+// time) and fork-safe (a child never uses its parent's sockets).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/level3.h"
+
+namespace rcpu::client {
+
+struct RemoteTiming {
+  double to_server_s = 0;    // request + operands written to the socket
+  double on_server_s = 0;    // as reported by the server: unpack + compute
+  double from_server_s = 0;  // from the end of sending until the last result byte arrived
+  std::uint64_t bytes_sent = 0, bytes_received = 0;
+};
+
+enum class RemoteStatus {
+  ok,           // results are in the application's arrays
+  unavailable,  // no server configured, or it cannot be reached (connect refused / timed out)
+  failed,       // the connection broke during the call, or the server answered with an error
+};
+
+struct RemoteResult {
+  RemoteStatus status = RemoteStatus::unavailable;
+  // A short, stable description of why it did not run remotely ("connect 127.0.0.1:7000:
+  // Connection refused", "server error: out of memory"), used to warn once per cause.
+  std::string cause;
+  RemoteTiming timing;
+};
+
+// Whether RCPU_SERVER names a server at all (no I/O).
+bool remote_configured();
+
+// Runs a valid, non-trivial Level-3 call remotely. `args` carries the application's leading
+// dimensions; only the submatrices level3_shapes() names travel, and only the output block (for
+// syrk/herk/syr2k/her2k only its `tri` triangle) is written back. On any status other than ok,
+// the application's arrays are exactly as they were before the call, so the caller can run it
+// locally.
+RemoteResult run_level3_remote(const Level3Args& args, const void* a, const void* b, void* c);
+
+}  // namespace rcpu::client

@@ -1,0 +1,64 @@
+#include "common/log.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+namespace rcpu::log {
+namespace {
+
+struct State {
+  std::mutex mu;
+  const char* component = "rcpu";
+  Level level = Level::info;
+  std::set<std::string> warned;
+  State() {
+    if (const char* env = std::getenv("RCPU_LOG")) {
+      if (!std::strcmp(env, "debug")) level = Level::debug;
+      else if (!std::strcmp(env, "warn")) level = Level::warn;
+      else if (!std::strcmp(env, "error")) level = Level::error;
+    }
+  }
+};
+
+State& state() {
+  static State* s = new State;  // never destroyed: loggers may run during exit
+  return *s;
+}
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::debug: return "debug";
+    case Level::info: return "info";
+    case Level::warn: return "warning";
+    case Level::error: return "error";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void set_component(const char* name) { state().component = name; }
+void set_level(Level level) { state().level = level; }
+
+void write(Level level, const std::string& message) {
+  State& s = state();
+  if (level < s.level) return;
+  std::lock_guard lock(s.mu);
+  std::fprintf(stderr, "%s: %s: %s\n", s.component, level_name(level), message.c_str());
+  std::fflush(stderr);
+}
+
+bool warn_once(const std::string& cause, const std::string& message) {
+  State& s = state();
+  {
+    std::lock_guard lock(s.mu);
+    if (!s.warned.insert(cause).second) return false;
+  }
+  write(Level::warn, message);
+  return true;
+}
+
+}  // namespace rcpu::log
