@@ -1,0 +1,135 @@
+// rcpu: the command-line front end.
+//   rcpu run [--server H:P] [--policy P] [--trace F] [--stats] [--preload] -- program args...
+//       runs an unmodified program with its BLAS calls going through the rcpu shim
+//   rcpu config    prints the effective client configuration and where each value comes from
+//   rcpu version
+#include <getopt.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "client/config.h"
+#include "client/local_library.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void usage(std::FILE* out) {
+  std::fputs(
+      "usage: rcpu run [options] -- program [args...]\n"
+      "       rcpu config\n"
+      "       rcpu version\n"
+      "run options:\n"
+      "  --server HOST:PORT  the rcpud to use (sets RCPU_SERVER)\n"
+      "  --policy auto|local|remote  which calls go remote (sets RCPU_POLICY)\n"
+      "  --trace FILE        one JSON line per call (sets RCPU_TRACE)\n"
+      "  --stats             summary table on stderr at exit (sets RCPU_STATS=1)\n"
+      "  --preload           also LD_PRELOAD the shim (for programs that load BLAS privately,\n"
+      "                      or whose start-up scripts reorder LD_LIBRARY_PATH, such as R)\n",
+      out);
+}
+
+// The shim folder: RCPU_SHIM_DIR if set, else lib/rcpu beside this binary's bin/ folder.
+fs::path shim_dir() {
+  if (const char* env = std::getenv("RCPU_SHIM_DIR")) return env;
+  char self[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "lib/rcpu";
+  self[n] = 0;
+  return fs::weakly_canonical(fs::path(self).parent_path() / RCPU_SHIM_RELATIVE_DIR);
+}
+
+void prepend_env(const char* name, const std::string& value) {
+  const char* old = std::getenv(name);
+  std::string v = value;
+  if (old && *old) v += std::string(":") + old;
+  ::setenv(name, v.c_str(), 1);
+}
+
+int cmd_run(int argc, char** argv) {
+  static const option opts[] = {{"server", required_argument, nullptr, 's'},
+                                {"policy", required_argument, nullptr, 'p'},
+                                {"trace", required_argument, nullptr, 't'},
+                                {"stats", no_argument, nullptr, 'S'},
+                                {"preload", no_argument, nullptr, 'P'},
+                                {"help", no_argument, nullptr, 'h'},
+                                {nullptr, 0, nullptr, 0}};
+  bool preload = false;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "+", opts, nullptr)) != -1) {
+    switch (c) {
+      case 's': ::setenv("RCPU_SERVER", optarg, 1); break;
+      case 'p': ::setenv("RCPU_POLICY", optarg, 1); break;
+      case 't': ::setenv("RCPU_TRACE", optarg, 1); break;
+      case 'S': ::setenv("RCPU_STATS", "1", 1); break;
+      case 'P': preload = true; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (optind >= argc) {
+    std::fputs("rcpu run: no program given\n", stderr);
+    usage(stderr);
+    return 2;
+  }
+  const fs::path dir = shim_dir();
+  if (!fs::exists(dir / "libblas.so.3")) {
+    std::fprintf(stderr, "rcpu run: no shim in %s (set RCPU_SHIM_DIR)\n", dir.c_str());
+    return 2;
+  }
+  prepend_env("LD_LIBRARY_PATH", dir.string());
+  if (preload) prepend_env("LD_PRELOAD", (dir / "librcpu.so").string());
+  ::execvp(argv[optind], argv + optind);
+  std::fprintf(stderr, "rcpu run: cannot run %s: %s\n", argv[optind], std::strerror(errno));
+  return 127;
+}
+
+void show(const char* name, const std::string& value, const char* fallback) {
+  const char* env = std::getenv(name);
+  std::printf("%-20s %-40s (%s)\n", name, (env ? value : std::string(fallback)).c_str(),
+              env ? "environment" : "default");
+}
+
+int cmd_config() {
+  const rcpu::client::Config& c = rcpu::client::config();
+  show("RCPU_SERVER", c.server, "(none: every call runs locally)");
+  show("RCPU_POLICY", rcpu::client::policy_name(c.policy), "auto");
+  show("RCPU_FALLBACK", c.fallback == rcpu::client::FallbackMode::error ? "error" : "local", "local");
+  show("RCPU_AUTO_MIN_FLOPS", std::to_string(c.auto_min_flops), std::to_string(c.auto_min_flops).c_str());
+  show("RCPU_LOCAL_BLAS", c.local_blas, "(search: libopenblas.so.0, then the reference BLAS)");
+  show("RCPU_TRACE", c.trace_path, "(off)");
+  show("RCPU_STATS", c.stats ? "1" : "0", "0");
+  std::printf("%-20s %s\n", "local BLAS opened", rcpu::client::local_blas_path().c_str());
+  std::printf("%-20s %s\n", "shim folder", shim_dir().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "run") return cmd_run(argc - 1, argv + 1);
+  if (cmd == "config") return cmd_config();
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("rcpu %s\n", RCPU_VERSION);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    usage(stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "rcpu: unknown command %s\n", cmd.c_str());
+  usage(stderr);
+  return 2;
+}

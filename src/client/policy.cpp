@@ -1,0 +1,15 @@
+#include "client/policy.h"
+
+namespace rcpu::client {
+
+Decision decide_level3(const Config& config, const Level3Args& args, bool server_configured) {
+  if (config.policy == PolicyMode::local) return {false, "policy=local"};
+  // Nothing to compute (alpha == 0, empty dimensions): not worth a round trip, whatever the policy.
+  if (level3_is_trivial(args)) return {false, "trivial"};
+  if (!server_configured) return {false, "no-server"};
+  if (config.policy == PolicyMode::remote) return {true, "policy=remote"};
+  if (level3_flops(args) < config.auto_min_flops) return {false, "below-threshold"};
+  return {true, "above-threshold"};
+}
+
+}  // namespace rcpu::client

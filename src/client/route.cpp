@@ -1,0 +1,166 @@
+// Non-template halves of the routing templates in route.h.
+#include "client/route.h"
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "client/config.h"
+#include "client/local_library.h"
+#include "client/policy.h"
+#include "client/remote.h"
+#include "client/trace.h"
+#include "common/log.h"
+
+namespace rcpu::route {
+namespace {
+
+constexpr unsigned kSymCount = static_cast<unsigned>(Sym::count_);
+std::atomic<void*> g_local_fns[kSymCount];
+
+thread_local int t_local_depth = 0;
+
+using abi::blas_int;
+using XerblaFn = void (*)(const char*, const blas_int*, abi::blas_strlen);
+using CblasXerblaFn = void (*)(blas_int, const char*, const char*, ...);
+
+// The Fortran name netlib passes to XERBLA: "DGEMM " for dgemm_ and cblas_dgemm, padded to 6.
+std::string xerbla_name(Sym s) {
+  std::string n = kSymNames[static_cast<unsigned>(s)];
+  if (n.rfind("cblas_", 0) == 0) n = n.substr(6);
+  if (!n.empty() && n.back() == '_') n.pop_back();
+  for (char& c : n) c = upper(c);
+  while (n.size() < 6) n += ' ';
+  return n;
+}
+
+// Used only when the process-wide lookup finds no handler at all (rcpu itself loaded RTLD_LOCAL
+// by a program that defines none): the reference messages, and exit for CBLAS as netlib does.
+void fallback_xerbla(const char* srname, const blas_int* info, abi::blas_strlen len) {
+  std::fprintf(stderr, "Parameter %d to routine %.*s was incorrect\n", int(*info), int(len), srname);
+}
+void fallback_cblas_xerbla(blas_int info, const char* rout, const char* form, ...) {
+  std::fprintf(stderr, "Parameter %d to routine %s was incorrect\n", int(info), rout);
+  (void)form;
+  std::exit(-1);
+}
+
+}  // namespace
+
+void* resolve_local(Sym s) {
+  const unsigned i = static_cast<unsigned>(s);
+  void* fn = g_local_fns[i].load(std::memory_order_acquire);
+  if (fn) return fn;
+  fn = client::local_blas_symbol(kSymNames[i]);
+  if (!fn) {
+    std::fprintf(stderr, "rcpu: fatal: the local BLAS %s has no %s\n", client::local_blas_path().c_str(),
+                 kSymNames[i]);
+    std::abort();
+  }
+  g_local_fns[i].store(fn, std::memory_order_release);
+  return fn;
+}
+
+bool inside_local() { return t_local_depth > 0; }
+LocalScope::LocalScope() { ++t_local_depth; }
+LocalScope::~LocalScope() { --t_local_depth; }
+
+bool recording() { return client::recording(); }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void record_local(Sym s, double seconds) {
+  client::CallRecord r;
+  r.routine = kSymNames[static_cast<unsigned>(s)];
+  r.why = "not-offloadable";
+  r.t_total_s = seconds;
+  client::record(r);
+}
+
+// The lookup goes through the dynamic linker at call time, as a call from the reference library
+// would: the application's own xerbla_ (the netlib testers define one) wins over rcpu's.
+void report_xerbla(Sym s, int info) {
+  static XerblaFn fn = [] {
+    void* p = dlsym(RTLD_DEFAULT, "xerbla_");
+    return p ? reinterpret_cast<XerblaFn>(p) : &fallback_xerbla;
+  }();
+  const std::string name = xerbla_name(s);
+  const blas_int value = info;
+  fn(name.c_str(), &value, name.size());
+}
+
+void report_cblas_error(Sym s, int pos, const char* form, int value) {
+  static CblasXerblaFn fn = [] {
+    void* p = dlsym(RTLD_DEFAULT, "cblas_xerbla");
+    return p ? reinterpret_cast<CblasXerblaFn>(p) : &fallback_cblas_xerbla;
+  }();
+  fn(pos, kSymNames[static_cast<unsigned>(s)], form, value);
+}
+
+namespace {
+
+client::CallRecord level3_record(Sym s, const Level3Args& x) {
+  client::CallRecord r;
+  r.routine = kSymNames[static_cast<unsigned>(s)];
+  r.has_dims = true;
+  r.m = x.m;
+  r.n = x.n;
+  r.k = x.k;
+  return r;
+}
+
+// The first failure of each cause is reported; later ones only show in the trace.
+void warn_fallback(const std::string& cause) {
+  log::warn_once("fallback:" + cause, "running locally: " + cause);
+}
+
+}  // namespace
+
+bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, void* c, const char*& why_local) {
+  const client::Config& cfg = client::config();
+  const client::Decision d = client::decide_level3(cfg, x, client::remote_configured());
+  if (!d.remote) {
+    why_local = d.why;
+    return false;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const client::RemoteResult res = client::run_level3_remote(x, a, b, c);
+  if (res.status == client::RemoteStatus::ok) {
+    if (recording()) {
+      client::CallRecord r = level3_record(s, x);
+      r.remote = true;
+      r.why = d.why;
+      r.bytes_to_server = res.timing.bytes_sent;
+      r.bytes_from_server = res.timing.bytes_received;
+      r.t_to_server_s = res.timing.to_server_s;
+      r.t_on_server_s = res.timing.on_server_s;
+      r.t_from_server_s = res.timing.from_server_s;
+      r.t_total_s = seconds_since(t0);
+      client::record(r);
+    }
+    return true;
+  }
+  if (cfg.fallback == client::FallbackMode::error) {
+    std::fprintf(stderr, "rcpu: fatal: %s could not run remotely (%s) and RCPU_FALLBACK=error\n",
+                 kSymNames[static_cast<unsigned>(s)], res.cause.c_str());
+    std::exit(EXIT_FAILURE);
+  }
+  warn_fallback(res.cause);
+  why_local = "fallback";
+  return false;
+}
+
+void record_level3_local(Sym s, const Level3Args& x, double seconds, const char* why) {
+  if (!recording()) return;
+  client::CallRecord r = level3_record(s, x);
+  r.why = why ? why : "";
+  r.t_total_s = seconds;
+  client::record(r);
+}
+
+}  // namespace rcpu::route
