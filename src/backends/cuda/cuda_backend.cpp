@@ -1,0 +1,529 @@
+// The CUDA backend: Level-3 BLAS (all 9 families x s/d/c/z) on one GPU through cuBLAS.
+//
+// Exact arithmetic: the cuBLAS handle runs in CUBLAS_DEFAULT_MATH (checked after setting it), so no
+// TF32 tensor-op math, no BF16x9 FP32 emulation and no fixed-point FP64 emulation; scalars are
+// passed from host memory (CUBLAS_POINTER_MODE_HOST).
+//
+// Resources, all owned by one backend object and bound to its device (cudaSetDevice is called on
+// every entry, since the current device is per host thread and rcpud serves each session on its
+// own thread):
+//   - a cuBLAS handle with a fixed 32 MiB workspace (so cuBLAS does not allocate per call);
+//   - three non-blocking streams: h2d (host -> device copies), compute (cuBLAS), d2h (results);
+//   - a device arena: ONE allocation holding A, B and C of the current call at 256-byte aligned
+//     offsets (plan.h). It only grows: to the next power of two up to 256 MiB, then in multiples of
+//     256 MiB. Growing frees the old arena first (no data has to survive between calls), then
+//     allocates; when the rounded size does not fit, it retries with the exact size. No
+//     cudaMalloc/cudaFree happens on a call whose operands fit in the arena;
+//   - a ring of pinned staging slots (cudaHostAlloc, default 4 x 32 MiB, allocated at the first
+//     call) and a small pool of copy threads (copy_pool.h).
+//
+// One call (see plan.h for how it is cut into column blocks):
+//   1. upload the prologue operands, then for each step j:
+//        upload step j's input blocks (h2d stream), record in_ready; the compute stream waits for
+//        in_ready and runs the cuBLAS call for block j, then records done[j];
+//        then drain step j-1: the d2h stream waits for done[j-1] and copies block j-1 back.
+//      so the GPU computes block j while the host stages block j+1 in and block j-1 out, and the
+//      copy engines (one per direction on H100) move data both ways at once.
+//   2. An upload of a pageable host range goes chunk by chunk: wait until the next slot's previous
+//      DMA is done (its event), memcpy the chunk into the slot (split across the copy threads),
+//      queue its cudaMemcpyAsync on h2d and record the slot's event. The memcpy of chunk i+1
+//      therefore overlaps the DMA of chunk i. A download queues the DMA of chunk i+1 into a slot
+//      before copying chunk i out of its slot to the server's buffer.
+//   3. Host buffers that are already page-locked (cudaPointerGetAttributes says cudaMemoryTypeHost:
+//      a server that receives into cudaHostAlloc'ed memory) are copied by DMA directly, with no
+//      staging copy; so is everything when RCPU_CUDA_STAGING=pageable (the driver then stages).
+//   4. When beta == 0, C is never sent: its device copy is zeroed (cudaMemsetAsync) so the triangle a
+//      rank-k update does not write comes back as zeros, like the server's own zero-fill.
+//   5. All three streams are synchronized before level3() returns, successful or not, so no DMA
+//      touches the caller's buffers after the call.
+//
+// Thread safety: one mutex per backend serializes level3() calls (they share the arena, the
+// staging slots and the streams). Several sessions therefore queue on one GPU; creating one backend
+// per session or per stream set would lift that, at the cost of one arena each. supports() and
+// description() do not take the mutex.
+//
+// Errors never abort: every CUDA/cuBLAS status is checked and turned into BackendError. After any
+// failure the streams are drained and the arena is released ("reset the pool"); an out-of-memory
+// failure is retried once with an exactly sized arena. A sticky error (a kernel fault poisons the
+// CUDA context) marks the backend unusable: supports() then answers false so the server sends
+// everything to the CPU backend, and level3() throws at once.
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/cuda/copy_pool.h"
+#include "backends/cuda/cublas_call.h"
+#include "backends/cuda/cuda_util.h"
+#include "backends/cuda/plan.h"
+#include "common/log.h"
+
+#ifndef RCPU_WITH_CUDA
+#error "rcpu_backend_cuda must be compiled with RCPU_WITH_CUDA (its CMakeLists.txt defines it)"
+#endif
+
+namespace rcpu::backend {
+namespace cuda {
+namespace {
+
+constexpr std::uint64_t kMiB = std::uint64_t(1) << 20;
+constexpr std::uint64_t kGranule = 256 * kMiB;  // arena growth step above 256 MiB
+constexpr std::uint64_t kWorkspaceBytes = 32 * kMiB;  // cuBLAS workspace (NVIDIA's advice for Hopper)
+
+// Tuning knobs, read once from the environment when the backend is made (docs/gpu.md).
+struct Config {
+  bool pinned_staging = true;  // RCPU_CUDA_STAGING=pinned|pageable
+  std::uint64_t slot_bytes = 32 * kMiB;  // RCPU_CUDA_STAGE_MB
+  int slots = 4;  // RCPU_CUDA_STAGE_SLOTS
+  int copy_threads = 4;  // RCPU_CUDA_COPY_THREADS
+  PlanOptions plan;  // RCPU_CUDA_PIPELINE_STEPS -> plan.max_steps
+
+  static Config from_env() {
+    Config c;
+    if (const char* s = std::getenv("RCPU_CUDA_STAGING")) c.pinned_staging = std::strcmp(s, "pageable") != 0;
+    c.slot_bytes = std::uint64_t(std::clamp(env_long("RCPU_CUDA_STAGE_MB", 32), 1L, 1024L)) * kMiB;
+    c.slots = int(std::clamp(env_long("RCPU_CUDA_STAGE_SLOTS", 4), 2L, 64L));
+    const long hw = long(std::max(1u, std::thread::hardware_concurrency()));
+    c.copy_threads = int(std::clamp(env_long("RCPU_CUDA_COPY_THREADS", std::clamp(hw / 4, 1L, 8L)), 1L, 64L));
+    c.plan.max_steps = int(std::clamp(env_long("RCPU_CUDA_PIPELINE_STEPS", 8), 1L, 256L));
+    return c;
+  }
+};
+
+// Next arena size for `need` bytes: powers of two up to 256 MiB (at least 16 MiB), then multiples
+// of 256 MiB, so a stream of slightly growing calls reallocates only a few times.
+std::uint64_t arena_size_for(std::uint64_t need) {
+  if (need <= kGranule) {
+    std::uint64_t s = 16 * kMiB;
+    while (s < need) s <<= 1;
+    return s;
+  }
+  return (need + kGranule - 1) / kGranule * kGranule;
+}
+
+std::string device_memory_text(int device) {
+  std::size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return "device " + std::to_string(device);
+  }
+  return "device " + std::to_string(device) + " has " + format_bytes(free_b) + " free of " + format_bytes(total_b);
+}
+
+// The device pool: one growing allocation, reused by every call (see the file comment).
+class DeviceArena {
+ public:
+  DeviceArena() = default;
+  DeviceArena(const DeviceArena&) = delete;
+  DeviceArena& operator=(const DeviceArena&) = delete;
+  ~DeviceArena() { release(); }
+
+  char* data() const { return static_cast<char*>(ptr_); }
+  std::uint64_t capacity() const { return cap_.load(std::memory_order_relaxed); }
+
+  // Capacity >= need afterwards, or throws (OutOfDeviceMemory / BackendError) with an empty arena.
+  void reserve(std::uint64_t need, bool exact, int device, const std::string& routine) {
+    if (need <= capacity() && ptr_) return;
+    release();  // cudaFree synchronizes the device; every call has finished its work by now
+    std::uint64_t want = exact ? need : arena_size_for(need);
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, want);
+    if (e == cudaErrorMemoryAllocation && want > need) {
+      (void)cudaGetLastError();
+      want = need;
+      e = cudaMalloc(&p, want);
+    }
+    if (e == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      throw OutOfDeviceMemory("cuda: out of device memory allocating " + format_bytes(need) + " for " + routine + " (" +
+                        device_memory_text(device) + ")");
+    }
+    check_cuda(e, device, "cudaMalloc of the device arena");
+    ptr_ = p;
+    cap_.store(want, std::memory_order_relaxed);
+    log::debug("cuda: device " + std::to_string(device) + " arena now " + format_bytes(want) + " (for " + routine + ")");
+  }
+
+  void release() {
+    if (ptr_) (void)cudaFree(ptr_);
+    (void)cudaGetLastError();
+    ptr_ = nullptr;
+    cap_.store(0, std::memory_order_relaxed);
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  std::atomic<std::uint64_t> cap_{0};
+};
+
+// Pinned host staging slots, used round-robin; each slot's event marks the end of the last DMA
+// that reads or writes it.
+class StagingRing {
+ public:
+  struct Slot {
+    char* host = nullptr;
+    cudaEvent_t done = nullptr;
+  };
+
+  StagingRing() = default;
+  StagingRing(const StagingRing&) = delete;
+  StagingRing& operator=(const StagingRing&) = delete;
+  ~StagingRing() { release(); }
+
+  bool ready() const { return !slots_.empty(); }
+  std::uint64_t slot_bytes() const { return slot_bytes_; }
+
+  // Allocates the slots; false (and nothing held) when pinned memory is not available.
+  bool allocate(int count, std::uint64_t bytes, std::string* why) {
+    release();
+    for (int i = 0; i < count; ++i) {
+      Slot s;
+      cudaError_t e = cudaHostAlloc(reinterpret_cast<void**>(&s.host), bytes, cudaHostAllocPortable);
+      if (e == cudaSuccess) {
+        e = cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming);
+        if (e != cudaSuccess) (void)cudaFreeHost(s.host);
+      }
+      if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        *why = cuda_error_text(e);
+        release();
+        return false;
+      }
+      slots_.push_back(s);
+    }
+    slot_bytes_ = bytes;
+    next_ = 0;
+    return true;
+  }
+
+  // The next slot, once its previous DMA has finished.
+  Slot& acquire(int device) {
+    Slot& s = slots_[next_];
+    next_ = (next_ + 1) % slots_.size();
+    check_cuda(cudaEventSynchronize(s.done), device, "waiting for a staging slot");
+    return s;
+  }
+
+  void release() {
+    for (Slot& s : slots_) {
+      if (s.done) {
+        (void)cudaEventSynchronize(s.done);
+        (void)cudaEventDestroy(s.done);
+      }
+      if (s.host) (void)cudaFreeHost(s.host);
+    }
+    (void)cudaGetLastError();
+    slots_.clear();
+  }
+
+ private:
+  std::vector<Slot> slots_;
+  std::size_t next_ = 0;
+  std::uint64_t slot_bytes_ = 0;
+};
+
+bool is_page_locked(const void* p) {
+  if (!p) return false;
+  cudaPointerAttributes attr{};
+  const cudaError_t e = cudaPointerGetAttributes(&attr, p);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return attr.type == cudaMemoryTypeHost;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(int device, Config cfg) : dev_(device), cfg_(cfg), copier_(cfg.copy_threads) {}
+
+  ~CudaBackend() override {
+    // Best effort and silent: this may run during process exit, after the CUDA runtime is gone.
+    if (cudaSetDevice(dev_) == cudaSuccess) {
+      for (cudaStream_t s : {h2d_, compute_, d2h_})
+        if (s) (void)cudaStreamSynchronize(s);
+    }
+    ring_.release();
+    arena_.release();
+    if (handle_) (void)cublasDestroy(handle_);
+    if (workspace_) (void)cudaFree(workspace_);
+    for (cudaEvent_t e : {in_ready_, done_[0], done_[1]})
+      if (e) (void)cudaEventDestroy(e);
+    for (cudaStream_t s : {h2d_, compute_, d2h_})
+      if (s) (void)cudaStreamDestroy(s);
+    (void)cudaGetLastError();
+  }
+
+  // Everything that can fail at start-up; the factory calls it, so a failure destroys the object
+  // (and what init() created) through the destructor.
+  void init() {
+    check_cuda(cudaSetDevice(dev_), dev_, "cudaSetDevice");
+    check_cuda(cudaGetDeviceProperties(&prop_, dev_), dev_, "cudaGetDeviceProperties");
+    for (cudaStream_t* s : {&h2d_, &compute_, &d2h_})
+      check_cuda(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking), dev_, "cudaStreamCreate");
+    for (cudaEvent_t* e : {&in_ready_, &done_[0], &done_[1]})
+      check_cuda(cudaEventCreateWithFlags(e, cudaEventDisableTiming), dev_, "cudaEventCreate");
+    check_cublas(cublasCreate(&handle_), dev_, "cublasCreate");
+    check_cublas(cublasSetStream(handle_, compute_), dev_, "cublasSetStream");  // resets the workspace
+    check_cuda(cudaMalloc(&workspace_, kWorkspaceBytes), dev_, "cudaMalloc of the cuBLAS workspace");
+    check_cublas(cublasSetWorkspace(handle_, workspace_, kWorkspaceBytes), dev_, "cublasSetWorkspace");
+    check_cublas(cublasSetPointerMode(handle_, CUBLAS_POINTER_MODE_HOST), dev_, "cublasSetPointerMode");
+    // Exact arithmetic only: no TF32, no BF16x9 or fixed-point emulation (they need math-mode bits).
+    check_cublas(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH), dev_, "cublasSetMathMode");
+    cublasMath_t mode{};
+    check_cublas(cublasGetMathMode(handle_, &mode), dev_, "cublasGetMathMode");
+    if (mode != CUBLAS_DEFAULT_MATH)
+      throw BackendError("cuda: cuBLAS math mode is " + std::to_string(int(mode)) + ", not CUBLAS_DEFAULT_MATH");
+    int cublas_version = 0;
+    check_cublas(cublasGetVersion(handle_, &cublas_version), dev_, "cublasGetVersion");
+    int runtime = 0, driver = 0;
+    (void)cudaRuntimeGetVersion(&runtime);
+    (void)cudaDriverGetVersion(&driver);
+    (void)cudaGetLastError();
+
+    auto ver = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+    description_ = "cuda device " + std::to_string(dev_) + ": " + prop_.name + ", " +
+                   format_bytes(prop_.totalGlobalMem) + ", compute capability " + std::to_string(prop_.major) + "." +
+                   std::to_string(prop_.minor) + ", " + std::to_string(prop_.multiProcessorCount) + " SMs; CUDA runtime " +
+                   ver(runtime) + ", driver " + ver(driver) + ", cuBLAS " + std::to_string(cublas_version / 10000) + "." +
+                   std::to_string(cublas_version / 100 % 100) + "." + std::to_string(cublas_version % 100) +
+                   "; math CUBLAS_DEFAULT_MATH (no TF32, no emulation); staging " +
+                   (cfg_.pinned_staging ? std::to_string(cfg_.slots) + " x " + format_bytes(cfg_.slot_bytes) + " pinned, " +
+                                              std::to_string(copier_.threads()) + " copy thread(s)"
+                                        : std::string("pageable (driver-staged)")) +
+                   "; up to " + std::to_string(cfg_.plan.max_steps) + " pipeline steps per call";
+  }
+
+  std::string name() const override { return "cuda"; }
+  std::string description() const override { return description_; }
+
+  bool supports(const Level3Args& args) const override {
+    if (broken_.load()) return false;
+    if (level3_validate(args)) return false;
+    const std::uint64_t need = device_bytes(args, cfg_.plan.alignment);
+    const std::uint64_t cap = arena_.capacity();
+    if (need <= cap) return true;
+    if (cudaSetDevice(dev_) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    std::size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    // Growing the arena frees the old one first, so its capacity counts as available. Keep a
+    // margin for cuBLAS internals and other users of the device.
+    const std::uint64_t margin = std::max<std::uint64_t>(256 * kMiB, std::uint64_t(total_b) / 50);
+    return need + margin <= std::uint64_t(free_b) + cap;
+  }
+
+  void level3(const Level3Args& args, const void* a, const void* b, void* c) override {
+    std::lock_guard lock(mu_);
+    if (broken_.load()) throw BackendError("cuda: device " + std::to_string(dev_) + " is unusable: " + broken_reason_);
+    const std::string routine = routine_name(args.family, args.dtype);
+    try {
+      run(args, a, b, c, routine, /*exact=*/false);
+    } catch (const OutOfDeviceMemory& e) {
+      recover(routine);
+      if (broken_.load()) throw;
+      log::warn(std::string(e.what()) + "; retrying once with an exactly sized device pool");
+      try {
+        run(args, a, b, c, routine, /*exact=*/true);
+      } catch (const BackendError&) {
+        recover(routine);
+        throw;
+      }
+    } catch (const BackendError&) {
+      recover(routine);
+      throw;
+    }
+  }
+
+ private:
+  // One attempt at a call; the caller holds mu_ and recovers on failure.
+  void run(const Level3Args& args, const void* a, const void* b, void* c, const std::string& routine, bool exact) {
+    check_cuda(cudaSetDevice(dev_), dev_, "cudaSetDevice");
+    const Plan plan = make_plan(args, cfg_.plan);
+    if (plan.steps.empty()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+
+    arena_.reserve(plan.dev_total, exact, dev_, routine);
+    if (cfg_.pinned_staging && !ring_.ready() && !pinned_failed_) {
+      std::string why;
+      if (!ring_.allocate(cfg_.slots, cfg_.slot_bytes, &why)) {
+        pinned_failed_ = true;
+        log::warn("cuda: cannot allocate " + std::to_string(cfg_.slots) + " x " + format_bytes(cfg_.slot_bytes) +
+                  " of pinned staging memory (" + why + "); copying from pageable memory instead");
+      }
+    }
+    Call call;
+    call.host_in[0] = static_cast<const char*>(a);
+    call.host_in[1] = static_cast<const char*>(b);
+    call.host_in[2] = static_cast<const char*>(c);
+    call.host_out = static_cast<char*>(c);
+    for (int i = 0; i < 3; ++i) {
+      call.dev[i] = arena_.data() + plan.dev_off[i];
+      call.direct[i] = !ring_.ready() || is_page_locked(call.host_in[i]);
+    }
+
+    if (plan.zero_c)
+      check_cuda(cudaMemsetAsync(call.dev[2], 0, plan.bytes[2], compute_), dev_, "cudaMemsetAsync of C");
+    for (const ByteRange& r : plan.prologue) upload(call, r);
+    for (std::size_t j = 0; j < plan.steps.size(); ++j) {
+      const Step& s = plan.steps[j];
+      for (const ByteRange& r : s.in) upload(call, r);
+      check_cuda(cudaEventRecord(in_ready_, h2d_), dev_, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(compute_, in_ready_, 0), dev_, "cudaStreamWaitEvent");
+      check_cublas(run_cublas(handle_, s.args, call.dev[0] + s.a_off, call.dev[1] + s.b_off, call.dev[2] + s.c_off),
+                   dev_, routine);
+      check_cuda(cudaEventRecord(done_[j % 2], compute_), dev_, "cudaEventRecord");
+      if (j > 0) download(call, plan.steps[j - 1], done_[(j - 1) % 2]);
+    }
+    download(call, plan.steps.back(), done_[(plan.steps.size() - 1) % 2]);
+    check_cuda(cudaStreamSynchronize(h2d_), dev_, ("copying operands of " + routine + " to the GPU").c_str());
+    check_cuda(cudaStreamSynchronize(compute_), dev_, routine.c_str());
+    check_cuda(cudaStreamSynchronize(d2h_), dev_, ("copying the result of " + routine + " back").c_str());
+
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    log::debug("cuda: " + routine + " m=" + std::to_string(args.m) + " n=" + std::to_string(args.n) +
+               " k=" + std::to_string(args.k) + " in " + std::to_string(ms) + " ms, " +
+               std::to_string(plan.steps.size()) + " step(s), " + format_bytes(plan.dev_total) + " on device");
+  }
+
+  struct Call {
+    const char* host_in[3] = {nullptr, nullptr, nullptr};
+    char* host_out = nullptr;
+    char* dev[3] = {nullptr, nullptr, nullptr};
+    bool direct[3] = {true, true, true};  // copy by DMA straight from/to the host buffer
+  };
+
+  // Host -> device for one byte range, on the h2d stream (see the file comment, point 2).
+  void upload(const Call& call, const ByteRange& r) {
+    const int i = int(r.op);
+    const char* src = call.host_in[i] + r.offset;
+    char* dst = call.dev[i] + r.offset;
+    if (call.direct[i]) {
+      check_cuda(cudaMemcpyAsync(dst, src, r.bytes, cudaMemcpyHostToDevice, h2d_), dev_, "cudaMemcpyAsync to the GPU");
+      return;
+    }
+    for (std::uint64_t o = 0; o < r.bytes; o += ring_.slot_bytes()) {
+      const std::uint64_t len = std::min(ring_.slot_bytes(), r.bytes - o);
+      StagingRing::Slot& slot = ring_.acquire(dev_);
+      copier_.copy(slot.host, src + o, len);
+      check_cuda(cudaMemcpyAsync(dst + o, slot.host, len, cudaMemcpyHostToDevice, h2d_), dev_,
+                 "cudaMemcpyAsync to the GPU");
+      check_cuda(cudaEventRecord(slot.done, h2d_), dev_, "cudaEventRecord");
+    }
+  }
+
+  // Device -> host for one step's results, once `done` (its compute) has completed.
+  void download(const Call& call, const Step& step, cudaEvent_t done) {
+    check_cuda(cudaStreamWaitEvent(d2h_, done, 0), dev_, "cudaStreamWaitEvent");
+    struct Pending {
+      StagingRing::Slot* slot;
+      char* dst;
+      std::uint64_t len;
+    };
+    Pending pending{nullptr, nullptr, 0};
+    auto finish = [&](Pending& p) {
+      if (!p.slot) return;
+      check_cuda(cudaEventSynchronize(p.slot->done), dev_, "copying a result block back");
+      copier_.copy(p.dst, p.slot->host, p.len);
+      p.slot = nullptr;
+    };
+    for (const ByteRange& r : step.out) {
+      const int i = int(r.op);
+      char* dst = call.host_out + r.offset;
+      const char* src = call.dev[i] + r.offset;
+      if (call.direct[i]) {
+        check_cuda(cudaMemcpyAsync(dst, src, r.bytes, cudaMemcpyDeviceToHost, d2h_), dev_,
+                   "cudaMemcpyAsync from the GPU");
+        continue;
+      }
+      for (std::uint64_t o = 0; o < r.bytes; o += ring_.slot_bytes()) {
+        const std::uint64_t len = std::min(ring_.slot_bytes(), r.bytes - o);
+        StagingRing::Slot& slot = ring_.acquire(dev_);
+        check_cuda(cudaMemcpyAsync(slot.host, src + o, len, cudaMemcpyDeviceToHost, d2h_), dev_,
+                   "cudaMemcpyAsync from the GPU");
+        check_cuda(cudaEventRecord(slot.done, d2h_), dev_, "cudaEventRecord");
+        finish(pending);  // copy the previous chunk out while this one is in flight
+        pending = Pending{&slot, dst + o, len};
+      }
+    }
+    finish(pending);
+  }
+
+  // After a failed call: drain the streams, detect a poisoned context, reset the pool.
+  void recover(const std::string& routine) {
+    if (cudaSetDevice(dev_) == cudaSuccess) {
+      for (cudaStream_t s : {h2d_, compute_, d2h_}) (void)cudaStreamSynchronize(s);
+    }
+    (void)cudaGetLastError();
+    const cudaError_t sticky = cudaDeviceSynchronize();
+    (void)cudaGetLastError();
+    if (sticky != cudaSuccess) {
+      broken_reason_ = "CUDA context lost after " + routine + ": " + cuda_error_text(sticky);
+      broken_.store(true);
+      log::error("cuda: device " + std::to_string(dev_) + " " + broken_reason_ +
+                 "; the CUDA backend refuses further calls (restart rcpud to recover the GPU)");
+      return;
+    }
+    // Release the device arena so the next call starts from a clean pool (and so the memory is
+    // back for cuBLAS or another session after an out-of-memory failure).
+    arena_.release();
+  }
+
+  const int dev_;
+  const Config cfg_;
+  cudaDeviceProp prop_{};
+  std::string description_;
+
+  std::mutex mu_;  // serializes level3(): the resources below are shared by every call
+  cublasHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+  cudaStream_t h2d_ = nullptr, compute_ = nullptr, d2h_ = nullptr;
+  cudaEvent_t in_ready_ = nullptr, done_[2] = {nullptr, nullptr};
+  DeviceArena arena_;
+  StagingRing ring_;
+  bool pinned_failed_ = false;
+  CopyPool copier_;
+
+  std::atomic<bool> broken_{false};
+  std::string broken_reason_;  // written once, before broken_ is set
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    throw BackendError("cuda: no usable GPU (cudaGetDeviceCount: " + cuda::cuda_error_text(e) + ")");
+  }
+  if (count <= 0) throw BackendError("cuda: no GPU found (cudaGetDeviceCount returned 0)");
+  for (int d : options.devices) {
+    if (d < 0 || d >= count)
+      throw BackendError("cuda: GPU " + std::to_string(d) + " requested but " + std::to_string(count) +
+                         " device(s) present (ordinals 0.." + std::to_string(count - 1) + ")");
+  }
+  const int device = options.devices.empty() ? 0 : options.devices.front();
+  auto backend = std::make_unique<cuda::CudaBackend>(device, cuda::Config::from_env());
+  backend->init();
+  return backend;
+}
+
+}  // namespace rcpu::backend

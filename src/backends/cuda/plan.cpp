@@ -1,0 +1,101 @@
+#include "backends/cuda/plan.h"
+
+#include <algorithm>
+
+namespace rcpu::backend::cuda {
+namespace {
+
+std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
+
+std::uint64_t operand_bytes(const OperandShape& s, Dtype t) { return s.role == Role::none ? 0 : s.bytes(t); }
+
+}  // namespace
+
+std::uint64_t device_bytes(const Level3Args& args, std::uint64_t alignment) {
+  const Level3Shapes s = level3_shapes(args);
+  return align_up(operand_bytes(s.a, args.dtype), alignment) + align_up(operand_bytes(s.b, args.dtype), alignment) +
+         align_up(operand_bytes(s.c, args.dtype), alignment);
+}
+
+Plan make_plan(const Level3Args& args, const PlanOptions& opt) {
+  Plan p;
+  p.shapes = level3_shapes(args);
+  const Dtype t = args.dtype;
+  const std::uint64_t elt = element_size(t);
+  const OperandShape& sa = p.shapes.a;
+  const OperandShape& sb = p.shapes.b;
+  const OperandShape& sc = p.shapes.c;
+  p.bytes[0] = operand_bytes(sa, t);
+  p.bytes[1] = operand_bytes(sb, t);
+  p.bytes[2] = operand_bytes(sc, t);
+  const std::uint64_t align = std::max<std::uint64_t>(1, opt.alignment);
+  p.dev_off[0] = 0;
+  p.dev_off[1] = align_up(p.bytes[0], align);
+  p.dev_off[2] = p.dev_off[1] + align_up(p.bytes[1], align);
+  p.dev_total = p.dev_off[2] + align_up(p.bytes[2], align);
+  p.zero_c = sc.role == Role::out;
+
+  // Nothing to compute: the result has no elements.
+  if (sc.rows == 0 || sc.cols == 0) return p;
+
+  // Which operands are streamed by column blocks (see plan.h).
+  bool split = false, stream_b = false, b_by_rows = false;
+  switch (args.family) {
+    case L3Family::gemm:
+      split = true;
+      stream_b = args.transb == 'N';
+      b_by_rows = !stream_b;
+      break;
+    case L3Family::symm:
+    case L3Family::hemm:
+      split = args.side == 'L';
+      stream_b = split;
+      break;
+    case L3Family::trmm:
+    case L3Family::trsm:
+      split = args.side == 'L';
+      break;
+    default:
+      break;
+  }
+  const std::int64_t ncols = sc.cols;  // n, for every family here
+  std::int64_t nsteps = 1;
+  if (split && opt.max_steps > 1) {
+    const std::uint64_t col_bytes = (stream_b ? std::uint64_t(sb.ld) * elt : 0) +
+                                    (sc.reads() ? std::uint64_t(sc.ld) * elt : 0) + std::uint64_t(sc.ld) * elt;
+    const std::uint64_t streamed = col_bytes * std::uint64_t(ncols);
+    const std::uint64_t min_bytes = std::max<std::uint64_t>(1, opt.min_step_bytes);
+    nsteps = std::int64_t(std::min<std::uint64_t>(std::uint64_t(opt.max_steps), streamed / min_bytes));
+    nsteps = std::min<std::int64_t>(nsteps, ncols / std::max<std::int64_t>(1, opt.min_step_cols));
+    nsteps = std::max<std::int64_t>(nsteps, 1);
+  }
+  const std::int64_t nb = (ncols + nsteps - 1) / nsteps;
+
+  auto add = [](std::vector<ByteRange>& v, Operand op, std::uint64_t off, std::uint64_t bytes) {
+    if (bytes > 0) v.push_back(ByteRange{op, off, bytes});
+  };
+  if (sa.reads()) add(p.prologue, Operand::a, 0, p.bytes[0]);
+  if (sb.reads() && !stream_b) add(p.prologue, Operand::b, 0, p.bytes[1]);
+  if (sc.reads() && nsteps == 1) add(p.prologue, Operand::c, 0, p.bytes[2]);
+
+  const std::uint64_t b_col = std::uint64_t(sb.ld) * elt;  // bytes of one column of B
+  const std::uint64_t c_col = std::uint64_t(sc.ld) * elt;  // of C (B for trmm/trsm)
+  for (std::int64_t j0 = 0; j0 < ncols; j0 += nb) {
+    const std::int64_t w = std::min(nb, ncols - j0);
+    Step s;
+    s.args = args;
+    s.args.n = w;
+    if (nsteps > 1) {
+      if (stream_b) s.b_off = std::uint64_t(j0) * b_col;
+      else if (b_by_rows) s.b_off = std::uint64_t(j0) * elt;  // op(B)[:, J] = rows J of B
+      s.c_off = std::uint64_t(j0) * c_col;
+      if (stream_b) add(s.in, Operand::b, s.b_off, std::uint64_t(w) * b_col);
+      if (sc.reads()) add(s.in, Operand::c, s.c_off, std::uint64_t(w) * c_col);
+    }
+    add(s.out, Operand::c, s.c_off, std::uint64_t(w) * c_col);
+    p.steps.push_back(std::move(s));
+  }
+  return p;
+}
+
+}  // namespace rcpu::backend::cuda
