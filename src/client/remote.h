@@ -41,4 +41,21 @@ bool remote_configured();
 // locally.
 RemoteResult run_level3_remote(const Level3Args& args, const void* a, const void* b, void* c);
 
+// What the server said in its handshake.
+struct RemoteServerInfo {
+  std::string endpoint;        // "127.0.0.1:7000"
+  std::string server_version;  // "rcpud 0.1.0"
+  std::string backend;         // "cpu", "cuda"
+  std::uint64_t max_request_bytes = 0;
+};
+
+// Takes (or opens) a pooled connection to check that the server is reachable and accepts this
+// client; fills `info` when given. Same back-off as the calls: for `rcpu` tooling and tests.
+RemoteResult remote_probe(RemoteServerInfo* info);
+
+// Closes every idle pooled connection and forgets the back-off state and the configured server;
+// the next call reads RCPU_SERVER again. Connections in use by other threads are closed when they
+// are returned. For tests and tools; applications never need it.
+void remote_reset();
+
 }  // namespace rcpu::client

@@ -1,0 +1,118 @@
+// The messages of protocol v1 and their codecs (one definition per message, both directions; see
+// archive.h). Which frame kind carries which message:
+//   HELLO -> Hello, HELLO_OK -> HelloOk, ERROR -> ErrorReply, REQUEST -> Request,
+//   RESPONSE -> Response, DATA -> raw operand bytes (no codec), BYE -> empty.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/level3.h"
+#include "protocol/archive.h"
+#include "protocol/frame.h"
+
+namespace rcpu::protocol {
+
+inline constexpr std::size_t kMaxAuthBytes = 4096;
+inline constexpr std::size_t kMaxNameBytes = 256;
+inline constexpr std::size_t kMaxMessageBytes = 4096;
+inline constexpr std::size_t kMaxOperands = 3;
+
+// Capability bits (HELLO and HELLO_OK). A peer ignores bits it does not know.
+inline constexpr std::uint64_t kCapLevel3 = 1ull << 0;  // REQUEST of Level-3 BLAS calls
+
+enum class AuthMethod : std::uint16_t { none = 0 };
+
+// FNV-1a 64 of the generated opcode table text (rcpu::kOpcodeTable): both ends send/compare it so
+// builds from different specs fail at connect time instead of computing the wrong routine.
+std::uint64_t fnv1a64(const void* data, std::size_t size);
+std::uint64_t opcode_table_hash();
+
+struct Hello {
+  std::uint32_t protocol_version = kVersion;
+  std::uint64_t opcode_hash = 0;
+  std::uint64_t capabilities = 0;
+  AuthMethod auth_method = AuthMethod::none;
+  std::string auth;    // method-specific bytes, at most kMaxAuthBytes
+  std::string client;  // free text for the server's log ("rcpu 0.1.0 pid 1234")
+};
+template <class Ar>
+void codec(Ar& ar, Hello& m) {
+  ar(m.protocol_version, m.opcode_hash, m.capabilities, m.auth_method);
+  ar(bounded(m.auth, kMaxAuthBytes), bounded(m.client, kMaxNameBytes));
+}
+
+struct HelloOk {
+  std::string server_version;  // "rcpud 0.1.0"
+  std::string backend;         // "cpu", "cuda"
+  std::uint64_t capabilities = 0;
+  std::uint64_t max_request_bytes = 0;  // operand bytes (in + out) one request may carry
+};
+template <class Ar>
+void codec(Ar& ar, HelloOk& m) {
+  ar(bounded(m.server_version, kMaxNameBytes), bounded(m.backend, kMaxNameBytes));
+  ar(m.capabilities, m.max_request_bytes);
+}
+
+struct ErrorReply {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+};
+template <class Ar>
+void codec(Ar& ar, ErrorReply& m) {
+  ar(m.code, bounded(m.message, kMaxMessageBytes));
+}
+
+// One operand of a request as it travels: packed column-major rows x cols, leading dimension = rows.
+struct OperandDesc {
+  std::uint8_t index = 0;  // 0 = A, 1 = B, 2 = C (B of trmm/trsm)
+  Role role = Role::none;
+  std::uint64_t rows = 0, cols = 0;
+  std::uint32_t elem_size = 0;
+  // Saturates at UINT64_MAX instead of wrapping, so hostile dimensions cannot look small.
+  std::uint64_t bytes() const;
+  bool operator==(const OperandDesc&) const = default;
+};
+template <class Ar>
+void codec(Ar& ar, OperandDesc& m) {
+  ar(m.index, m.role, m.rows, m.cols, m.elem_size);
+}
+
+}  // namespace rcpu::protocol
+
+namespace rcpu {
+// Level3Args travels field by field, every dimension as 64 bits. Lives in rcpu's namespace so the
+// archives find it by argument-dependent lookup.
+template <class Ar>
+void codec(Ar& ar, Level3Args& a) {
+  ar(a.family, a.dtype, a.side, a.uplo, a.transa, a.transb, a.diag);
+  ar(a.m, a.n, a.k, a.alpha, a.beta, a.lda, a.ldb, a.ldc);
+}
+}  // namespace rcpu
+
+namespace rcpu::protocol {
+
+// REQUEST: the call and every operand with a role, in index order. Operands that are read (role in
+// or inout) follow as DATA frames in that order; the output comes back after the RESPONSE.
+struct Request {
+  Level3Args args;
+  std::vector<OperandDesc> operands;
+};
+template <class Ar>
+void codec(Ar& ar, Request& m) {
+  ar(m.args, bounded(m.operands, kMaxOperands));
+}
+
+// RESPONSE to a successful request; `output` describes the DATA frames that follow.
+struct Response {
+  std::uint64_t server_ns = 0;   // on the server: from the last input byte to the first output byte
+  std::uint64_t compute_ns = 0;  // of which in the backend
+  OperandDesc output;
+};
+template <class Ar>
+void codec(Ar& ar, Response& m) {
+  ar(m.server_ns, m.compute_ns, m.output);
+}
+
+}  // namespace rcpu::protocol

@@ -1,0 +1,64 @@
+// Frames on a transport connection: sending and receiving whole control messages, and operand
+// bytes as a sequence of DATA frames.
+//
+// Operands travel packed (column-major, leading dimension = rows) in DATA frames of at most
+// kMaxDataFrame bytes; a frame may end in the middle of a column. The sender gathers columns
+// straight from the caller's memory (no copy of a contiguous operand at all); the receiver checks
+// every DATA header against what it expects (request id, operand index, bytes still missing).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocol/archive.h"
+#include "protocol/frame.h"
+#include "protocol/messages.h"
+#include "protocol/status.h"
+#include "transport/transport.h"
+
+namespace rcpu::protocol {
+
+using transport::Connection;
+
+// Sends one frame; returns the bytes written (header included).
+std::uint64_t send_frame(Connection& c, FrameHeader h, const std::vector<std::uint8_t>& payload);
+
+template <class Msg>
+std::uint64_t send_message(Connection& c, Kind kind, std::uint64_t request_id, std::uint32_t opcode, const Msg& m,
+                           std::uint32_t flags = 0) {
+  FrameHeader h;
+  h.kind = kind;
+  h.request_id = request_id;
+  h.opcode = opcode;
+  h.flags = flags;
+  return send_frame(c, h, encode(m));
+}
+
+// Reads and checks one header (see decode_header). Transport errors pass through as TransportError.
+FrameHeader recv_header(Connection& c);
+// Reads the payload of a control frame (its length was bounded by recv_header).
+std::vector<std::uint8_t> recv_payload(Connection& c, const FrameHeader& h);
+
+template <class Msg>
+Msg recv_body(Connection& c, const FrameHeader& h) {
+  return decode<Msg>(recv_payload(c, h));
+}
+
+// Sends an ERROR frame; `closing` sets kFlagClosing (the sender hangs up right after).
+std::uint64_t send_error(Connection& c, std::uint64_t request_id, std::uint32_t opcode, ErrorCode code,
+                         const std::string& message, bool closing);
+
+// Sends the rows x cols block at `base` (column-major, leading dimension `ld` elements, `elem`
+// bytes per element) as DATA frames with flags = operand_index. Returns bytes written.
+std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t opcode, std::uint32_t operand_index,
+                          const void* base, std::uint64_t rows, std::uint64_t cols, std::uint64_t ld,
+                          std::size_t elem, std::uint64_t max_frame = kMaxDataFrame);
+
+// Receives `bytes` bytes of one operand from DATA frames into `dst` (packed), or discards them
+// when `dst` is null. Any other frame, or a DATA frame for another request/operand or longer than
+// what is missing, throws ProtocolError(bad_frame). Returns bytes read (headers included).
+std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
+                          std::uint64_t bytes);
+
+}  // namespace rcpu::protocol

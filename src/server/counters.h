@@ -1,0 +1,33 @@
+// Per-operation counters of rcpud (calls, errors, bytes each way, compute time), logged at
+// shutdown. Thread-safe; sessions add to them after each request.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace rcpu::server {
+
+struct OpCounters {
+  std::uint64_t calls = 0, errors = 0, bytes_in = 0, bytes_out = 0, compute_ns = 0;
+};
+
+class Counters {
+ public:
+  void add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out, std::uint64_t compute_ns);
+  void add_error(std::uint32_t opcode);
+  void add_session();
+  void add_rejected_session();
+  std::map<std::uint32_t, OpCounters> snapshot() const;
+  std::uint64_t sessions() const;
+  // One line per operation that was called, plus a session summary.
+  std::string report() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::uint32_t, OpCounters> ops_;
+  std::uint64_t sessions_ = 0, rejected_ = 0;
+};
+
+}  // namespace rcpu::server

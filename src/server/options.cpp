@@ -1,0 +1,137 @@
+#include "server/options.h"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
+#include "transport/tcp.h"
+
+namespace rcpu::server {
+namespace {
+
+const char* kUsage =
+    "usage: rcpud [options]\n"
+    "  --listen HOST:PORT         address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n"
+    "  --backend cpu|cuda|auto    compute backend (default auto: cuda when built and usable, else cpu)\n"
+    "  --devices 0,1              GPU ordinals for the cuda backend (default: all)\n"
+    "  --max-request-bytes SIZE   operand bytes one request may carry (default 32G)\n"
+    "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
+    "  --max-sessions N           concurrent client connections served (default 64)\n"
+    "  --insecure                 accept clients without authentication (logged as a warning)\n"
+    "  --help                     this text\n"
+    "The first line on stdout is 'rcpud listening on HOST:PORT' with the bound port.\n";
+
+std::optional<std::vector<int>> parse_devices(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 4) return std::nullopt;
+    out.push_back(std::atoi(item.c_str()));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || text[0] == '-') return std::nullopt;
+  std::string suffix(end);
+  unsigned shift = 0;
+  if (suffix == "" || suffix == "B") shift = 0;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB") shift = 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB") shift = 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB") shift = 30;
+  else if (suffix == "T" || suffix == "t" || suffix == "TiB") shift = 40;
+  else return std::nullopt;
+  if (shift && v > (UINT64_MAX >> shift)) return std::nullopt;
+  return std::uint64_t(v) << shift;
+}
+
+ParseResult parse_options(int argc, char** argv) {
+  enum { kListen = 1000, kBackend, kDevices, kMaxRequest, kMaxMemory, kMaxSessions, kInsecure, kHelp };
+  static const option long_options[] = {
+      {"listen", required_argument, nullptr, kListen},
+      {"backend", required_argument, nullptr, kBackend},
+      {"devices", required_argument, nullptr, kDevices},
+      {"max-request-bytes", required_argument, nullptr, kMaxRequest},
+      {"max-memory", required_argument, nullptr, kMaxMemory},
+      {"max-sessions", required_argument, nullptr, kMaxSessions},
+      {"insecure", no_argument, nullptr, kInsecure},
+      {"help", no_argument, nullptr, kHelp},
+      {nullptr, 0, nullptr, 0},
+  };
+  ParseResult r;
+  ServerOptions o;
+  auto bad = [&](const std::string& what) {
+    r.exit_code = 2;
+    r.message = "rcpud: " + what + "\n" + kUsage;
+    return r;
+  };
+  optind = 1;
+  opterr = 0;  // we print our own messages
+  for (;;) {
+    const int c = getopt_long(argc, argv, "", long_options, nullptr);
+    if (c == -1) break;
+    const std::string arg = optarg ? optarg : "";
+    switch (c) {
+      case kListen:
+        try {
+          const transport::Endpoint e = transport::parse_endpoint(arg);
+          o.host = e.host;
+          o.port = e.port;
+        } catch (const std::exception& e) {
+          return bad(std::string("--listen: ") + e.what());
+        }
+        break;
+      case kBackend:
+        if (arg != "cpu" && arg != "cuda" && arg != "auto") return bad("--backend must be cpu, cuda or auto");
+        o.backend = arg;
+        break;
+      case kDevices: {
+        auto d = parse_devices(arg);
+        if (!d) return bad("--devices wants a list of GPU ordinals such as 0,1");
+        o.devices = *d;
+        break;
+      }
+      case kMaxRequest: {
+        auto v = parse_size(arg);
+        if (!v || *v == 0) return bad("--max-request-bytes wants a size such as 8G");
+        o.max_request_bytes = *v;
+        break;
+      }
+      case kMaxMemory: {
+        auto v = parse_size(arg);
+        if (!v || *v == 0) return bad("--max-memory wants a size such as 16G");
+        o.max_memory_bytes = *v;
+        break;
+      }
+      case kMaxSessions: {
+        char* end = nullptr;
+        const long v = std::strtol(arg.c_str(), &end, 10);
+        if (end == arg.c_str() || *end || v < 1 || v > 100000) return bad("--max-sessions wants a positive number");
+        o.max_sessions = int(v);
+        break;
+      }
+      case kInsecure: o.insecure = true; break;
+      case kHelp:
+        r.exit_code = 0;
+        r.message = kUsage;
+        return r;
+      default:
+        return bad(std::string("unknown or incomplete option '") + (optind > 0 && optind <= argc ? argv[optind - 1] : "?") + "'");
+    }
+  }
+  if (optind < argc) return bad(std::string("unexpected argument '") + argv[optind] + "'");
+  r.options = o;
+  return r;
+}
+
+}  // namespace rcpu::server

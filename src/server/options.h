@@ -1,0 +1,35 @@
+// rcpud's command line, parsed into ServerOptions (getopt_long; no third-party CLI library).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rcpu::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7000;          // 0 = any free port (the bound one is printed)
+  std::string backend = "auto";       // cpu | cuda | auto
+  std::vector<int> devices;           // GPU ordinals; empty = all
+  std::uint64_t max_request_bytes = 32ull << 30;  // operand bytes (in + out) of one request
+  std::uint64_t max_memory_bytes = 0;  // operand bytes of all requests in flight; 0 = 3/4 of RAM
+  int max_sessions = 64;
+  bool insecure = false;
+  int handshake_timeout_ms = 10000;   // a connection that does not say HELLO in time is dropped
+  int io_timeout_ms = 120000;         // inside a request: no progress for this long = dead client
+};
+
+struct ParseResult {
+  std::optional<ServerOptions> options;  // empty: exit with `exit_code` after printing `message`
+  int exit_code = 0;
+  std::string message;  // usage/help text or the error
+};
+
+ParseResult parse_options(int argc, char** argv);
+
+// "4096", "64M", "32G", "1T" (binary multiples); nothing on error.
+std::optional<std::uint64_t> parse_size(const std::string& text);
+
+}  // namespace rcpu::server

@@ -1,0 +1,89 @@
+// rcpud: the rcpu server daemon. Prints "rcpud listening on HOST:PORT" as its very first stdout
+// line (tests and scripts parse it), then logs to stderr. SIGTERM/SIGINT stop it cleanly.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "common/log.h"
+#include "server/backend_select.h"
+#include "server/options.h"
+#include "server/server.h"
+
+namespace {
+int g_signal_pipe[2] = {-1, -1};
+void on_stop_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &b, 1);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace rcpu;
+  log::set_component("rcpud");
+
+  // Writes to a vanished client must fail with EPIPE, not kill the daemon (the transport also uses
+  // MSG_NOSIGNAL; this covers anything else).
+  signal(SIGPIPE, SIG_IGN);
+  // SIGTERM/SIGINT: a handler writes the signal number to a pipe and a thread acts on it. (Blocking
+  // the signals and using sigwait would not do: OpenBLAS starts its threads before main, with the
+  // signals unblocked, so the default action would still kill the process.)
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+    std::perror("rcpud: pipe");
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  const server::ParseResult parsed = server::parse_options(argc, argv);
+  if (!parsed.options) {
+    std::fputs(parsed.message.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  const server::ServerOptions& opts = *parsed.options;
+
+  std::unique_ptr<server::Server> srv;
+  try {
+    std::string note;
+    backend::BackendOptions bopts;
+    bopts.devices = opts.devices;
+    auto be = server::select_backend(opts.backend, bopts, &note);
+    srv = std::make_unique<server::Server>(opts, std::move(be));
+    std::printf("rcpud listening on %s\n", srv->endpoint().c_str());
+    std::fflush(stdout);
+    if (!note.empty()) log::info("backend auto: " + note);
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+  log::info("backend " + srv->backend().description());
+  if (opts.insecure)
+    log::warn("--insecure: clients are not authenticated (token authentication comes in a later version)");
+  else
+    log::warn("authentication is not implemented yet (a later version adds tokens): clients are not authenticated");
+  log::info("limits: " + std::to_string(opts.max_request_bytes) + " bytes per request, " +
+            std::to_string(opts.max_sessions) + " sessions");
+
+  std::thread signal_thread([&] {
+    unsigned char sig = 0;
+    while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig == SIGTERM || sig == SIGINT) log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    srv->stop();
+  });
+  srv->run();
+  // run() only returns after stop(); if something other than a signal stopped it, wake the waiter.
+  on_stop_signal(0);
+  signal_thread.join();
+  log::info(srv->counters().report());
+  srv.reset();
+  log::info("stopped");
+  return 0;
+}
