@@ -1,0 +1,383 @@
+// Protocol v1: frame header, message codecs (round trips, truncations, fuzzing), request checks,
+// and operand framing over an in-memory connection.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <cstdlib>
+#include <random>
+
+#include "protocol/frame.h"
+#include "protocol/level3_request.h"
+#include "protocol/messages.h"
+#include "protocol/wire.h"
+#include "rcpu_opcodes.h"
+
+namespace rcpu::protocol {
+namespace {
+
+// A byte pipe standing in for a socket.
+class MemoryConnection : public transport::Connection {
+ public:
+  std::vector<std::uint8_t> bytes;
+  std::size_t pos = 0;
+  void send_all(const void* d, std::size_t n) override {
+    bytes.insert(bytes.end(), static_cast<const std::uint8_t*>(d), static_cast<const std::uint8_t*>(d) + n);
+  }
+  void send_vec(const iovec* iov, std::size_t count) override {
+    for (std::size_t i = 0; i < count; ++i) send_all(iov[i].iov_base, iov[i].iov_len);
+  }
+  void recv_exact(void* d, std::size_t n) override {
+    if (bytes.size() - pos < n) throw transport::TransportError(transport::TransportError::Kind::closed, "eof");
+    std::memcpy(d, bytes.data() + pos, n);
+    pos += n;
+  }
+  void set_timeouts(int, int) override {}
+  bool readable_or_closed() override { return pos < bytes.size(); }
+  void shutdown() override {}
+  void hang_up(int) override {}
+  void abandon() override {}
+  std::string peer() const override { return "memory"; }
+};
+
+// Runs `body` in a child process whose address space may grow by at most 256 MiB: any attempt to
+// allocate an absurd size throws bad_alloc there, which fails the test. Returns the child's
+// exit status (0 = the body ran to its end).
+template <class F>
+int with_memory_cap(F body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    long pages = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+      std::fclose(f);
+    }
+    const rlim_t cap = rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (256ull << 20);
+    rlimit lim{cap, cap};
+    setrlimit(RLIMIT_AS, &lim);
+    try {
+      body();
+    } catch (...) {
+      _exit(3);
+    }
+    _exit(::testing::Test::HasFailure() ? 2 : 0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Request sample_request(L3Family f, Dtype t) {
+  Level3Args a;
+  a.family = f;
+  a.dtype = t;
+  a.m = 5;
+  a.n = 7;
+  a.k = 3;
+  a.alpha = {1.5, is_complex(t) && f != L3Family::herk ? -0.5 : 0.0};
+  a.beta = {0.25, 0};
+  if (f == L3Family::herk || f == L3Family::her2k) a.transa = 'C';
+  const Level3Shapes s = level3_shapes(a);
+  a.lda = std::max<std::int64_t>(1, s.a.rows);
+  a.ldb = std::max<std::int64_t>(1, s.b.rows);
+  a.ldc = std::max<std::int64_t>(1, s.c.rows);
+  if (f == L3Family::trmm || f == L3Family::trsm) a.ldb = a.ldc;
+  return Request{a, level3_operands(a)};
+}
+
+std::vector<std::vector<std::uint8_t>> sample_payloads() {
+  Hello h;
+  h.opcode_hash = opcode_table_hash();
+  h.capabilities = kCapLevel3;
+  h.auth = std::string(100, 'x');
+  h.client = "test";
+  HelloOk ok{"rcpud 0.1.0", "cpu", kCapLevel3, 1ull << 35};
+  ErrorReply e{ErrorCode::over_limit, "too big"};
+  Response r{123, 45, OperandDesc{2, Role::out, 5, 7, 8}};
+  return {encode(h), encode(ok), encode(e), encode(sample_request(L3Family::gemm, Dtype::z)), encode(r)};
+}
+
+// Decodes `bytes` as every message type; returns how many decoded without error.
+int decode_all(const std::vector<std::uint8_t>& bytes) {
+  int ok = 0;
+  auto attempt = [&](auto tag) {
+    try {
+      (void)decode<decltype(tag)>(bytes);
+      ++ok;
+    } catch (const DecodeError&) {
+    }
+  };
+  attempt(Hello{});
+  attempt(HelloOk{});
+  attempt(ErrorReply{});
+  attempt(Request{});
+  attempt(Response{});
+  return ok;
+}
+
+TEST(Frame, HeaderRoundTrip) {
+  FrameHeader h;
+  h.kind = Kind::data;
+  h.request_id = 0x0102030405060708ull;
+  h.opcode = 0x0102;
+  h.flags = 2;
+  h.payload_length = kMaxDataFrame;
+  const HeaderBytes b = encode_header(h);
+  EXPECT_EQ(0, std::memcmp(b.data(), "RCPU", 4));
+  EXPECT_EQ(b[4], 1);  // version, little-endian
+  EXPECT_EQ(b[8], 0x08);
+  const FrameHeader d = decode_header(b.data());
+  EXPECT_EQ(d.kind, Kind::data);
+  EXPECT_EQ(d.request_id, h.request_id);
+  EXPECT_EQ(d.opcode, h.opcode);
+  EXPECT_EQ(d.flags, h.flags);
+  EXPECT_EQ(d.payload_length, h.payload_length);
+}
+
+TEST(Frame, RejectsBadHeaders) {
+  FrameHeader h;
+  h.kind = Kind::hello;
+  HeaderBytes b = encode_header(h);
+  b[0] = 'X';
+  EXPECT_THROW(decode_header(b.data()), ProtocolError);
+  b = encode_header(h);
+  b[4] = 2;
+  try {
+    decode_header(b.data());
+    FAIL();
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.code, ErrorCode::version_mismatch);
+  }
+  b = encode_header(h);
+  b[6] = 0;
+  EXPECT_THROW(decode_header(b.data()), ProtocolError);
+  b[6] = 8;
+  EXPECT_THROW(decode_header(b.data()), ProtocolError);
+  for (std::uint64_t len : {std::uint64_t(kMaxControlPayload + 1), std::uint64_t(1ull << 40), std::uint64_t(~0ull)}) {
+    h.payload_length = len;
+    EXPECT_THROW(decode_header(encode_header(h).data()), ProtocolError) << len;
+  }
+  h.kind = Kind::data;
+  h.payload_length = kMaxDataFrame + 1;
+  EXPECT_THROW(decode_header(encode_header(h).data()), ProtocolError);
+}
+
+TEST(Codec, RoundTripEveryMessage) {
+  Hello h;
+  h.opcode_hash = 0xdeadbeefcafef00dull;
+  h.capabilities = 3;
+  h.auth = std::string("\0\1secret", 8);
+  h.client = "client";
+  const Hello h2 = decode<Hello>(encode(h));
+  EXPECT_EQ(h2.protocol_version, kVersion);
+  EXPECT_EQ(h2.opcode_hash, h.opcode_hash);
+  EXPECT_EQ(h2.capabilities, 3u);
+  EXPECT_EQ(h2.auth, h.auth);
+  EXPECT_EQ(h2.client, "client");
+
+  const HelloOk ok2 = decode<HelloOk>(encode(HelloOk{"v", "cuda", 1, 77}));
+  EXPECT_EQ(ok2.server_version, "v");
+  EXPECT_EQ(ok2.backend, "cuda");
+  EXPECT_EQ(ok2.max_request_bytes, 77u);
+
+  const ErrorReply e2 = decode<ErrorReply>(encode(ErrorReply{ErrorCode::busy, "busy"}));
+  EXPECT_EQ(e2.code, ErrorCode::busy);
+  EXPECT_EQ(e2.message, "busy");
+
+  const Response r2 = decode<Response>(encode(Response{5, 6, OperandDesc{2, Role::inout, 3, 4, 16}}));
+  EXPECT_EQ(r2.server_ns, 5u);
+  EXPECT_EQ(r2.compute_ns, 6u);
+  EXPECT_EQ(r2.output, (OperandDesc{2, Role::inout, 3, 4, 16}));
+
+  for (int f = 0; f <= int(L3Family::trsm); ++f)
+    for (int t = 0; t <= int(Dtype::z); ++t) {
+      if (!level3_opcode(L3Family(f), Dtype(t))) continue;
+      const Request r = sample_request(L3Family(f), Dtype(t));
+      const Request d = decode<Request>(encode(r));
+      EXPECT_EQ(d.args.family, r.args.family);
+      EXPECT_EQ(d.args.dtype, r.args.dtype);
+      EXPECT_EQ(d.args.transa, r.args.transa);
+      EXPECT_EQ(d.args.m, r.args.m);
+      EXPECT_EQ(d.args.n, r.args.n);
+      EXPECT_EQ(d.args.k, r.args.k);
+      EXPECT_EQ(d.args.alpha, r.args.alpha);
+      EXPECT_EQ(d.args.beta, r.args.beta);
+      EXPECT_EQ(d.args.ldc, r.args.ldc);
+      EXPECT_EQ(d.operands, r.operands);
+      EXPECT_FALSE(check_level3_request(*level3_opcode(L3Family(f), Dtype(t)), d).has_value());
+    }
+}
+
+TEST(Codec, EveryTruncationAndExtensionIsRejected) {
+  const auto payloads = sample_payloads();
+  const std::vector<std::function<void(const std::vector<std::uint8_t>&)>> decoders = {
+      [](const auto& b) { decode<Hello>(b); },      [](const auto& b) { decode<HelloOk>(b); },
+      [](const auto& b) { decode<ErrorReply>(b); }, [](const auto& b) { decode<Request>(b); },
+      [](const auto& b) { decode<Response>(b); }};
+  for (std::size_t m = 0; m < payloads.size(); ++m) {
+    EXPECT_NO_THROW(decoders[m](payloads[m]));
+    for (std::size_t len = 0; len < payloads[m].size(); ++len) {
+      std::vector<std::uint8_t> cut(payloads[m].begin(), payloads[m].begin() + len);
+      EXPECT_THROW(decoders[m](cut), DecodeError) << "message " << m << " cut at " << len;
+    }
+    auto longer = payloads[m];
+    longer.push_back(0);
+    EXPECT_THROW(decoders[m](longer), DecodeError);
+  }
+}
+
+TEST(Codec, AbsurdLengthsAreRejectedWithoutAllocating) {
+  EXPECT_EQ(0, with_memory_cap([] {
+    // An ERROR whose message claims 4 GiB - 1 bytes with nothing behind them.
+    EXPECT_THROW(decode<ErrorReply>(std::vector<std::uint8_t>{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}), DecodeError);
+    // A Request whose operand vector claims 2^32-1 entries.
+    std::vector<std::uint8_t> req = encode(sample_request(L3Family::gemm, Dtype::d));
+    const std::size_t args_len = req.size() - 4 - 3 * (1 + 1 + 8 + 8 + 4);
+    std::memset(req.data() + args_len, 0xff, 4);
+    EXPECT_THROW(decode<Request>(req), DecodeError);
+  }));
+}
+
+TEST(Codec, FuzzedBytesNeverCrashOrAllocateMuch) {
+  EXPECT_EQ(0, with_memory_cap([] {
+  std::mt19937_64 rng(42);
+  const auto payloads = sample_payloads();
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::vector<std::uint8_t> bytes;
+    if (iter % 2 == 0) {
+      bytes.resize(rng() % 200);
+      for (auto& b : bytes) b = std::uint8_t(rng());
+    } else {
+      // Mutations of valid messages reach deeper into the decoders than pure noise.
+      bytes = payloads[rng() % payloads.size()];
+      const int flips = 1 + int(rng() % 4);
+      for (int f = 0; f < flips && !bytes.empty(); ++f) bytes[rng() % bytes.size()] = std::uint8_t(rng());
+    }
+    decode_all(bytes);
+    HeaderBytes hb;
+    for (auto& b : hb) b = std::uint8_t(rng());
+    if (iter % 3 == 0) std::memcpy(hb.data(), "RCPU\x01\x00", 6);
+    try {
+      const FrameHeader h = decode_header(hb.data());
+      EXPECT_LE(h.payload_length, kMaxDataFrame);
+    } catch (const ProtocolError&) {
+    }
+    // Requests that decode must still pass the semantic check before anyone allocates for them.
+    try {
+      const Request r = decode<Request>(bytes);
+      (void)check_level3_request(std::uint32_t(rng() % 0x200), r);
+    } catch (const DecodeError&) {
+    }
+  }
+  }));
+}
+
+TEST(RequestCheck, RejectsMismatches) {
+  const std::uint32_t dgemm = *level3_opcode(L3Family::gemm, Dtype::d);
+  Request r = sample_request(L3Family::gemm, Dtype::d);
+  EXPECT_FALSE(check_level3_request(dgemm, r));
+  EXPECT_TRUE(check_level3_request(*level3_opcode(L3Family::gemm, Dtype::s), r));  // wrong routine
+  EXPECT_TRUE(check_level3_request(0xffff, r));                                    // unknown opcode
+  Request bad = r;
+  bad.operands[0].rows = 1ull << 40;
+  EXPECT_TRUE(check_level3_request(dgemm, bad));
+  bad = r;
+  bad.operands.pop_back();
+  EXPECT_TRUE(check_level3_request(dgemm, bad));
+  bad = r;
+  bad.operands[2].role = Role::inout;  // beta != 0 makes it inout already; claim out instead
+  bad.operands[2].role = Role::out;
+  EXPECT_TRUE(check_level3_request(dgemm, bad));
+  bad = r;
+  bad.args.m = -1;
+  EXPECT_TRUE(check_level3_request(dgemm, bad));
+  bad = r;
+  bad.args.transa = 'X';
+  EXPECT_TRUE(check_level3_request(dgemm, bad));
+  bad = r;
+  bad.args.family = L3Family(200);
+  EXPECT_TRUE(check_level3_request(dgemm, bad));
+  // Hermitian routine on real data.
+  Request h = sample_request(L3Family::herk, Dtype::z);
+  h.args.dtype = Dtype::d;
+  EXPECT_TRUE(check_level3_request(*level3_opcode(L3Family::herk, Dtype::z), h));
+}
+
+TEST(RequestCheck, SaturatingSizes) {
+  OperandDesc d{0, Role::in, ~0ull, ~0ull, 16};
+  EXPECT_EQ(d.bytes(), ~0ull);
+  EXPECT_EQ(total_bytes({d, d}), ~0ull);
+  EXPECT_EQ(input_bytes({OperandDesc{2, Role::out, 10, 10, 8}}), 0u);
+}
+
+TEST(Wire, MatrixFramingGathersColumnsAndSplitsFrames) {
+  std::mt19937_64 rng(7);
+  for (std::uint64_t rows : {std::uint64_t(1), std::uint64_t(3), std::uint64_t(700)}) {       // packed (short columns) and iovec columns
+    for (std::uint64_t pad : {std::uint64_t(0), std::uint64_t(5)}) {
+      for (std::uint64_t max_frame : {std::uint64_t(8), std::uint64_t(1000), kMaxDataFrame}) {
+        const std::uint64_t cols = 9, ld = rows + pad, elem = 8;
+        std::vector<std::uint8_t> src(ld * cols * elem);
+        for (auto& b : src) b = std::uint8_t(rng());
+        MemoryConnection c;
+        const std::uint64_t sent = send_matrix(c, 77, 0x102, 1, src.data(), rows, cols, ld, elem, max_frame);
+        EXPECT_EQ(sent, c.bytes.size());
+        std::vector<std::uint8_t> dst(rows * cols * elem);
+        EXPECT_EQ(recv_matrix(c, 77, 1, dst.data(), dst.size()), sent);
+        for (std::uint64_t j = 0; j < cols; ++j)
+          ASSERT_EQ(0, std::memcmp(dst.data() + j * rows * elem, src.data() + j * ld * elem, rows * elem));
+      }
+    }
+  }
+}
+
+TEST(Wire, MatrixReceiveChecksEveryFrame) {
+  std::vector<double> m(12, 1.0);
+  {
+    MemoryConnection c;
+    send_matrix(c, 1, 0x102, 0, m.data(), 3, 4, 3, 8);
+    EXPECT_THROW(recv_matrix(c, 2, 0, nullptr, 96), ProtocolError);  // another request
+  }
+  {
+    MemoryConnection c;
+    send_matrix(c, 1, 0x102, 0, m.data(), 3, 4, 3, 8);
+    EXPECT_THROW(recv_matrix(c, 1, 1, nullptr, 96), ProtocolError);  // another operand
+  }
+  {
+    MemoryConnection c;
+    send_matrix(c, 1, 0x102, 0, m.data(), 3, 4, 3, 8);
+    EXPECT_THROW(recv_matrix(c, 1, 0, nullptr, 95), ProtocolError);  // longer than announced
+  }
+  {
+    MemoryConnection c;
+    send_matrix(c, 1, 0x102, 0, m.data(), 3, 4, 3, 8);
+    c.bytes.resize(c.bytes.size() - 1);  // truncated
+    EXPECT_THROW(recv_matrix(c, 1, 0, nullptr, 96), transport::TransportError);
+  }
+  {
+    MemoryConnection c;
+    send_message(c, Kind::bye, 1, 0, ErrorReply{});
+    EXPECT_THROW(recv_matrix(c, 1, 0, nullptr, 96), ProtocolError);  // not DATA
+  }
+  {
+    MemoryConnection c;
+    send_matrix(c, 1, 0x102, 0, m.data(), 3, 4, 3, 8);
+    EXPECT_EQ(recv_matrix(c, 1, 0, nullptr, 96), 96u + kHeaderSize);  // discarding works
+  }
+}
+
+TEST(Protocol, OpcodeHashIsFnv1a) {
+  EXPECT_EQ(fnv1a64("", 0), 0xcbf29ce484222325ull);
+  EXPECT_EQ(fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(opcode_table_hash(), fnv1a64(kOpcodeTable, std::strlen(kOpcodeTable)));
+  EXPECT_STREQ(error_code_name(ErrorCode::over_limit), "over_limit");
+  EXPECT_STREQ(error_code_name(ErrorCode(999)), "unknown");
+}
+
+}  // namespace
+}  // namespace rcpu::protocol
