@@ -28,7 +28,8 @@ void CopyPool::copy(void* dst, const void* src, std::size_t n) {
   }
   std::lock_guard call(call_mu_);
   // Parts are multiples of 4 KiB so no two threads write the same cache line or page.
-  const std::size_t part = (n / std::size_t(parts) + 4095) / 4096 * 4096;
+  const std::size_t per = (n + std::size_t(parts) - 1) / std::size_t(parts);  // ceil: parts cover n
+  const std::size_t part = (per + 4095) / 4096 * 4096;
   {
     std::lock_guard lock(mu_);
     dst_ = static_cast<char*>(dst);

@@ -87,7 +87,7 @@ struct Config {
   std::uint64_t slot_bytes = 32 * kMiB;  // RCPU_CUDA_STAGE_MB
   int slots = 4;  // RCPU_CUDA_STAGE_SLOTS
   int copy_threads = 4;  // RCPU_CUDA_COPY_THREADS
-  PlanOptions plan;  // RCPU_CUDA_PIPELINE_STEPS -> plan.max_steps
+  PlanOptions plan;  // RCPU_CUDA_PIPELINE_STEPS -> max_steps, RCPU_CUDA_MIN_STEP_MB -> min_step_bytes
 
   static Config from_env() {
     Config c;
@@ -97,6 +97,7 @@ struct Config {
     const long hw = long(std::max(1u, std::thread::hardware_concurrency()));
     c.copy_threads = int(std::clamp(env_long("RCPU_CUDA_COPY_THREADS", std::clamp(hw / 4, 1L, 8L)), 1L, 64L));
     c.plan.max_steps = int(std::clamp(env_long("RCPU_CUDA_PIPELINE_STEPS", 8), 1L, 256L));
+    c.plan.min_step_bytes = std::uint64_t(std::clamp(env_long("RCPU_CUDA_MIN_STEP_MB", 64), 1L, 65536L)) * kMiB;
     return c;
   }
 };

@@ -7,7 +7,18 @@ namespace {
 
 std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
 
-std::uint64_t operand_bytes(const OperandShape& s, Dtype t) { return s.role == Role::none ? 0 : s.bytes(t); }
+// Bytes an operand spans in column-major storage: ld * (cols - 1) + rows elements (rows * cols for
+// the packed operands the server passes), 0 when it has no elements.
+std::uint64_t operand_bytes(const OperandShape& s, Dtype t) {
+  if (s.role == Role::none || s.rows <= 0 || s.cols <= 0) return 0;
+  return (std::uint64_t(s.ld) * std::uint64_t(s.cols - 1) + std::uint64_t(s.rows)) * element_size(t);
+}
+
+// Bytes of columns [j0, j0 + w) of an operand, from the start of column j0.
+std::uint64_t block_bytes(const OperandShape& s, std::int64_t w, Dtype t) {
+  if (s.rows <= 0 || w <= 0) return 0;
+  return (std::uint64_t(s.ld) * std::uint64_t(w - 1) + std::uint64_t(s.rows)) * element_size(t);
+}
 
 }  // namespace
 
@@ -58,6 +69,7 @@ Plan make_plan(const Level3Args& args, const PlanOptions& opt) {
     default:
       break;
   }
+  if (p.bytes[1] == 0) stream_b = false;  // e.g. gemm with k == 0
   const std::int64_t ncols = sc.cols;  // n, for every family here
   std::int64_t nsteps = 1;
   if (split && opt.max_steps > 1) {
@@ -69,6 +81,7 @@ Plan make_plan(const Level3Args& args, const PlanOptions& opt) {
     nsteps = std::min<std::int64_t>(nsteps, ncols / std::max<std::int64_t>(1, opt.min_step_cols));
     nsteps = std::max<std::int64_t>(nsteps, 1);
   }
+  if (nsteps == 1) stream_b = b_by_rows = false;  // one step: everything goes in the prologue
   const std::int64_t nb = (ncols + nsteps - 1) / nsteps;
 
   auto add = [](std::vector<ByteRange>& v, Operand op, std::uint64_t off, std::uint64_t bytes) {
@@ -78,21 +91,19 @@ Plan make_plan(const Level3Args& args, const PlanOptions& opt) {
   if (sb.reads() && !stream_b) add(p.prologue, Operand::b, 0, p.bytes[1]);
   if (sc.reads() && nsteps == 1) add(p.prologue, Operand::c, 0, p.bytes[2]);
 
-  const std::uint64_t b_col = std::uint64_t(sb.ld) * elt;  // bytes of one column of B
-  const std::uint64_t c_col = std::uint64_t(sc.ld) * elt;  // of C (B for trmm/trsm)
   for (std::int64_t j0 = 0; j0 < ncols; j0 += nb) {
     const std::int64_t w = std::min(nb, ncols - j0);
     Step s;
     s.args = args;
     s.args.n = w;
+    if (stream_b) s.b_off = std::uint64_t(j0) * std::uint64_t(sb.ld) * elt;
+    if (b_by_rows) s.b_off = std::uint64_t(j0) * elt;  // op(B)[:, J] = rows J of B
+    s.c_off = std::uint64_t(j0) * std::uint64_t(sc.ld) * elt;
     if (nsteps > 1) {
-      if (stream_b) s.b_off = std::uint64_t(j0) * b_col;
-      else if (b_by_rows) s.b_off = std::uint64_t(j0) * elt;  // op(B)[:, J] = rows J of B
-      s.c_off = std::uint64_t(j0) * c_col;
-      if (stream_b) add(s.in, Operand::b, s.b_off, std::uint64_t(w) * b_col);
-      if (sc.reads()) add(s.in, Operand::c, s.c_off, std::uint64_t(w) * c_col);
+      if (stream_b) add(s.in, Operand::b, s.b_off, block_bytes(sb, w, t));
+      if (sc.reads()) add(s.in, Operand::c, s.c_off, block_bytes(sc, w, t));
     }
-    add(s.out, Operand::c, s.c_off, std::uint64_t(w) * c_col);
+    add(s.out, Operand::c, s.c_off, block_bytes(sc, w, t));
     p.steps.push_back(std::move(s));
   }
   return p;

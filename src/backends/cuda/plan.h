@@ -5,10 +5,10 @@
 // This file is plain C++ (no CUDA headers) so the decomposition is tested on machines without a
 // GPU (tests/gpu/cuda_plan_test.cpp executes plans with OpenBLAS and memcpy as the "device").
 //
-// Layout: every operand lives on the device exactly as the server hands it over, packed
-// column-major with the same leading dimension (args.lda/ldb/ldc == operand rows). A column block
-// of a packed operand is therefore one contiguous byte range at the same offset on the host and on
-// the device, so every copy in a plan is a plain 1-D range.
+// Layout: every operand lives on the device exactly as the server hands it over, column-major with
+// the same leading dimension (the server passes packed operands, ld == rows; a larger ld works too,
+// its gaps are copied along). A block of whole columns is therefore one contiguous byte range at
+// the same offset on the host and on the device, so every copy in a plan is a plain 1-D range.
 //
 // Which calls are split (by columns of C, or of B for trmm/trsm):
 //   gemm                      C[:, J] = alpha op(A) op(B)[:, J] + beta C[:, J]; A goes in the
@@ -59,7 +59,7 @@ struct PlanOptions {
   std::uint64_t alignment = 256;                     // of each operand in the device arena
 };
 
-// args must be valid (level3_validate) and packed (each ld == the operand's row count, >= 1).
+// args must be valid (level3_validate).
 Plan make_plan(const Level3Args& args, const PlanOptions& options = {});
 
 // Device bytes a call needs (operands only, aligned as make_plan places them).
