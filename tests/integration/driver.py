@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""Integration driver for rcpud (Python 3 standard library only).
+
+Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first stdout line
+("rcpud listening on HOST:PORT"), and runs one scenario against it:
+
+  faults      garbage, truncated, absurdly sized, wrong-magic, wrong-version, wrong-hash frames and
+              malformed requests: each gets an ERROR reply or a closed connection, an ERROR for a
+              well-framed bad request leaves that connection usable, and a well-behaved client
+              still gets correct results afterwards
+  concurrent  several client processes x threads doing real dgemm/zherk/dtrsm at once; then
+              SIGTERM, a clean exit and per-op counters in the log
+  kill        SIGKILL the server in the middle of a large call: the call fails, C is unchanged
+  refused     no server: the client reports "unavailable" quickly, then at once (back-off)
+  limits      --max-request-bytes and --max-sessions produce ERROR replies, not deaths
+
+Every process started here is reaped with a time-out.
+"""
+import argparse
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HDR = struct.Struct("<4sHHQIIQ")
+HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE = range(1, 8)
+ERR_BAD_FRAME, ERR_VERSION, ERR_OPCODE_TABLE, ERR_AUTH, ERR_BAD_REQUEST, ERR_OVER_LIMIT = 1, 2, 3, 4, 5, 6
+ERR_BUSY = 9
+FLAG_CLOSING = 1
+DGEMM, SGEMM = 0x0102, 0x0101
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("  ok:", what, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+class Server:
+    def __init__(self, bin_dir, *extra):
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [os.path.join(bin_dir, "rcpud"), "--listen", "127.0.0.1:0", "--backend", "cpu", "--insecure", *extra],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self._first_line(10)
+        prefix = "rcpud listening on "
+        if not line.startswith(prefix):
+            self.stop()
+            raise Failure("unexpected first line from rcpud: %r; log:\n%s" % (line, self.stderr()))
+        self.endpoint = line[len(prefix):].strip()
+        self.port = int(self.endpoint.rsplit(":", 1)[1])
+        check(self.port != 0, "rcpud reports its bound port (%s)" % self.endpoint)
+
+    def _first_line(self, timeout):
+        result = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not result:
+            self.stop()
+            raise Failure("rcpud printed no first line within %ss" % timeout)
+        return result[0]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stderr(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Sends `sig` and reaps; SIGKILL if it does not go in time. Returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise Failure("rcpud did not stop within %ss of signal %d" % (timeout, sig))
+        return self.proc.returncode
+
+
+def run_client(bin_dir, env_server, *args, timeout=45):
+    env = dict(os.environ)
+    if env_server is None:
+        env.pop("RCPU_SERVER", None)
+    else:
+        env["RCPU_SERVER"] = env_server
+    return subprocess.run([os.path.join(bin_dir, "rcpu_itest_client"), *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------- raw protocol
+
+def frame(kind, payload=b"", rid=0, opcode=0, flags=0, version=1, magic=b"RCPU", length=None):
+    return HDR.pack(magic, version, kind, rid, opcode, flags, len(payload) if length is None else length) + payload
+
+
+def blob(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def hello_payload(table_hash, version=1, auth_method=0):
+    return struct.pack("<IQQH", version, table_hash, 1, auth_method) + blob(b"") + blob(b"driver.py")
+
+
+def dgemm_request(m, n, k, beta=0.0, rows=None):
+    """A dgemm REQUEST payload (all 'N', alpha 1) and its operand descriptors."""
+    args = struct.pack("<BB5s", 0, 1, b"LUNNN") + struct.pack("<qqq", m, n, k)
+    args += struct.pack("<dddd", 1.0, 0.0, beta, 0.0) + struct.pack("<qqq", max(1, m), max(1, k), max(1, m))
+    c_role = 2 if beta == 0.0 else 3
+    ops = [(0, 1, m, k), (1, 1, k, n), (2, c_role, m, n)]
+    if rows is not None:
+        ops[0] = (0, 1, rows, k)
+    body = struct.pack("<I", len(ops)) + b"".join(struct.pack("<BBQQI", i, r, a, b, 8) for i, r, a, b in ops)
+    return args + body
+
+
+class Raw:
+    """A raw TCP connection to the server."""
+
+    def __init__(self, port, timeout=5):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def send(self, data):
+        try:
+            self.s.sendall(data)
+            return True
+        except OSError:
+            return False  # the server may close while we still send; that is a valid answer
+
+    def recv_exact(self, n):
+        out = b""
+        while len(out) < n:
+            chunk = self.s.recv(n - len(out))
+            if not chunk:
+                return None
+            out += chunk
+        return out
+
+    def reply(self):
+        """('closed',) | ('error', code, message, flags) | ('frame', kind, rid, payload)."""
+        try:
+            head = self.recv_exact(HDR.size)
+        except (ConnectionResetError, socket.timeout, OSError):
+            return ("closed",)
+        if head is None:
+            return ("closed",)
+        magic, version, kind, rid, opcode, flags, length = HDR.unpack(head)
+        if magic != b"RCPU" or length > 1 << 27:
+            raise Failure("server sent a bad frame header")
+        payload = self.recv_exact(length) if length else b""
+        if kind == ERROR:
+            code, mlen = struct.unpack_from("<II", payload)
+            return ("error", code, payload[8:8 + mlen].decode(), flags)
+        return ("frame", kind, rid, payload)
+
+    def closed_after(self, timeout=5):
+        """True when the server closes the connection (EOF or reset) within `timeout`."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                if not self.s.recv(65536):
+                    return True
+        except (ConnectionResetError, OSError):
+            return True
+        except socket.timeout:
+            return False
+
+    def handshake(self, table_hash):
+        self.send(frame(HELLO, hello_payload(table_hash)))
+        r = self.reply()
+        if r[0] != "frame" or r[1] != HELLO_OK:
+            raise Failure("handshake refused: %r" % (r,))
+
+    def close(self):
+        self.s.close()
+
+
+def error_or_closed(r):
+    return r[0] in ("error", "closed")
+
+
+# ---------------------------------------------------------------- scenarios
+
+def table_hash(bin_dir):
+    out = run_client(bin_dir, None, "hash")
+    return int(out.stdout.strip(), 16)
+
+
+def good_client(bin_dir, server, threads=2, iters=6, seed=1):
+    r = run_client(bin_dir, "127.0.0.1:%d" % server.port, "check", threads, iters, seed)
+    check(r.returncode == 0, "well-behaved client gets correct results (%s%s)" % (r.stdout.strip(), r.stderr.strip()))
+
+
+def scenario_faults(bin_dir):
+    h = table_hash(bin_dir)
+    srv = Server(bin_dir)
+    try:
+        idle = Raw(srv.port)  # says nothing at all, for the whole scenario
+        rng = random.Random(5)
+
+        c = Raw(srv.port)
+        c.send(bytes(rng.getrandbits(8) for _ in range(4096)))
+        check(error_or_closed(c.reply()), "garbage bytes: error reply or closed connection")
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, hello_payload(h), length=100)[:HDR.size + 10])
+        c.s.shutdown(socket.SHUT_WR)
+        check(c.closed_after(), "truncated frame: connection closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, length=1 << 62))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_FRAME, "absurd payload length: ERROR bad_frame (%r)" % (r,))
+        check(c.closed_after(), "absurd payload length: then closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, hello_payload(h), magic=b"XCPU"))
+        check(error_or_closed(c.reply()), "wrong magic: error reply or closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, hello_payload(h), version=2))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_VERSION, "wrong header version: ERROR version_mismatch (%r)" % (r,))
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, hello_payload(h ^ 1)))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_OPCODE_TABLE and "opcode table mismatch" in r[2],
+              "wrong opcode hash: ERROR opcode_table_mismatch (%s)" % (r[2] if len(r) > 2 else r,))
+        check(r[0] == "error" and r[3] & FLAG_CLOSING and c.closed_after(), "wrong opcode hash: then closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, hello_payload(h, auth_method=7)))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_AUTH, "unknown auth method: ERROR auth_failed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.send(frame(REQUEST, dgemm_request(2, 2, 2)))
+        check(error_or_closed(c.reply()), "REQUEST before HELLO: error reply or closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, bytes(rng.getrandbits(8) for _ in range(60)), rid=1, opcode=DGEMM))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "garbage REQUEST payload: ERROR bad_request")
+        check(c.closed_after(), "garbage REQUEST payload: then closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, dgemm_request(1 << 40, 2, 2), rid=1, opcode=DGEMM))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "absurd dimensions: ERROR bad_request (%r)" % (r,))
+        c.close()
+
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(DATA, b"x" * 64, rid=1, opcode=DGEMM))
+        r = c.reply()
+        check(r[0] == "error" and c.closed_after(), "DATA without a request: ERROR and closed")
+        c.close()
+
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, dgemm_request(2, 2, 2), rid=1, opcode=DGEMM))
+        c.send(frame(DATA, b"\0" * 32, rid=1, opcode=DGEMM, flags=0)[:HDR.size + 10])
+        c.s.shutdown(socket.SHUT_WR)
+        check(c.closed_after(), "operand data cut short: session closed")
+        c.close()
+
+        # A well-framed but wrong request (its opcode says sgemm): the operands are drained, an ERROR
+        # comes back, and the same connection then serves a correct dgemm.
+        c = Raw(srv.port)
+        c.handshake(h)
+        a = [1.0, 2.0, 3.0, 4.0]  # column-major 2x2
+        b = [5.0, 6.0, 7.0, 8.0]
+        ops = frame(DATA, struct.pack("<4d", *a), rid=1, opcode=SGEMM, flags=0) + \
+            frame(DATA, struct.pack("<4d", *b), rid=1, opcode=SGEMM, flags=1)
+        c.send(frame(REQUEST, dgemm_request(2, 2, 2), rid=1, opcode=SGEMM) + ops)
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_REQUEST and not r[3] & FLAG_CLOSING,
+              "request for the wrong routine: ERROR without closing (%r)" % (r,))
+        c.send(frame(REQUEST, dgemm_request(2, 2, 2), rid=2, opcode=DGEMM) +
+               frame(DATA, struct.pack("<4d", *a), rid=2, opcode=DGEMM, flags=0) +
+               frame(DATA, struct.pack("<4d", *b), rid=2, opcode=DGEMM, flags=1))
+        r = c.reply()
+        check(r[0] == "frame" and r[1] == RESPONSE and r[2] == 2, "same connection: RESPONSE to the next request")
+        d = c.reply()
+        got = struct.unpack("<4d", d[3]) if d[0] == "frame" and d[1] == DATA else None
+        want = (1 * 5 + 3 * 6, 2 * 5 + 4 * 6, 1 * 7 + 3 * 8, 2 * 7 + 4 * 8)
+        check(got == want, "same connection: correct dgemm result %r" % (got,))
+        c.send(frame(BYE))
+        check(c.closed_after(), "BYE: server closes")
+        c.close()
+
+        check(srv.alive(), "server still running after every fault")
+        good_client(bin_dir, srv)
+        idle.close()
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly on SIGTERM")
+
+
+def scenario_concurrent(bin_dir):
+    srv = Server(bin_dir)
+    try:
+        procs = [subprocess.Popen([os.path.join(bin_dir, "rcpu_itest_client"), "check", "3", "5", str(seed)],
+                                  env=dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for seed in range(1, 5)]
+        results = []
+        for p in procs:
+            try:
+                out, err = p.communicate(timeout=45)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate(timeout=5)
+            results.append((p.returncode, out.strip(), err.strip()))
+        for rc, out, err in results:
+            check(rc == 0, "concurrent client: %s%s" % (out, err))
+    finally:
+        status = srv.stop(signal.SIGTERM)
+    log = srv.stderr()
+    check(status == 0, "SIGTERM: clean exit")
+    check("dgemm:" in log and "zherk:" in log and "dtrsm:" in log, "per-op counters logged at shutdown")
+
+
+def proc_cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def scenario_kill(bin_dir):
+    # C inout (staged) killed while computing; C out (received in place) killed while receiving.
+    for beta, n, ticks in ((1, 4000, 150), (0, 3000, 3)):
+        srv = Server(bin_dir)
+        client = subprocess.Popen([os.path.join(bin_dir, "rcpu_itest_client"), "bigcall", str(n), str(beta)],
+                                  env=dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            check(client.stdout.readline().strip() == "started", "big call started (beta=%d)" % beta)
+            # Kill once the server has spent some CPU on this call (a few ticks: still receiving;
+            # 1.5 s: computing), well before such a dgemm can finish (4000: about 4 s of CPU here).
+            t0 = proc_cpu_ticks(srv.proc.pid)
+            deadline = time.time() + 20
+            while proc_cpu_ticks(srv.proc.pid) - t0 < ticks and time.time() < deadline:
+                time.sleep(0.01)
+            srv.stop(signal.SIGKILL)
+            out, err = client.communicate(timeout=30)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait(5)
+            srv.stop(signal.SIGKILL)
+        check(client.returncode == 0, "server killed mid-call: call failed, C unchanged, next call unavailable (%s%s)"
+              % (out.strip(), err.strip()))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def scenario_refused(bin_dir):
+    r = run_client(bin_dir, "127.0.0.1:%d" % free_port(), "refused", timeout=20)
+    check(r.returncode == 0, "connection refused: unavailable quickly, then at once (%s%s)"
+          % (r.stdout.strip(), r.stderr.strip()))
+
+
+def scenario_limits(bin_dir):
+    h = table_hash(bin_dir)
+    srv = Server(bin_dir, "--max-request-bytes", "1M", "--max-sessions", "2")
+    try:
+        r = run_client(bin_dir, "127.0.0.1:%d" % srv.port, "limit")
+        check(r.returncode == 0, "over-limit call fails with a limit cause, a small one works (%s%s)"
+              % (r.stdout.strip(), r.stderr.strip()))
+
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, dgemm_request(400, 400, 400), rid=1, opcode=DGEMM))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_OVER_LIMIT, "raw over-limit request: ERROR over_limit (%r)" % (r,))
+        c.close()
+
+        held = [Raw(srv.port), Raw(srv.port)]
+        for x in held:
+            x.handshake(h)
+        third = Raw(srv.port)
+        third.send(frame(HELLO, hello_payload(h)))
+        r = third.reply()
+        check(r[0] == "error" and r[1] == ERR_BUSY, "session beyond --max-sessions: ERROR busy (%r)" % (r,))
+        third.close()
+        for x in held:
+            x.close()
+        time.sleep(0.2)  # let the server notice the closed sessions
+        good_client(bin_dir, srv, threads=1, iters=3)
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+
+
+SCENARIOS = {
+    "faults": scenario_faults,
+    "concurrent": scenario_concurrent,
+    "kill": scenario_kill,
+    "refused": scenario_refused,
+    "limits": scenario_limits,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin-dir", required=True)
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    args = ap.parse_args()
+    t0 = time.time()
+    try:
+        SCENARIOS[args.scenario](args.bin_dir)
+    except (Failure, subprocess.TimeoutExpired, OSError) as e:
+        print("FAILED: %s: %s" % (args.scenario, e), flush=True)
+        return 1
+    print("passed: %s in %.1fs" % (args.scenario, time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
