@@ -349,6 +349,9 @@ class CudaBackend final : public Backend {
     } catch (const BackendError&) {
       recover(routine);
       throw;
+    } catch (const std::exception& e) {  // std::bad_alloc, std::system_error: still drain the streams
+      recover(routine);
+      throw BackendError("cuda: " + routine + " failed: " + e.what());
     }
   }
 
