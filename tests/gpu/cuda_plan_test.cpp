@@ -113,8 +113,11 @@ void test_plans() {
   many.max_steps = 7;
   many.min_step_bytes = 1;
   many.min_step_cols = 1;
+  many.col_multiple = 1;
+  PlanOptions many16 = many;  // widths rounded to 16 columns, as rcpud does
+  many16.col_multiple = 16;
   PlanOptions dflt;
-  const std::vector<l3check::Shape> shapes = {{1, 1, 1}, {9, 13, 5}, {31, 40, 7}, {6, 3, 0}};
+  const std::vector<l3check::Shape> shapes = {{1, 1, 1}, {9, 13, 5}, {31, 40, 7}, {6, 3, 0}, {12, 70, 9}};
   int ncases = 0, multi = 0;
   std::uint64_t seed = 1;
   std::vector<Level3Args> cases = l3check::all_cases(shapes, {Dtype::d, Dtype::z, Dtype::s, Dtype::c});
@@ -125,7 +128,7 @@ void test_plans() {
     cases.push_back(x);
   }
   for (const Level3Args& x : cases) {
-    for (const PlanOptions* opt : {&many, &dflt}) {
+    for (const PlanOptions* opt : {&many, &many16, &dflt}) {
       std::size_t steps = 0;
       switch (x.dtype) {
         case Dtype::s: run_plan<float>(*cpu, x, *opt, seed++, &steps); break;

@@ -82,7 +82,12 @@ Plan make_plan(const Level3Args& args, const PlanOptions& opt) {
     nsteps = std::max<std::int64_t>(nsteps, 1);
   }
   if (nsteps == 1) stream_b = b_by_rows = false;  // one step: everything goes in the prologue
-  const std::int64_t nb = (ncols + nsteps - 1) / nsteps;
+  std::int64_t nb = (ncols + nsteps - 1) / nsteps;
+  if (nsteps > 1) {
+    const std::int64_t q = std::max<std::int64_t>(1, opt.col_multiple);
+    nb = (nb + q - 1) / q * q;
+    if (nb >= ncols) stream_b = b_by_rows = false, nsteps = 1;  // rounding left a single block
+  }
 
   auto add = [](std::vector<ByteRange>& v, Operand op, std::uint64_t off, std::uint64_t bytes) {
     if (bytes > 0) v.push_back(ByteRange{op, off, bytes});

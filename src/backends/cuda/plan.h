@@ -56,6 +56,8 @@ struct PlanOptions {
   int max_steps = 8;                                 // 1 disables column pipelining
   std::uint64_t min_step_bytes = 64ull << 20;        // streamed bytes per step, at least
   std::int64_t min_step_cols = 256;                  // keep cuBLAS calls wide enough to run at speed
+  std::int64_t col_multiple = 16;                    // block widths are multiples of this (keeps the
+                                                     // blocks' device pointers 16-byte aligned)
   std::uint64_t alignment = 256;                     // of each operand in the device arena
 };
 
