@@ -169,7 +169,7 @@ void test_plans() {
 void test_copy_pool() {
   std::mt19937_64 rng(7);
   const std::size_t sizes[] = {0, 1, 4095, 4096, (1u << 20) + 3, (5u << 20) + 17, (37u << 20) + 5};
-  std::vector<unsigned char> src((37u << 20) + 64), dst(src.size());
+  std::vector<unsigned char> src((37u << 20) + 128), dst(src.size());
   for (auto& b : src) b = static_cast<unsigned char>(rng());
   for (int threads : {1, 2, 3, 8}) {
     rcpu::backend::cuda::CopyPool pool(threads);
