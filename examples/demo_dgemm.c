@@ -90,6 +90,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s [n] | [m n k]\n", argv[0]);
     return 2;
   }
+  setvbuf(stdout, NULL, _IOLBF, 0); /* keep our lines in order with rcpu's stderr output */
   printf("demo_dgemm: C = A*B with m=%d n=%d k=%d (double)\n", m, n, k);
 
   double *A = xmalloc((size_t)m * k, sizeof *A);  /* column-major, lda = m */

@@ -54,10 +54,10 @@ echo "   $line"
 
 show_trace() {  # show_trace FILE: one row per call, then a count of where calls ran
   python3 - "$1" <<'PY'
-import collections, json, sys
+import collections, json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def f(v, fmt):
-    return format(v, fmt) if isinstance(v, (int, float)) else "-"
+def f(v, fmt):  # a number in format fmt, or "-" as wide
+    return format(v, fmt) if isinstance(v, (int, float)) else "-".rjust(int(re.match(r"\d*", fmt).group() or 1))
 print(f"   {'routine':14s} {'where':6s} {'m':>6s} {'n':>6s} {'k':>6s} {'MB to':>8s} {'MB from':>8s} "
       f"{'t_total s':>9s} {'t_server s':>10s}  why")
 for r in rows[:25]:
