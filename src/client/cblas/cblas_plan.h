@@ -59,7 +59,7 @@ struct F77Call2 {
   bool swap_xy = false;  // the F77 x is the CBLAS Y and the F77 y the CBLAS X
   bool x_copy = false;   // netlib passes a contiguous conjugated copy of the CBLAS X (INCX 1 or -1)
   bool y_copy = false;   // ... of the CBLAS Y
-  bool conj = false;     // netlib conjugates alpha/beta (and y around the call)
+  bool conj = false;     // netlib passes conj(alpha) and conj(beta)
 };
 
 // A Level-3 call as netlib hands it to the F77 routine: `x` as the generated F77 entry points
@@ -231,7 +231,6 @@ inline Verdict trmv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N,
   bool row;
   if (Verdict v = tri2(layout, Uplo, TransA, Diag, false, f, row); !v.ok()) return v;
   f.n = N, f.lda = lda, f.incx = incX;
-  f.conj = row && is_complex(dt) && TransA == kConjTrans;
   return fortran(checks::trmv(dt, f.uplo, f.trans, f.diag, f.n, f.lda, f.incx), row);
 }
 inline Verdict trsv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N, i64 lda, i64 incX, F77Call2& f) {
@@ -243,7 +242,6 @@ inline Verdict tbmv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N,
   bool row;
   if (Verdict v = tri2(layout, Uplo, TransA, Diag, tbmv_quirk, f, row); !v.ok()) return v;
   f.n = N, f.k = K, f.lda = lda, f.incx = incX;
-  f.conj = row && is_complex(dt) && TransA == kConjTrans;
   return fortran(checks::tbmv(dt, f.uplo, f.trans, f.diag, f.n, f.k, f.lda, f.incx), row);
 }
 inline Verdict tbsv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N, i64 K, i64 lda, i64 incX,
@@ -255,7 +253,6 @@ inline Verdict tpmv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N,
   bool row;
   if (Verdict v = tri2(layout, Uplo, TransA, Diag, false, f, row); !v.ok()) return v;
   f.n = N, f.incx = incX;
-  f.conj = row && is_complex(dt) && TransA == kConjTrans;
   return fortran(checks::tpmv(dt, f.uplo, f.trans, f.diag, f.n, f.incx), row);
 }
 inline Verdict tpsv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N, i64 incX, F77Call2& f) {
@@ -273,7 +270,6 @@ inline Verdict ger(Dtype dt, int layout, bool gerc, i64 M, i64 N, i64 incX, i64 
     f.swap_xy = true;
     f.m = N, f.n = M, f.incx = incY, f.incy = incX;
     if (gerc) {
-      f.conj = true;
       v.geru = true;
       if (N > 0) f.y_copy = true, f.incx = 1;
     }
