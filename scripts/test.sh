@@ -9,6 +9,9 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 CTEST_PARALLEL=${CTEST_PARALLEL:-2}
 
 bash scripts/setup.sh
+# Tests run side by side on few cores: OpenBLAS's own worker threads (which spin while waiting)
+# would oversubscribe them and slow everything many times over. Benchmarks never use this script.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # shellcheck disable=SC2086
 cmake -S . -B "$BUILD_DIR" ${CMAKE_ARGS:-}
 cmake --build "$BUILD_DIR" -j"$JOBS"

@@ -120,8 +120,10 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
     const Response resp = recv_body<Response>(conn, h);
     if (!(resp.output == *out)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
     r.timing.bytes_received += recv_matrix(conn, id, out->index, in_place ? c : staging.get(), out->bytes());
-    r.timing.from_server_s = seconds(Clock::now() - t1);
+    // The wait after sending is the server's work plus the results' trip back: report them apart.
     r.timing.on_server_s = double(resp.server_ns) * 1e-9;
+    r.timing.from_server_s = std::max(0.0, seconds(Clock::now() - t1) - r.timing.on_server_s);
+    r.timing.backend = resp.backend;
   } catch (const std::exception& e) {
     // Transport or framing failure: this connection is finished, the application's arrays are not
     // touched (see the top of this file), and the caller runs the call locally.

@@ -13,8 +13,9 @@ namespace rcpu::client {
 struct RemoteTiming {
   double to_server_s = 0;    // request + operands written to the socket
   double on_server_s = 0;    // as reported by the server: unpack + compute
-  double from_server_s = 0;  // from the end of sending until the last result byte arrived
+  double from_server_s = 0;  // the wait after sending, less on_server_s: the results' trip back
   std::uint64_t bytes_sent = 0, bytes_received = 0;
+  std::string backend;       // which server backend ran the call ("cuda", "cpu")
 };
 
 enum class RemoteStatus {

@@ -140,6 +140,7 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
       r.t_to_server_s = res.timing.to_server_s;
       r.t_on_server_s = res.timing.on_server_s;
       r.t_from_server_s = res.timing.from_server_s;
+      r.backend = res.timing.backend;
       r.t_total_s = seconds_since(t0);
       client::record(r);
     }

@@ -89,6 +89,11 @@ std::string to_json(const CallRecord& r) {
   out += "\",\"why\":\"";
   append_escaped(out, r.why);
   out += "\"";
+  if (r.remote) {
+    out += ",\"backend\":\"";
+    append_escaped(out, r.backend);
+    out += "\"";
+  }
   char buf[512];
   if (r.has_dims) {
     std::snprintf(buf, sizeof buf, ",\"m\":%lld,\"n\":%lld,\"k\":%lld", (long long)r.m, (long long)r.n,

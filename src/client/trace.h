@@ -10,7 +10,8 @@ namespace rcpu::client {
 struct CallRecord {
   const char* routine = "";   // the entry point the application called: "dgemm_", "cblas_dgemm"
   bool remote = false;
-  std::string why;             // "policy=remote", "below-threshold", "fallback: <cause>", ...
+  std::string why;             // "policy=remote", "below-threshold", "fallback", ...
+  std::string backend;         // remote calls: the server backend that ran it ("cuda", "cpu")
   bool has_dims = false;
   std::int64_t m = 0, n = 0, k = 0;
   std::uint64_t bytes_to_server = 0, bytes_from_server = 0;

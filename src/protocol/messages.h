@@ -109,10 +109,11 @@ struct Response {
   std::uint64_t server_ns = 0;   // on the server: from the last input byte to the first output byte
   std::uint64_t compute_ns = 0;  // of which in the backend
   OperandDesc output;
+  std::string backend;  // the backend that ran it ("cuda", or "cpu" when it fell through)
 };
 template <class Ar>
 void codec(Ar& ar, Response& m) {
-  ar(m.server_ns, m.compute_ns, m.output);
+  ar(m.server_ns, m.compute_ns, m.output, bounded(m.backend, kMaxNameBytes));
 }
 
 }  // namespace rcpu::protocol

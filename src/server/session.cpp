@@ -203,6 +203,7 @@ class Session {
     resp.compute_ns = compute_ns;
     resp.output = out;
     resp.server_ns = ns_since(t_inputs);
+    resp.backend = be.name();
     std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
     wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index].get(), out.rows, out.cols,
                             out.rows, out.elem_size);

@@ -250,6 +250,12 @@ def check_trace(tester, spec, records, mode):
     # remote modes, Level 3
     if not remote:
         problems.append("no trace line has \"where\":\"remote\": nothing was offloaded")
+    # Which server backend ran the calls: in remote-cuda mode, every remote call must say cuda.
+    backends = collections.Counter(str(r.get("backend")) for r in remote)
+    notes.append(f"  server backends: {dict(backends)}")
+    want = "cuda" if mode == "remote-cuda" else "cpu"
+    if remote and set(backends) != {want}:
+        problems.append(f"remote calls ran on {dict(backends)}, expected all on {want}")
     for sym in level3_symbols(tester, spec):
         nr, nl = by[(sym, "remote")], by[(sym, "local")]
         notes.append(f"  {sym:14s} remote {nr:6d}  local {nl:6d}")
@@ -553,11 +559,12 @@ def self_test(a):
         for i, r in enumerate(LEVEL1_ROUTINES["xblat1d"].split()))
     expect(check_output(t1, l1, "", 0, None) == [], "good Level-1 output passes")
     expect(check_output(t1, l1.replace("----- PASS -----", "FAIL", 1), "", 0, None) != [], "Level-1 FAIL fails")
-    tr = [{"routine": "dgemm_", "where": "remote"}, {"routine": "dsymm_", "where": "local", "why": "x"}]
+    tr = [{"routine": "dgemm_", "where": "remote", "backend": "cpu"}, {"routine": "dsymm_", "where": "local", "why": "x"}]
     spec_ds = InputSpec(["DGEMM", "DSYMM"], True, 1)
     expect(check_trace(t3, spec_ds, tr, "remote")[0] != [], "trace: a Level-3 routine never remote fails")
-    expect(check_trace(t3, spec_ds, tr[:1] + [{"routine": "dsymm_", "where": "remote"}], "remote")[0] == [],
-           "trace: all Level-3 routines remote passes")
+    both = tr[:1] + [{"routine": "dsymm_", "where": "remote", "backend": "cpu"}]
+    expect(check_trace(t3, spec_ds, both, "remote")[0] == [], "trace: all Level-3 routines remote passes")
+    expect(check_trace(t3, spec_ds, both, "remote-cuda")[0] != [], "trace: remote-cuda calls run on cpu fail")
     expect(check_trace(Tester("xblat2d"), InputSpec(["DGEMV"], True, 1), tr, "remote")[0] != [],
            "trace: remote lines from a Level-2 tester fail")
 

@@ -443,7 +443,7 @@ TEST_P(PlanMatchesReference, RandomCalls) {
     Gen gen(std::hash<std::string>{}(routine) ^ 0x5eed);
     std::map<std::string, int> outcomes;
     Operands ops(routine[6], 1);  // values do not matter here
-    for (int iter = 0; iter < 2000; ++iter) {
+    for (int iter = 0; iter < 400; ++iter) {
       const CblasCall call = gen.call(routine);
       const Prediction p = predict(call);
 
@@ -466,7 +466,7 @@ TEST_P(PlanMatchesReference, RandomCalls) {
       ASSERT_EQ(diff, "") << call.describe() << " -> " << f77[0].routine;
       if (p.level3) expect_level3_defaults(call, p.f3.x);
     }
-    EXPECT_GE(outcomes["valid"], 100) << "too few valid calls were generated";
+    EXPECT_GE(outcomes["valid"], 30) << "too few valid calls were generated";
     EXPECT_GE(outcomes.size(), 4u);
   }
 }
@@ -529,7 +529,7 @@ TEST_P(ShimMatchesReference, RandomCalls) {
     Gen gen(std::hash<std::string>{}(routine) ^ 0xc0ffee);
     int valid = 0;
     const Operands fresh(routine[6], 2);
-    for (int iter = 0; iter < 500; ++iter) {
+    for (int iter = 0; iter < 150; ++iter) {
       const CblasCall call = gen.call(routine);
       Operands ref_ops = fresh, shim_ops = fresh;
 

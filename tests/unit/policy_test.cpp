@@ -108,7 +108,9 @@ TEST(Trace, JsonLineCarriesEveryField) {
   r.bytes_to_server = 4800;
   r.bytes_from_server = 1600;
   r.t_to_server_s = 0.5;
+  r.backend = "cuda";
   const std::string j = to_json(r);
+  EXPECT_NE(j.find("\"backend\":\"cuda\""), std::string::npos);
   EXPECT_NE(j.find("\"routine\":\"dgemm_\""), std::string::npos);
   EXPECT_NE(j.find("\"where\":\"remote\""), std::string::npos);
   EXPECT_NE(j.find("\"why\":\"policy=\\\"remote\\\"\""), std::string::npos);
