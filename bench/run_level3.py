@@ -131,20 +131,24 @@ def main():
                     if mode.startswith("rcpu-"):
                         res.update(split_from_trace(trace, routine))
                     rows.append(res)
+                    write_results(a.out, rows, meta)  # after every row: a run cut short keeps what it measured
                     print(f"{mode:10s} {routine} n={n:6d} best {res['best_s']:.4f}s {res['gflops']:9.1f} GFLOP/s"
                           f"  (wall {time.time()-t0:.0f}s)", flush=True)
     finally:
         for p, _ in servers.values():
             stop(p)
+    write_results(a.out, rows, meta)
+    print(json.dumps(meta, indent=1))
+
+def write_results(out, rows, meta):
     keys = ["mode", "routine", "n", "reps", "best_s", "median_s", "gflops", "t_to_server_s", "t_on_server_s",
             "t_from_server_s", "bytes_to_server", "bytes_from_server", "checksum"]
-    with open(os.path.join(a.out, "results.csv"), "w", newline="") as f:
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    with open(os.path.join(a.out, "meta.json"), "w") as f:
+    with open(os.path.join(out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
-    print(json.dumps(meta, indent=1))
 
 if __name__ == "__main__":
     main()
