@@ -120,7 +120,7 @@ def main():
                         if not nvblas:
                             continue
                         env.update(LD_PRELOAD=nvblas, NVBLAS_CONFIG_FILE=os.path.join(tmp, "nvblas.conf"))
-                    reps = a.reps if n <= 8000 else max(1, a.reps - 1)
+                    reps = a.reps if n < 8000 else max(1, a.reps - 1)
                     t0 = time.time()
                     try:
                         res = run_bench(binary, routine, n, reps, env, timeout=900)
