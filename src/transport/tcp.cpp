@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace rcpu::transport {
@@ -113,9 +115,72 @@ timeval to_timeval(int ms) {
   return tv;
 }
 
+// ---- link emulation (RCPU_LINK_GBPS) ----
+// One token bucket per direction for the whole process: every connection's sends draw from the
+// send bucket, every receive from the receive bucket, as they would share one real link. Pacing is
+// done in chunks of at most kPaceChunk bytes, each waiting for its time slot ("virtual time":
+// next_free advances by bytes / rate), with up to kPaceBurst bytes of credit so a short idle spell
+// does not lose the link's capacity but no long burst at memory speed can happen. Pacing the
+// receives of one end is enough to throttle the peer's sends too (TCP flow control), so setting it
+// on the client alone caps both directions.
+constexpr std::size_t kPaceChunk = 256 * 1024;
+constexpr double kPaceBurst = 512.0 * 1024;
+
+class Pacer {
+ public:
+  explicit Pacer(double bytes_per_s) : rate_(bytes_per_s) {}
+  void take(std::size_t bytes) {
+    using namespace std::chrono;
+    steady_clock::time_point wake;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = steady_clock::now();
+      const auto burst = duration_cast<steady_clock::duration>(duration<double>(kPaceBurst / rate_));
+      if (next_free_ < now - burst) next_free_ = now - burst;
+      next_free_ += duration_cast<steady_clock::duration>(duration<double>(double(bytes) / rate_));
+      wake = next_free_ - burst;
+    }
+    std::this_thread::sleep_until(wake);
+  }
+
+ private:
+  std::mutex mu_;
+  double rate_;
+  std::chrono::steady_clock::time_point next_free_{};
+};
+
+struct LinkEmulation {
+  double gbps = 0;
+  std::unique_ptr<Pacer> send, recv;
+};
+
+LinkEmulation& link_emulation() {
+  static LinkEmulation* e = [] {
+    auto* le = new LinkEmulation;  // never freed: used until the last socket closes, at exit too
+    if (const char* env = std::getenv("RCPU_LINK_GBPS")) {
+      char* end = nullptr;
+      const double v = std::strtod(env, &end);
+      if (end != env && *end == 0 && v > 0 && v < 1e5) {
+        le->gbps = v;
+        le->send = std::make_unique<Pacer>(v * 1e9 / 8);
+        le->recv = std::make_unique<Pacer>(v * 1e9 / 8);
+      }
+    }
+    return le;
+  }();
+  return *e;
+}
+
 class TcpConnection final : public Connection {
  public:
-  TcpConnection(int fd, std::string peer) : fd_(fd), peer_(std::move(peer)) {}
+  // `paced`: connections this process opened (tcp_connect) obey RCPU_LINK_GBPS; accepted ones
+  // never do, so a server, or the server half of rcpu-netbench, does not pace the same bytes again.
+  TcpConnection(int fd, std::string peer, bool paced = false) : fd_(fd), peer_(std::move(peer)) {
+    if (!paced) return;
+    LinkEmulation& le = link_emulation();
+    pacer_send_ = le.send.get();
+    pacer_recv_ = le.recv.get();
+  }
   ~TcpConnection() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -135,7 +200,29 @@ class TcpConnection final : public Connection {
       msghdr msg{};
       msg.msg_iov = &iov[first];
       msg.msg_iovlen = std::min<std::size_t>(iov.size() - first, IOV_MAX);
+      // Under link emulation, at most one pacing chunk per sendmsg: trim the iovec list to it.
+      iovec saved{};
+      std::size_t trimmed = SIZE_MAX;
+      if (pacer_send_) {
+        std::size_t budget = kPaceChunk, i = 0;
+        for (; i < msg.msg_iovlen; ++i) {
+          if (msg.msg_iov[i].iov_len >= budget) break;
+          budget -= msg.msg_iov[i].iov_len;
+        }
+        if (i < msg.msg_iovlen) {
+          trimmed = first + i;
+          saved = iov[trimmed];
+          iov[trimmed].iov_len = budget;
+          msg.msg_iovlen = i + 1;
+        }
+        std::size_t want = 0;
+        for (std::size_t j = 0; j < msg.msg_iovlen; ++j) want += msg.msg_iov[j].iov_len;
+        pacer_send_->take(want);
+      }
       const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (trimmed != SIZE_MAX) {
+        iov[trimmed].iov_len = saved.iov_len;
+      }
       if (n < 0) {
         if (errno == EINTR) continue;
         const int err = errno;
@@ -155,8 +242,9 @@ class TcpConnection final : public Connection {
   void recv_exact(void* data, std::size_t size) override {
     char* p = static_cast<char*>(data);
     while (size > 0) {
-      const ssize_t n = ::recv(fd_, p, size, 0);
+      const ssize_t n = ::recv(fd_, p, pacer_recv_ ? std::min(size, kPaceChunk) : size, 0);
       if (n == 0) throw TransportError(Kind::closed, "connection to " + peer_ + " closed by peer");
+      if (n > 0 && pacer_recv_) pacer_recv_->take(std::size_t(n));
       if (n < 0) {
         if (errno == EINTR) continue;
         const int err = errno;
@@ -214,6 +302,8 @@ class TcpConnection final : public Connection {
  private:
   std::atomic<int> fd_;  // atomic: the server's stop() may shut it down from another thread
   std::string peer_;
+  Pacer* pacer_send_ = nullptr;  // non-null under RCPU_LINK_GBPS
+  Pacer* pacer_recv_ = nullptr;
 };
 
 class TcpListener final : public Listener {
@@ -337,6 +427,8 @@ Endpoint parse_endpoint(const std::string& text) {
   return e;
 }
 
+double emulated_link_gbps() { return link_emulation().gbps; }
+
 int default_connect_timeout_ms() {
   if (const char* env = std::getenv("RCPU_CONNECT_TIMEOUT_MS")) {
     char* end = nullptr;
@@ -364,7 +456,7 @@ std::unique_ptr<Connection> tcp_connect(const Endpoint& where, int timeout_ms) {
     }
     set_nonblocking(fd, false);
     tune_stream(fd);
-    return std::make_unique<TcpConnection>(fd, where.str());
+    return std::make_unique<TcpConnection>(fd, where.str(), true);
   }
   if (last_err == ETIMEDOUT)
     throw TransportError(Kind::timeout, "connect " + where.str() + ": timed out after " + std::to_string(timeout_ms) + " ms");
