@@ -3,6 +3,8 @@
 // several devices, if any, sits above this interface.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -16,6 +18,18 @@ namespace rcpu::backend {
 // The server turns it into an error reply; it never ends the server.
 struct BackendError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// One call run panel by panel while its operands still arrive (tiled requests, protocol/tiling.h).
+// The server owns the host buffers (packed operands, as for level3()); it calls compute_panel for
+// output columns [col0, col0 + cols) only once every input those columns need is in the buffers,
+// in increasing column order, from one thread. On return those columns of the output buffer hold
+// the result. Throws BackendError; the server then abandons the call (the destructor must clean up
+// whatever state the call holds on the device, and must not throw).
+class StreamedCall {
+ public:
+  virtual ~StreamedCall() = default;
+  virtual void compute_panel(std::int64_t col0, std::int64_t cols) = 0;
 };
 
 class Backend {
@@ -33,6 +47,16 @@ class Backend {
   // trmm/trsm; it holds the input values when its role is inout. On return `c` holds the result.
   // Throws BackendError on failure.
   virtual void level3(const Level3Args& args, const void* a, const void* b, void* c) = 0;
+
+  // Starts a streamed call (protocol/tiling.h's tiling_supported(args) holds; buffers as for
+  // level3()). The default runs level3() on each panel's sub-call (level3_panel): right for a
+  // backend that computes on host memory; a device backend overrides it to keep A resident.
+  virtual std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b, void* c);
+
+  // Host memory for the server's receive buffers (reused across calls): a device backend returns
+  // page-locked memory its DMA engines read directly. Returns null when it cannot allocate.
+  virtual void* alloc_host(std::size_t bytes);
+  virtual void free_host(void* p, std::size_t bytes);
 };
 
 struct BackendOptions {

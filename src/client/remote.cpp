@@ -9,14 +9,19 @@
 #include "client/remote.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <thread>
 
 #include "client/remote_pool.h"
 #include "protocol/level3_request.h"
+#include "protocol/tiling.h"
+#include "transport/tcp.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
 
@@ -49,6 +54,185 @@ void copy_out(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s
   }
 }
 
+
+// ---- tiled (pipelined) calls ----
+
+// RCPU_PIPELINE=0 keeps every call stop-and-wait (for comparison); RCPU_TILE=N forces panels of N
+// output columns (tests use tiny ones so tiling really happens); RCPU_TILE_BYTES caps one tile.
+long env_long(const char* name, long fallback, long lo, long hi) {
+  if (const char* env = std::getenv(name)) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == 0 && v >= lo && v <= hi) return v;
+  }
+  return fallback;
+}
+bool pipeline_enabled() {
+  static const bool on = env_long("RCPU_PIPELINE", 1, 0, 1) != 0;
+  return on;
+}
+std::int64_t forced_panel_cols() {
+  static const std::int64_t v = env_long("RCPU_TILE", 0, 1, 1L << 31);
+  return v;
+}
+std::uint64_t tile_bytes() {
+  static const std::uint64_t v =
+      std::uint64_t(env_long("RCPU_TILE_BYTES", 4L << 20, long(kMinTileBytes), long(kMaxDataFrame)));
+  return v;
+}
+
+// What the client has measured so far (process-wide, updated after every tiled call): the rate at
+// which the link took its inputs, and the server's compute rate. Start values: the emulated rate
+// when RCPU_LINK_GBPS is set, else 3 GB/s (one loopback TCP stream); 1 TFLOP/s.
+std::atomic<double> g_link_bytes_per_s{0};
+std::atomic<double> g_server_flops_per_s{1e12};
+
+double link_estimate() {
+  const double v = g_link_bytes_per_s.load(std::memory_order_relaxed);
+  if (v > 0) return v;
+  const double emulated = transport::emulated_link_gbps();
+  return emulated > 0 ? emulated * 1e9 / 8 : 3e9;
+}
+void learn(std::atomic<double>& slot, double sample) {
+  if (!(sample > 0) || !std::isfinite(sample)) return;
+  const double old = slot.load(std::memory_order_relaxed);
+  slot.store(old > 0 ? 0.5 * old + 0.5 * sample : sample, std::memory_order_relaxed);
+}
+
+// Panel width. A call of T bytes over a link of bandwidth W with F flops on a server of rate R,
+// cut into P panels, takes about T/W + P*t0 + (T/W + F/R)/P: the transfer itself, a fixed cost
+// t0 per panel (a kernel launch, a few frames, a synchronisation: ~200 us), and the tail (the
+// last panel's compute and return, which nothing overlaps). The best P is sqrt((T/W + F/R)/t0).
+// Widths are multiples of 64 and at least 128 columns (GPU GEMMs narrower than that run slowly).
+std::int64_t choose_panel_cols(const Level3Args& args, std::uint64_t bytes) {
+  const std::int64_t n = args.n;
+  if (const std::int64_t forced = forced_panel_cols()) {
+    const std::int64_t min_cols = (n + std::int64_t(kMaxPanels) - 1) / std::int64_t(kMaxPanels);
+    return std::min(n, std::max(forced, min_cols));
+  }
+  constexpr double kPanelCost = 200e-6;
+  const double t_link = double(bytes) / link_estimate();
+  const double t_compute = level3_flops(args) / g_server_flops_per_s.load(std::memory_order_relaxed);
+  const double panels = std::clamp(std::sqrt((t_link + t_compute) / kPanelCost), 1.0, 256.0);
+  std::int64_t cols = std::int64_t(std::ceil(double(n) / panels));
+  cols = std::max<std::int64_t>(128, (cols + 63) / 64 * 64);
+  return std::min(n, cols);
+}
+
+// Runs a tiled call on `lease` (see protocol/tiling.h for the order). A helper thread sends the
+// input tiles straight from the application's arrays while this thread receives result panels;
+// results land in the application's C directly when C is not read (beta == 0: a broken call is
+// rerun locally and overwrites all of C anyway), else in `staging` (packed), copied into C only
+// once every panel has arrived, so a failure leaves C exactly as it was.
+RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const Request& req, std::uint32_t opcode,
+                       Lease& lease, const void* a, const void* b, void* c, std::int64_t panel_cols) {
+  TilePlan plan;
+  if (auto err = make_tile_plan(req.args, std::uint64_t(panel_cols), tile_bytes(), plan)) {
+    lease.pool->release(std::move(lease));
+    return make(RemoteStatus::failed, "cannot tile the call: " + *err);
+  }
+  const std::size_t elem = element_size(args.dtype);
+  const OperandShape& cs = shapes.c;
+  const OperandDesc& out = *output_operand(req.operands);
+  const bool direct = cs.role == Role::out && cs.tri == 0;
+  std::unique_ptr<std::uint8_t[]> staging;
+  if (!direct) {
+    staging.reset(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(out.bytes(), 1)]);
+    if (!staging) {
+      lease.pool->release(std::move(lease));
+      return make(RemoteStatus::failed, "out of memory for the result staging buffer");
+    }
+  }
+  void* dst = direct ? c : staging.get();
+  const std::uint64_t dst_ld = direct ? std::uint64_t(cs.ld) : std::uint64_t(cs.rows);
+
+  RemoteResult r;
+  r.timing.tiled = true;
+  r.timing.panel_cols = panel_cols;
+  RemoteConnection& rc = *lease.conn;
+  Connection& conn = rc.conn();
+  const std::uint64_t id = rc.next_request_id();
+  TiledRequest treq{req, std::uint64_t(panel_cols), tile_bytes()};
+
+  const auto t0 = Clock::now();
+  Clock::time_point t_sent{};
+  std::uint64_t sent = 0;
+  std::string send_error_text;
+  std::thread sender;
+  bool discard = false;
+  try {
+    sent += send_message(conn, Kind::request, id, opcode, treq, kFlagTiled);
+    sender = std::thread([&] {
+      std::vector<std::uint8_t> scratch;
+      const void* bases[3] = {a, b, c};
+      const std::uint64_t lds[3] = {std::uint64_t(shapes.a.ld), std::uint64_t(shapes.b.ld), std::uint64_t(shapes.c.ld)};
+      try {
+        for (const TileDesc& t : plan.inputs)
+          sent += send_tile(conn, id, opcode, t, bases[t.operand], lds[t.operand], elem, scratch);
+      } catch (const std::exception& e) {
+        send_error_text = e.what();
+        conn.shutdown();  // wakes the receiving thread: the call is lost
+      }
+      t_sent = Clock::now();
+    });
+  } catch (const std::exception& e) {
+    lease.pool->discard(std::move(lease));
+    return make(RemoteStatus::failed, std::string("connection lost: ") + e.what());
+  }
+
+  std::string cause;
+  Response resp;
+  try {
+    std::vector<std::uint8_t> scratch;
+    std::size_t next = 0;
+    for (;;) {
+      const FrameHeader h = recv_header(conn);
+      r.timing.bytes_received += kHeaderSize + h.payload_length;
+      if (h.kind == Kind::error) {
+        const ErrorReply e = recv_body<ErrorReply>(conn, h);
+        discard = (h.flags & kFlagClosing) != 0;
+        cause = std::string("server error: ") + error_code_text(e.code);
+        break;
+      }
+      if (next < plan.outputs.size()) {
+        expect_tile(conn, h, id, plan.outputs[next], elem);
+        recv_tile_data(conn, plan.outputs[next], dst, dst_ld, elem, scratch);
+        ++next;
+        continue;
+      }
+      if (h.kind != Kind::response || h.request_id != id)
+        throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+      resp = recv_body<Response>(conn, h);
+      if (!(resp.output == out)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
+      break;
+    }
+  } catch (const std::exception& e) {
+    conn.shutdown();  // wakes the sender if it is blocked
+    discard = true;
+    cause = std::string("connection lost: ") + e.what();
+  }
+  sender.join();
+  if (!send_error_text.empty()) {
+    discard = true;
+    if (cause.empty() || cause.rfind("connection lost", 0) == 0) cause = "connection lost: " + send_error_text;
+  }
+  if (discard) lease.pool->discard(std::move(lease));
+  else lease.pool->release(std::move(lease));
+  if (!cause.empty()) return make(RemoteStatus::failed, cause);
+
+  const auto t_end = Clock::now();
+  r.timing.bytes_sent = sent;
+  r.timing.to_server_s = seconds(t_sent - t0);
+  r.timing.on_server_s = double(resp.server_ns) * 1e-9;
+  r.timing.from_server_s = std::max(0.0, seconds(t_end - t_sent) - r.timing.on_server_s);
+  r.timing.backend = resp.backend;
+  if (!direct) copy_out(staging.get(), static_cast<std::uint8_t*>(c), cs, elem);
+  learn(g_link_bytes_per_s, double(sent) / std::max(1e-9, r.timing.to_server_s));
+  if (resp.compute_ns > 0) learn(g_server_flops_per_s, level3_flops(args) / (double(resp.compute_ns) * 1e-9));
+  r.status = RemoteStatus::ok;
+  return r;
+}
+
 RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) {
   const auto opcode = level3_opcode(args.family, args.dtype);
   if (!opcode) return make(RemoteStatus::failed, routine_name(args.family, args.dtype) + " cannot run remotely");
@@ -75,6 +259,14 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
   if (total > rc.info().max_request_bytes) {
     lease->pool->release(std::move(*lease));
     return make(RemoteStatus::failed, "request over the server's size limit");
+  }
+
+  if (pipeline_enabled() && (rc.info().capabilities & kCapTiles) && tiling_supported(args)) {
+    const std::uint64_t bytes = input_bytes(req.operands) + out->bytes();
+    const std::int64_t panel_cols = choose_panel_cols(args, bytes);
+    // One panel gains nothing over stop-and-wait unless a tile size was forced.
+    if (panel_cols < args.n || forced_panel_cols() > 0)
+      return run_tiled(args, shapes, req, *opcode, *lease, a, b, c, panel_cols);
   }
 
   const OperandShape& cs = shapes.c;

@@ -16,6 +16,8 @@ struct RemoteTiming {
   double from_server_s = 0;  // the wait after sending, less on_server_s: the results' trip back
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   std::string backend;       // which server backend ran the call ("cuda", "cpu")
+  bool tiled = false;        // pipelined tiles (else stop-and-wait)
+  std::int64_t panel_cols = 0;
 };
 
 enum class RemoteStatus {
@@ -48,6 +50,7 @@ struct RemoteServerInfo {
   std::string server_version;  // "rcpud 0.1.0"
   std::string backend;         // "cpu", "cuda"
   std::uint64_t max_request_bytes = 0;
+  std::uint64_t capabilities = 0;  // protocol::kCap* bits of HELLO_OK
 };
 
 // Takes (or opens) a pooled connection to check that the server is reachable and accepts this

@@ -30,7 +30,7 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Endpoi
 
   Hello hello;
   hello.opcode_hash = opcode_table_hash();
-  hello.capabilities = kCapLevel3;
+  hello.capabilities = kCapLevel3 | kCapTiles;
   hello.client = "rcpu 0.1.0 pid " + std::to_string(::getpid());
   send_message(*rc->conn_, Kind::hello, 0, 0, hello);
 
@@ -45,6 +45,7 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Endpoi
   rc->info_.server_version = ok.server_version;
   rc->info_.backend = ok.backend;
   rc->info_.max_request_bytes = ok.max_request_bytes;
+  rc->info_.capabilities = ok.capabilities;
   rc->conn_->set_timeouts(io_ms, io_ms);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include "client/remote.h"
 #include "client/trace.h"
 #include "common/log.h"
+#include "transport/tcp.h"
 
 namespace rcpu::route {
 namespace {
@@ -141,6 +142,9 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
       r.t_on_server_s = res.timing.on_server_s;
       r.t_from_server_s = res.timing.from_server_s;
       r.backend = res.timing.backend;
+      r.transfer = res.timing.tiled ? "tiled" : "stop-and-wait";
+      r.panel_cols = res.timing.panel_cols;
+      r.emulated_link_gbps = transport::emulated_link_gbps();
       r.t_total_s = seconds_since(t0);
       client::record(r);
     }

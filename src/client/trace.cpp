@@ -89,12 +89,25 @@ std::string to_json(const CallRecord& r) {
   out += "\",\"why\":\"";
   append_escaped(out, r.why);
   out += "\"";
+  char buf[512];
   if (r.remote) {
     out += ",\"backend\":\"";
     append_escaped(out, r.backend);
     out += "\"";
+    if (!r.transfer.empty()) {
+      out += ",\"transfer\":\"";
+      append_escaped(out, r.transfer);
+      out += "\"";
+    }
+    if (r.panel_cols > 0) {
+      std::snprintf(buf, sizeof buf, ",\"panel_cols\":%lld", (long long)r.panel_cols);
+      out += buf;
+    }
   }
-  char buf[512];
+  if (r.emulated_link_gbps > 0) {
+    std::snprintf(buf, sizeof buf, ",\"emulated_link_gbps\":%g", r.emulated_link_gbps);
+    out += buf;
+  }
   if (r.has_dims) {
     std::snprintf(buf, sizeof buf, ",\"m\":%lld,\"n\":%lld,\"k\":%lld", (long long)r.m, (long long)r.n,
                   (long long)r.k);

@@ -17,6 +17,10 @@ struct CallRecord {
   std::uint64_t bytes_to_server = 0, bytes_from_server = 0;
   double t_to_server_s = 0, t_on_server_s = 0, t_from_server_s = 0;
   double t_total_s = 0;
+  // Remote calls: "tiled" (pipelined panels of `panel_cols` output columns) or "stop-and-wait".
+  std::string transfer;
+  std::int64_t panel_cols = 0;
+  double emulated_link_gbps = 0;  // RCPU_LINK_GBPS was in force: every number here is "emulated"
 };
 
 bool recording();  // tracing or statistics requested

@@ -105,6 +105,25 @@ double level3_flops(const Level3Args& x) {
   return mults * (is_complex(x.dtype) ? 8.0 : 2.0);
 }
 
+Level3Args level3_panel(const Level3Args& x, std::int64_t col0, std::int64_t cols, std::uint64_t& b_off,
+                        std::uint64_t& c_off) {
+  Level3Args p = x;
+  p.n = cols;
+  b_off = 0;
+  c_off = std::uint64_t(col0) * std::uint64_t(x.ldc);
+  switch (x.family) {
+    case L3Family::gemm:
+      b_off = x.transb == 'N' ? std::uint64_t(col0) * std::uint64_t(x.ldb) : std::uint64_t(col0);
+      break;
+    case L3Family::symm:
+    case L3Family::hemm: b_off = std::uint64_t(col0) * std::uint64_t(x.ldb); break;
+    case L3Family::trmm:
+    case L3Family::trsm: c_off = std::uint64_t(col0) * std::uint64_t(x.ldb); break;  // B is the output
+    default: break;
+  }
+  return p;
+}
+
 bool level3_is_trivial(const Level3Args& x) {
   const bool alpha_zero = x.alpha == std::complex<double>(0, 0);
   if (alpha_zero) return true;

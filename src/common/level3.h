@@ -69,6 +69,13 @@ double level3_flops(const Level3Args& args);
 // k == 0 ...): such calls always run locally.
 bool level3_is_trivial(const Level3Args& args);
 
+// The sub-call that computes output columns [col0, col0 + cols) of a call whose output columns are
+// independent (gemm, symm/hemm side 'L', trmm/trsm side 'L'; see protocol/tiling.h), with the same
+// leading dimensions. b_off / c_off receive the element offsets of that sub-call's B and C (C is B
+// for trmm/trsm) from the full call's pointers; A is unchanged.
+Level3Args level3_panel(const Level3Args& args, std::int64_t col0, std::int64_t cols, std::uint64_t& b_off,
+                        std::uint64_t& c_off);
+
 // Validates arguments the way the server must before trusting them: option letters, non-negative
 // dimensions, leading dimensions, and sizes that cannot overflow.  Returns an error message or
 // nothing.

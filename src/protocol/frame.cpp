@@ -30,6 +30,7 @@ const char* kind_name(Kind kind) {
     case Kind::data: return "DATA";
     case Kind::error: return "ERROR";
     case Kind::bye: return "BYE";
+    case Kind::tile: return "TILE";
   }
   return "UNKNOWN";
 }
@@ -58,10 +59,12 @@ FrameHeader decode_header(const std::uint8_t* b) {
   if (h.version != kVersion)
     throw ProtocolError(ErrorCode::version_mismatch, "protocol version " + std::to_string(h.version) +
                                                          " not supported (this side speaks " + std::to_string(kVersion) + ")");
-  if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::bye))
+  if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::tile))
     throw ProtocolError(ErrorCode::bad_frame, "unknown frame kind " + std::to_string(kind));
   h.kind = Kind(kind);
-  const std::uint64_t limit = h.kind == Kind::data ? kMaxDataFrame : kMaxControlPayload;
+  const std::uint64_t limit = h.kind == Kind::data   ? kMaxDataFrame
+                              : h.kind == Kind::tile ? kMaxDataFrame + kTileHeaderSize
+                                                     : kMaxControlPayload;
   if (h.payload_length > limit)
     throw ProtocolError(ErrorCode::bad_frame, std::string(kind_name(h.kind)) + " frame of " +
                                                   std::to_string(h.payload_length) + " bytes exceeds the limit of " +

@@ -26,12 +26,19 @@ enum class Kind : std::uint16_t {
   data = 5,      // operand bytes; flags = operand index (0 = A, 1 = B, 2 = C)
   error = 6,     // either way: code + message; flags may carry kFlagClosing
   bye = 7,       // client -> server: the connection ends cleanly
+  tile = 8,      // either way, tiled (pipelined) calls only: flags = operand index; payload =
+                 // TileHeader (kTileHeaderSize bytes) + the tile's bytes, packed column-major
 };
 const char* kind_name(Kind kind);
 
 // On an ERROR frame: the sender closes the connection right after it (the framing can no longer be
 // trusted, or a limit forbids reading what follows). Without it the connection stays usable.
 inline constexpr std::uint32_t kFlagClosing = 1u;
+// On a REQUEST frame: the payload is a TiledRequest and the operands travel as TILE frames in the
+// order of the call's TilePlan (protocol/tiling.h); results come back as TILE frames, then RESPONSE.
+inline constexpr std::uint32_t kFlagTiled = 2u;
+// A TILE payload starts with the tile's place in its operand: u64 row0, rows, col0, cols.
+inline constexpr std::uint64_t kTileHeaderSize = 32;
 
 struct FrameHeader {
   std::uint16_t version = kVersion;

@@ -21,6 +21,7 @@ inline constexpr std::size_t kMaxOperands = 3;
 
 // Capability bits (HELLO and HELLO_OK). A peer ignores bits it does not know.
 inline constexpr std::uint64_t kCapLevel3 = 1ull << 0;  // REQUEST of Level-3 BLAS calls
+inline constexpr std::uint64_t kCapTiles = 1ull << 1;   // tiled, pipelined requests (kFlagTiled)
 
 enum class AuthMethod : std::uint16_t { none = 0 };
 
@@ -102,6 +103,18 @@ struct Request {
 template <class Ar>
 void codec(Ar& ar, Request& m) {
   ar(m.args, bounded(m.operands, kMaxOperands));
+}
+
+// REQUEST with kFlagTiled: the call, plus how it is cut into tiles (protocol/tiling.h). Both sides
+// derive the same TilePlan from these numbers; the server checks every TILE against it.
+struct TiledRequest {
+  Request request;
+  std::uint64_t panel_cols = 0;  // columns of the output per panel (1 .. n)
+  std::uint64_t tile_bytes = 0;  // largest tile payload (kMinTileBytes .. kMaxDataFrame)
+};
+template <class Ar>
+void codec(Ar& ar, TiledRequest& m) {
+  ar(m.request, m.panel_cols, m.tile_bytes);
 }
 
 // RESPONSE to a successful request; `output` describes the DATA frames that follow.

@@ -127,4 +127,76 @@ std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
   return wire;
 }
 
+std::uint64_t send_tile(Connection& c, std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,
+                        const void* base, std::uint64_t ld, std::size_t elem, std::vector<std::uint8_t>& scratch) {
+  const std::uint64_t col_bytes = t.rows * elem, bytes = col_bytes * t.cols;
+  FrameHeader h;
+  h.kind = Kind::tile;
+  h.request_id = request_id;
+  h.opcode = opcode;
+  h.flags = t.operand;
+  h.payload_length = kTileHeaderSize + bytes;
+  const HeaderBytes hb = encode_header(h);
+  std::uint8_t th[kTileHeaderSize];
+  encode_tile_header(t, th);
+  const auto* p = static_cast<const std::uint8_t*>(base) + (t.col0 * ld + t.row0) * elem;
+  const std::uint64_t stride = ld * elem;
+  iovec fixed[3] = {{const_cast<std::uint8_t*>(hb.data()), hb.size()}, {th, kTileHeaderSize}, {}};
+  if (t.cols == 1 || ld == t.rows) {
+    fixed[2] = {const_cast<std::uint8_t*>(p), bytes};
+    c.send_vec(fixed, 3);
+  } else if (col_bytes < kMinColumnIovec) {
+    scratch.resize(bytes);
+    for (std::uint64_t j = 0; j < t.cols; ++j) std::memcpy(scratch.data() + j * col_bytes, p + j * stride, col_bytes);
+    fixed[2] = {scratch.data(), bytes};
+    c.send_vec(fixed, 3);
+  } else {
+    std::vector<iovec> iov(fixed, fixed + 2);
+    iov.reserve(2 + t.cols);
+    for (std::uint64_t j = 0; j < t.cols; ++j) iov.push_back({const_cast<std::uint8_t*>(p + j * stride), col_bytes});
+    c.send_vec(iov.data(), iov.size());
+  }
+  return kHeaderSize + kTileHeaderSize + bytes;
+}
+
+void expect_tile(Connection& c, const FrameHeader& h, std::uint64_t request_id, const TileDesc& expected,
+                 std::size_t elem) {
+  if (h.kind != Kind::tile)
+    throw ProtocolError(ErrorCode::bad_frame, std::string("expected TILE, got ") + kind_name(h.kind));
+  if (h.request_id != request_id || h.flags != expected.operand)
+    throw ProtocolError(ErrorCode::bad_frame, "TILE for another request or operand");
+  if (h.payload_length != kTileHeaderSize + expected.rows * expected.cols * elem)
+    throw ProtocolError(ErrorCode::bad_frame, "TILE of unexpected length");
+  std::uint8_t th[kTileHeaderSize];
+  c.recv_exact(th, sizeof th);
+  if (!(decode_tile_header(std::uint8_t(h.flags), th) == expected))
+    throw ProtocolError(ErrorCode::bad_frame, "TILE out of order or outside its operand");
+}
+
+void recv_tile_data(Connection& c, const TileDesc& t, void* base, std::uint64_t ld, std::size_t elem,
+                    std::vector<std::uint8_t>& scratch) {
+  const std::uint64_t col_bytes = t.rows * elem, bytes = col_bytes * t.cols;
+  if (!base) {
+    constexpr std::uint64_t kChunk = 1 << 20;
+    scratch.resize(std::min(bytes, kChunk));
+    for (std::uint64_t left = bytes; left > 0;) {
+      const std::uint64_t n = std::min(left, kChunk);
+      c.recv_exact(scratch.data(), n);
+      left -= n;
+    }
+    return;
+  }
+  auto* p = static_cast<std::uint8_t*>(base) + (t.col0 * ld + t.row0) * elem;
+  const std::uint64_t stride = ld * elem;
+  if (t.cols == 1 || ld == t.rows) {
+    c.recv_exact(p, bytes);
+  } else if (col_bytes < kMinColumnIovec) {
+    scratch.resize(bytes);
+    c.recv_exact(scratch.data(), bytes);
+    for (std::uint64_t j = 0; j < t.cols; ++j) std::memcpy(p + j * stride, scratch.data() + j * col_bytes, col_bytes);
+  } else {
+    for (std::uint64_t j = 0; j < t.cols; ++j) c.recv_exact(p + j * stride, col_bytes);
+  }
+}
+
 }  // namespace rcpu::protocol

@@ -15,6 +15,7 @@
 #include "protocol/frame.h"
 #include "protocol/messages.h"
 #include "protocol/status.h"
+#include "protocol/tiling.h"
 #include "transport/transport.h"
 
 namespace rcpu::protocol {
@@ -60,5 +61,25 @@ std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
 // what is missing, throws ProtocolError(bad_frame). Returns bytes read (headers included).
 std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
                           std::uint64_t bytes);
+
+// ---- tiles (kFlagTiled calls) ----
+// The block of a tile inside an operand held in memory at `base` with leading dimension `ld`
+// (elements): element (row0 + i, col0 + j) is at base + ((col0 + j) * ld + row0 + i) * elem.
+
+// Sends one TILE frame straight from that memory: one iovec for a contiguous tile, one per column
+// for a strided one; columns shorter than 4 KiB are gathered into `scratch` instead (thousands of
+// tiny iovecs cost more than copying them). Returns bytes written.
+std::uint64_t send_tile(Connection& c, std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,
+                        const void* base, std::uint64_t ld, std::size_t elem, std::vector<std::uint8_t>& scratch);
+
+// After recv_header returned `h`: checks that it is the TILE `expected` of request `request_id`
+// (kind, id, operand, payload length, and the tile header equal to `expected`), else throws
+// ProtocolError(bad_frame). Consumes the tile header, not the data.
+void expect_tile(Connection& c, const FrameHeader& h, std::uint64_t request_id, const TileDesc& expected,
+                 std::size_t elem);
+
+// Receives the data of tile `t` into memory laid out as above (null `base`: read and drop).
+void recv_tile_data(Connection& c, const TileDesc& t, void* base, std::uint64_t ld, std::size_t elem,
+                    std::vector<std::uint8_t>& scratch);
 
 }  // namespace rcpu::protocol

@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <thread>
 
 #include "common/log.h"
 #include "protocol/level3_request.h"
+#include "protocol/tiling.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
 
@@ -35,9 +39,83 @@ std::string hex64(std::uint64_t v) {
 // Why a session ends after an ERROR: the reply is sent, then the connection is closed gently.
 struct CloseSession {};
 
+// The session's operand buffers, kept from one call to the next so a session that makes many calls
+// allocates (and page-faults, and for the CUDA backend page-locks) its buffers once, not per call.
+// They come from the primary backend's alloc_host (pinned memory for CUDA). Everything held is
+// charged to the server's memory budget for as long as it is held; when a new call's reservation
+// fails, the cache is dropped first and the reservation retried, and after a call a cache larger
+// than a quarter of the budget is dropped, so idle sessions cannot starve busy ones.
+class BufferCache {
+ public:
+  BufferCache(backend::Backend& be, MemoryBudget& budget) : be_(be), budget_(budget) {}
+  ~BufferCache() { drop(); }
+
+  // Makes buffer i (0 A, 1 B, 2 C) hold at least need[i] bytes; false when the budget or the
+  // allocator says no (the cache is then empty).
+  bool prepare(const std::uint64_t need[3]) {
+    std::uint64_t grow = 0;
+    for (int i = 0; i < 3; ++i)
+      if (need[i] > buf_[i].cap) grow += need[i];
+    if (grow == 0) return true;
+    for (int i = 0; i < 3; ++i)
+      if (need[i] > buf_[i].cap) free_one(i);
+    std::uint64_t want = 0;
+    for (int i = 0; i < 3; ++i)
+      if (need[i] > buf_[i].cap) want += need[i];
+    if (!budget_.try_reserve(want)) {
+      drop();
+      want = need[0] + need[1] + need[2];
+      if (!budget_.try_reserve(want)) return false;
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (need[i] <= buf_[i].cap) continue;
+      void* p = be_.alloc_host(need[i]);
+      if (!p) p = ::operator new(need[i], std::nothrow), buf_[i].from_backend = false;
+      else buf_[i].from_backend = true;
+      if (!p) {
+        // Release what this attempt reserved for the buffers not yet allocated, then everything.
+        std::uint64_t unused = 0;
+        for (int k = i; k < 3; ++k)
+          if (need[k] > buf_[k].cap) unused += need[k];
+        budget_.release(unused);
+        drop();
+        return false;
+      }
+      buf_[i].p = static_cast<std::uint8_t*>(p);
+      buf_[i].cap = need[i];
+    }
+    return true;
+  }
+  std::uint8_t* get(int i) const { return buf_[i].p; }
+  void trim() {
+    if (held() > budget_.limit() / 4) drop();
+  }
+  void drop() {
+    for (int i = 0; i < 3; ++i) free_one(i);
+  }
+
+ private:
+  std::uint64_t held() const { return buf_[0].cap + buf_[1].cap + buf_[2].cap; }
+  void free_one(int i) {
+    if (!buf_[i].p) return;
+    if (buf_[i].from_backend) be_.free_host(buf_[i].p, buf_[i].cap);
+    else ::operator delete(buf_[i].p);
+    budget_.release(buf_[i].cap);
+    buf_[i] = Buf{};
+  }
+  struct Buf {
+    std::uint8_t* p = nullptr;
+    std::uint64_t cap = 0;
+    bool from_backend = false;
+  };
+  backend::Backend& be_;
+  MemoryBudget& budget_;
+  Buf buf_[3];
+};
+
 class Session {
  public:
-  Session(Connection& conn, SessionContext& ctx) : conn_(conn), ctx_(ctx) {}
+  Session(Connection& conn, SessionContext& ctx) : conn_(conn), ctx_(ctx), cache_(ctx.primary, ctx.memory) {}
 
   void run() {
     try {
@@ -49,7 +127,9 @@ class Session {
         conn_.set_timeouts(ctx_.options.io_timeout_ms, ctx_.options.io_timeout_ms);
         if (h.kind == Kind::bye) return;
         if (h.kind != Kind::request) fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
-        handle_request(h);
+        if (h.flags & kFlagTiled) handle_tiled_request(h);
+        else handle_request(h);
+        cache_.trim();
       }
     } catch (const CloseSession&) {
     } catch (const ProtocolError& e) {
@@ -116,7 +196,7 @@ class Session {
     HelloOk ok;
     ok.server_version = "rcpud 0.1.0";
     ok.backend = ctx_.primary.name();
-    ok.capabilities = kCapLevel3;
+    ok.capabilities = kCapLevel3 | kCapTiles;
     ok.max_request_bytes = ctx_.options.max_request_bytes;
     send_message(conn_, Kind::hello_ok, h.request_id, 0, ok);
     return true;
@@ -153,25 +233,17 @@ class Session {
       return reject_request(h, req, ErrorCode::over_limit,
                             "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " +
                                 std::to_string(ctx_.options.max_request_bytes));
-    Reservation reservation(ctx_.memory, total);
-    if (!reservation)
+    std::uint64_t need[3] = {0, 0, 0};
+    for (const OperandDesc& d : req.operands) need[d.index] = std::max<std::uint64_t>(d.bytes(), d.elem_size);
+    if (!cache_.prepare(need))
       return reject_request(h, req, ErrorCode::out_of_memory,
                             "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)");
-
-    // One buffer per operand, each at least one element so every pointer is valid.
-    std::unique_ptr<std::uint8_t[]> buf[3];
-    try {
-      for (const OperandDesc& d : req.operands)
-        buf[d.index].reset(new std::uint8_t[std::max<std::uint64_t>(d.bytes(), d.elem_size)]);
-    } catch (const std::bad_alloc&) {
-      for (auto& b : buf) b.reset();
-      return reject_request(h, req, ErrorCode::out_of_memory, "out of memory for " + std::to_string(total) + " bytes");
-    }
+    std::uint8_t* buf[3] = {cache_.get(0), cache_.get(1), cache_.get(2)};
 
     std::uint64_t wire_in = kHeaderSize + h.payload_length;
     for (const OperandDesc& d : req.operands) {
-      if (d.role == Role::in || d.role == Role::inout) wire_in += recv_matrix(conn_, h.request_id, d.index, buf[d.index].get(), d.bytes());
-      else std::memset(buf[d.index].get(), 0, d.bytes());  // C not sent (beta == 0)
+      if (d.role == Role::in || d.role == Role::inout) wire_in += recv_matrix(conn_, h.request_id, d.index, buf[d.index], d.bytes());
+      else std::memset(buf[d.index], 0, d.bytes());  // C not sent (beta == 0)
     }
     const auto t_inputs = Clock::now();
 
@@ -186,7 +258,7 @@ class Session {
     std::uint64_t compute_ns = 0;
     try {
       const auto t0 = Clock::now();
-      be.level3(args, buf[0].get(), buf[1].get(), buf[2].get());
+      be.level3(args, buf[0], buf[1], buf[2]);
       compute_ns = ns_since(t0);
     } catch (const backend::BackendError& e) {
       ctx_.counters.add_error(h.opcode);
@@ -205,13 +277,181 @@ class Session {
     resp.server_ns = ns_since(t_inputs);
     resp.backend = be.name();
     std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
-    wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index].get(), out.rows, out.cols,
+    wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index], out.rows, out.cols,
                             out.rows, out.elem_size);
+    ctx_.counters.add_call(h.opcode, wire_in, wire_out, compute_ns);
+  }
+
+  // ---- tiled (pipelined) requests: see protocol/tiling.h and docs/protocol.md ----
+
+  // Reads (and drops, with a null buffer list) every input tile of `plan`, checking each against it.
+  // Called for a rejected request whose inputs are within the request limit.
+  void drain_tiles(const FrameHeader& h, const TilePlan& plan, std::size_t elem) {
+    for (const TileDesc& t : plan.inputs) {
+      const FrameHeader th = recv_header(conn_);
+      expect_tile(conn_, th, h.request_id, t, elem);
+      recv_tile_data(conn_, t, nullptr, 0, elem, scratch_);
+    }
+  }
+
+  void reject_tiled(const FrameHeader& h, const Request& req, const TilePlan& plan, ErrorCode code,
+                    const std::string& message) {
+    ctx_.counters.add_error(h.opcode);
+    log::info("session " + conn_.peer() + ": " + opcode_name(h.opcode) + " (tiled) rejected: " + message);
+    if (input_bytes(req.operands) > ctx_.options.max_request_bytes) fail_and_close(h, code, message);
+    drain_tiles(h, plan, element_size(req.args.dtype));
+    send_error(conn_, h.request_id, h.opcode, code, message, false);
+  }
+
+  void handle_tiled_request(const FrameHeader& h) {
+    TiledRequest treq;
+    try {
+      treq = recv_body<TiledRequest>(conn_, h);
+    } catch (const DecodeError& e) {
+      fail_and_close(h, ErrorCode::bad_request, std::string("bad tiled REQUEST: ") + e.what());
+    }
+    const Request& req = treq.request;
+    // Without a valid call and plan nobody knows which tiles follow: close rather than guess.
+    if (auto err = check_level3_request(h.opcode, req)) fail_and_close(h, ErrorCode::bad_request, *err);
+    TilePlan plan;
+    if (auto err = make_tile_plan(req.args, treq.panel_cols, treq.tile_bytes, plan))
+      fail_and_close(h, ErrorCode::bad_request, "tiled request: " + *err);
+    const std::uint64_t total = total_bytes(req.operands);
+    if (total > ctx_.options.max_request_bytes)
+      return reject_tiled(h, req, plan, ErrorCode::over_limit,
+                          "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " +
+                              std::to_string(ctx_.options.max_request_bytes));
+    std::uint64_t need[3] = {0, 0, 0};
+    for (const OperandDesc& d : req.operands) need[d.index] = std::max<std::uint64_t>(d.bytes(), d.elem_size);
+    if (!cache_.prepare(need))
+      return reject_tiled(h, req, plan, ErrorCode::out_of_memory,
+                          "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)");
+    std::uint8_t* buf[3] = {cache_.get(0), cache_.get(1), cache_.get(2)};
+    std::uint64_t ld[3] = {0, 0, 0};  // packed: leading dimension = rows
+    for (const OperandDesc& d : req.operands) ld[d.index] = d.rows;
+
+    Level3Args args = req.args;
+    const Level3Shapes s = level3_shapes(args);
+    args.lda = std::max<std::int64_t>(1, s.a.rows);
+    args.ldb = std::max<std::int64_t>(1, s.b.rows);
+    args.ldc = std::max<std::int64_t>(1, s.c.rows);
+    if (args.family == L3Family::trmm || args.family == L3Family::trsm) args.ldb = args.ldc;
+    backend::Backend& be = ctx_.primary.supports(args) ? ctx_.primary : ctx_.cpu;
+    const std::size_t elem = element_size(args.dtype);
+
+    std::unique_ptr<backend::StreamedCall> call;
+    try {
+      call = be.begin_streamed(args, buf[0], buf[1], buf[2]);
+    } catch (const std::exception& e) {
+      return reject_tiled(h, req, plan, ErrorCode::backend_failed, be.name() + ": " + e.what());
+    }
+
+    // The worker computes panel j once the receive loop has announced it ready, then sends its
+    // output tiles; this thread only receives until every input tile is in. The two never write to
+    // the socket at the same time: this thread sends nothing until the worker has been joined.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::int64_t ready = 0;
+    bool abort = false;
+    std::string failure;       // backend failure: an ERROR reply once the inputs are drained
+    bool broken = false;       // the socket failed while sending: the session ends
+    std::uint64_t compute_ns = 0, wire_out = 0;
+    const OperandDesc& out = *output_operand(req.operands);
+    std::thread worker([&] {
+      std::vector<std::uint8_t> scratch;
+      std::size_t next_out = 0;
+      for (std::int64_t j = 0; j < plan.panels; ++j) {
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return ready > j || abort; });
+          if (abort) return;
+        }
+        const std::int64_t c0 = plan.panel_begin(j);
+        const std::int64_t cols = std::min<std::int64_t>(plan.panel_cols, std::int64_t(out.cols) - c0);
+        try {
+          const auto t0 = Clock::now();
+          call->compute_panel(c0, cols);
+          compute_ns += ns_since(t0);
+        } catch (const std::bad_alloc&) {
+          failure = be.name() + ": out of memory";
+          return;
+        } catch (const std::exception& e) {
+          failure = be.name() + ": " + e.what();
+          return;
+        }
+        try {
+          for (; next_out < plan.outputs_end[j]; ++next_out)
+            wire_out += send_tile(conn_, h.request_id, h.opcode, plan.outputs[next_out], buf[out.index], ld[out.index],
+                                  elem, scratch);
+        } catch (const std::exception& e) {
+          log::debug("session " + conn_.peer() + ": sending results failed: " + e.what());
+          broken = true;
+          conn_.shutdown();  // wakes the receive loop
+          return;
+        }
+      }
+    });
+    auto stop_worker = [&] {
+      {
+        std::lock_guard lock(mu);
+        abort = true;
+      }
+      cv.notify_all();
+      if (worker.joinable()) worker.join();
+    };
+
+    std::uint64_t wire_in = kHeaderSize + h.payload_length;
+    Clock::time_point t_inputs;
+    try {
+      std::size_t got = 0;
+      auto announce = [&] {
+        std::int64_t r = ready;
+        while (r < plan.panels && plan.ready_after[std::size_t(r)] <= got) ++r;
+        if (r != ready) {
+          {
+            std::lock_guard lock(mu);
+            ready = r;
+          }
+          cv.notify_one();
+        }
+      };
+      announce();
+      for (const TileDesc& t : plan.inputs) {
+        const FrameHeader th = recv_header(conn_);
+        expect_tile(conn_, th, h.request_id, t, elem);
+        recv_tile_data(conn_, t, buf[t.operand], ld[t.operand], elem, scratch_);
+        wire_in += kHeaderSize + th.payload_length;
+        ++got;
+        announce();
+      }
+      t_inputs = Clock::now();
+    } catch (...) {
+      stop_worker();
+      throw;
+    }
+    worker.join();
+    call.reset();
+    if (broken) throw CloseSession{};
+    if (!failure.empty()) {
+      ctx_.counters.add_error(h.opcode);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, failure, false);
+      return;
+    }
+    Response resp;
+    resp.compute_ns = compute_ns;
+    resp.output = out;
+    // From the last input byte to the end of the results: with pipelining most of the work is done
+    // before the last input arrives, so this is the tail a pipelined call adds.
+    resp.server_ns = ns_since(t_inputs);
+    resp.backend = be.name();
+    wire_out += send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
     ctx_.counters.add_call(h.opcode, wire_in, wire_out, compute_ns);
   }
 
   Connection& conn_;
   SessionContext& ctx_;
+  BufferCache cache_;
+  std::vector<std::uint8_t> scratch_;
   bool counted_ = false;
 };
 

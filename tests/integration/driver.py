@@ -17,6 +17,7 @@ Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first 
 Every process started here is reaped with a time-out.
 """
 import argparse
+import json
 import os
 import random
 import signal
@@ -427,7 +428,43 @@ def scenario_limits(bin_dir):
     check(status == 0, "server exits cleanly")
 
 
+def scenario_tiled(bin_dir):
+    """Odd shapes, every transpose, row-major CBLAS, alpha = 0, beta = 0 with NaN in C, k = 0 ...
+    through the shim with tiles of 7 columns and 4 KiB, pipelined and stop-and-wait, each call
+    compared with OpenBLAS; the trace must show tiled calls and no fallback."""
+    srv = Server(bin_dir)
+    try:
+        for pipeline in ("1", "0"):
+            with tempfile.TemporaryDirectory() as tmp:
+                trace = os.path.join(tmp, "trace.jsonl")
+                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
+                           RCPU_FALLBACK="error", RCPU_TILE="7", RCPU_TILE_BYTES="4096",
+                           RCPU_PIPELINE=pipeline, RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1")
+                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
+                                   text=True, timeout=120)
+                if r.returncode == 77:
+                    print("SKIP:", r.stdout.strip())
+                    return
+                check(r.returncode == 0, "RCPU_PIPELINE=%s: every call matches OpenBLAS (%s%s)"
+                      % (pipeline, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+                with open(trace) as f:
+                    recs = [json.loads(line) for line in f if line.strip()]
+                remote = [x for x in recs if x.get("where") == "remote"]
+                tiled = [x for x in remote if x.get("transfer") == "tiled"]
+                check(not [x for x in recs if x.get("why") == "fallback"], "no call fell back")
+                if pipeline == "1":
+                    check(len(tiled) >= 60 and all(x.get("panel_cols") == 7 for x in tiled),
+                          "%d of %d remote calls tiled, panels of 7 columns" % (len(tiled), len(remote)))
+                else:
+                    check(remote and not tiled, "RCPU_PIPELINE=0: %d remote calls, none tiled" % len(remote))
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+
+
 SCENARIOS = {
+    "tiled": scenario_tiled,
     "faults": scenario_faults,
     "concurrent": scenario_concurrent,
     "kill": scenario_kill,

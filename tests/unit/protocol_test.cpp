@@ -16,6 +16,7 @@
 #include "protocol/frame.h"
 #include "protocol/level3_request.h"
 #include "protocol/messages.h"
+#include "protocol/tiling.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
 
@@ -157,7 +158,7 @@ TEST(Frame, RejectsBadHeaders) {
   b = encode_header(h);
   b[6] = 0;
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
-  b[6] = 8;
+  b[6] = 9;
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
   for (std::uint64_t len : {std::uint64_t(kMaxControlPayload + 1), std::uint64_t(1ull << 40), std::uint64_t(~0ull)}) {
     h.payload_length = len;
@@ -369,6 +370,138 @@ TEST(Wire, MatrixReceiveChecksEveryFrame) {
     send_matrix(c, 1, 0x102, 0, m.data(), 3, 4, 3, 8);
     EXPECT_EQ(recv_matrix(c, 1, 0, nullptr, 96), 96u + kHeaderSize);  // discarding works
   }
+}
+
+// ---- tiled requests ----
+
+Level3Args gemm_args(std::int64_t m, std::int64_t n, std::int64_t k, char ta, char tb, double beta) {
+  Level3Args x;
+  x.m = m, x.n = n, x.k = k, x.transa = ta, x.transb = tb, x.alpha = 1, x.beta = beta;
+  x.lda = ta == 'N' ? m : k;
+  x.ldb = tb == 'N' ? k : n;
+  x.ldc = m;
+  return x;
+}
+
+// Every element of every read operand is covered by exactly one input tile, every output element
+// by one output tile, every tile lies inside its operand and fits the tile size, and each panel
+// is announced ready only after the tiles of its columns.
+TEST(Tiling, PlansCoverEveryOperandExactlyOnce) {
+  std::mt19937_64 rng(7);
+  for (int iter = 0; iter < 300; ++iter) {
+    Level3Args x = gemm_args(1 + rng() % 40, 1 + rng() % 40, 1 + rng() % 40, "NTC"[rng() % 3], "NTC"[rng() % 3],
+                             rng() % 2 ? 0.0 : 0.5);
+    if (iter % 3 == 1) x.family = L3Family::symm, x.k = x.m, x.side = 'L', x.transa = x.transb = 'N';
+    if (iter % 3 == 2) x.family = rng() % 2 ? L3Family::trmm : L3Family::trsm, x.side = 'L', x.transb = 'N';
+    x.lda = x.ldb = x.ldc = 64;
+    x.dtype = Dtype(rng() % 4);
+    if (x.dtype == Dtype::s || x.dtype == Dtype::d) {
+      if (x.transa == 'C') x.transa = 'T';
+    }
+    ASSERT_FALSE(level3_validate(x).has_value()) << *level3_validate(x);
+    const Level3Shapes s = level3_shapes(x);
+    const std::uint64_t nb = 1 + rng() % std::uint64_t(s.c.cols);
+    const std::uint64_t tile = kMinTileBytes * (1 + rng() % 2);
+    TilePlan plan;
+    ASSERT_FALSE(make_tile_plan(x, nb, tile, plan).has_value());
+    const std::size_t elem = element_size(x.dtype);
+    const OperandShape* ops[3] = {&s.a, &s.b, &s.c};
+    std::vector<std::vector<int>> seen(3);
+    for (int i = 0; i < 3; ++i) seen[i].assign(std::size_t(ops[i]->rows * ops[i]->cols), 0);
+    auto cover = [&](const TileDesc& t) {
+      const OperandShape& o = *ops[t.operand];
+      ASSERT_LE(t.row0 + t.rows, std::uint64_t(o.rows));
+      ASSERT_LE(t.col0 + t.cols, std::uint64_t(o.cols));
+      ASSERT_LE(t.rows * t.cols * elem, tile);
+      for (std::uint64_t j = 0; j < t.cols; ++j)
+        for (std::uint64_t i = 0; i < t.rows; ++i) ++seen[t.operand][(t.col0 + j) * o.rows + t.row0 + i];
+    };
+    for (const TileDesc& t : plan.inputs) cover(t);
+    for (int i = 0; i < 3; ++i)
+      for (int v : seen[i]) ASSERT_EQ(v, ops[i]->reads() ? 1 : 0) << "operand " << i;
+    seen[2].assign(seen[2].size(), 0);
+    for (const TileDesc& t : plan.outputs) cover(t);
+    for (int v : seen[2]) ASSERT_EQ(v, 1);
+    ASSERT_EQ(plan.ready_after.size(), std::size_t(plan.panels));
+    for (std::int64_t j = 0; j < plan.panels; ++j) {
+      // Everything panel j reads has arrived by ready_after[j].
+      const std::uint64_t c0 = std::uint64_t(j) * nb, c1 = std::min<std::uint64_t>(c0 + nb, s.c.cols);
+      for (std::size_t t = plan.ready_after[std::size_t(j)]; t < plan.inputs.size(); ++t) {
+        const TileDesc& d = plan.inputs[t];
+        ASSERT_NE(d.operand, 0) << "A must come first";
+        if (d.operand == 2 || (d.operand == 1 && x.transb == 'N' && x.family != L3Family::trmm))
+          ASSERT_TRUE(d.col0 >= c1 || d.col0 + d.cols <= c0) << "a later tile holds columns of panel " << j;
+      }
+    }
+  }
+}
+
+TEST(Tiling, RejectsBadPlans) {
+  TilePlan plan;
+  const Level3Args x = gemm_args(10, 20, 5, 'N', 'N', 1);
+  EXPECT_TRUE(make_tile_plan(x, 0, 4096, plan).has_value());
+  EXPECT_TRUE(make_tile_plan(x, 21, 4096, plan).has_value());
+  EXPECT_TRUE(make_tile_plan(x, 4, 100, plan).has_value());
+  EXPECT_TRUE(make_tile_plan(x, 4, kMaxDataFrame + 1, plan).has_value());
+  Level3Args r = x;
+  r.family = L3Family::syrk;
+  EXPECT_TRUE(make_tile_plan(r, 4, 4096, plan).has_value());
+  Level3Args big = gemm_args(1, std::int64_t(kMaxPanels) + 1, 1, 'N', 'N', 0);
+  EXPECT_TRUE(make_tile_plan(big, 1, 4096, plan).has_value());  // too many panels
+  EXPECT_FALSE(make_tile_plan(big, 2, 4096, plan).has_value());
+}
+
+TEST(Tiling, TileFramesAreCheckedAgainstThePlan) {
+  // A 5 x 7 operand with ld 9, tile = rows 1..3 of columns 2..5.
+  std::vector<double> src(9 * 7), dst(9 * 7, -1.0);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = double(i);
+  const TileDesc t{1, 1, 3, 2, 4};
+  std::vector<std::uint8_t> scratch;
+  {
+    MemoryConnection c;
+    EXPECT_EQ(send_tile(c, 9, 0x102, t, src.data(), 9, 8, scratch), kHeaderSize + kTileHeaderSize + 96);
+    const FrameHeader h = recv_header(c);
+    expect_tile(c, h, 9, t, 8);
+    recv_tile_data(c, t, dst.data(), 9, 8, scratch);
+    for (std::size_t j = 0; j < 7; ++j)
+      for (std::size_t i = 0; i < 9; ++i) {
+        const bool inside = j >= 2 && j < 6 && i >= 1 && i < 4;
+        EXPECT_EQ(dst[j * 9 + i], inside ? src[j * 9 + i] : -1.0) << i << "," << j;
+      }
+  }
+  for (int bad = 0; bad < 4; ++bad) {
+    MemoryConnection c;
+    send_tile(c, 9, 0x102, t, src.data(), 9, 8, scratch);
+    const FrameHeader h = recv_header(c);
+    TileDesc want = t;
+    std::uint64_t id = 9;
+    if (bad == 0) want.row0 = 0;    // another place
+    if (bad == 1) want.operand = 2; // another operand
+    if (bad == 2) id = 10;          // another request
+    if (bad == 3) want.cols = 3;    // another length
+    EXPECT_THROW(expect_tile(c, h, id, want, 8), ProtocolError) << bad;
+  }
+  FrameHeader h;
+  h.kind = Kind::tile;
+  h.payload_length = kMaxDataFrame + kTileHeaderSize + 1;
+  EXPECT_THROW(decode_header(encode_header(h).data()), ProtocolError);
+  h.payload_length = kMaxDataFrame + kTileHeaderSize;
+  EXPECT_NO_THROW(decode_header(encode_header(h).data()));
+}
+
+TEST(Codec, TiledRequestRoundTrip) {
+  TiledRequest t;
+  t.request.args = gemm_args(3, 4, 5, 'N', 'T', 1);
+  t.request.operands = level3_operands(t.request.args);
+  t.panel_cols = 2;
+  t.tile_bytes = 4096;
+  const TiledRequest u = decode<TiledRequest>(encode(t));
+  EXPECT_EQ(u.panel_cols, 2u);
+  EXPECT_EQ(u.tile_bytes, 4096u);
+  EXPECT_EQ(u.request.operands, t.request.operands);
+  auto bytes = encode(t);
+  bytes.pop_back();
+  EXPECT_THROW(decode<TiledRequest>(bytes), DecodeError);
 }
 
 TEST(Protocol, OpcodeHashIsFnv1a) {

@@ -37,6 +37,18 @@
 //   5. All three streams are synchronized before level3() returns, successful or not, so no DMA
 //      touches the caller's buffers after the call.
 //
+// Streamed calls (begin_streamed, tiled requests; see backend.h and protocol/tiling.h): the server
+// hands in output panels in column order as their inputs arrive from the network. The call holds
+// the backend's mutex from begin_streamed until it is destroyed (both on the session thread), owns
+// the arena for its whole life, uploads A (and B when every panel needs all of it) once, before
+// the first panel, and then per panel: the panel's columns of B and C up (h2d), cuBLAS on the
+// panel (compute, after an event), the panel's result down (d2h, after an event), and waits for
+// it. So A crosses PCIe once, and the GPU work of panel j overlaps the network transfer of panel
+// j+1 (done by the server's other thread); overlapping H2D of tiles with the GPU work of the
+// previous panel is left for later (it matters little: PCIe moves ~50 GB/s, the link ~3-25 GB/s).
+// The server's receive buffers come from alloc_host: pinned (cudaHostAlloc) unless
+// RCPU_CUDA_STAGING=pageable, so every copy is a direct DMA with no staging memcpy.
+//
 // Thread safety: one mutex per backend serializes level3() calls (they share the arena, the
 // staging slots and the streams). Several sessions therefore queue on one GPU; creating one backend
 // per session or per stream set would lift that, at the cost of one arena each. supports() and
@@ -58,6 +70,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -330,6 +343,40 @@ class CudaBackend final : public Backend {
     return need + margin <= std::uint64_t(free_b) + cap;
   }
 
+  std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b,
+                                               void* c) override {
+    return std::make_unique<Streamed>(*this, args, a, b, c);
+  }
+
+  void* alloc_host(std::size_t bytes) override {
+    if (!cfg_.pinned_staging || cudaSetDevice(dev_) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return Backend::alloc_host(bytes);
+    }
+    void* p = nullptr;
+    if (cudaHostAlloc(&p, bytes, cudaHostAllocPortable) != cudaSuccess) {
+      (void)cudaGetLastError();
+      log::warn("cuda: cannot page-lock " + format_bytes(bytes) + " for receive buffers; using pageable memory");
+      return Backend::alloc_host(bytes);
+    }
+    std::lock_guard lock(pinned_mu_);
+    pinned_.insert(p);
+    return p;
+  }
+  void free_host(void* p, std::size_t bytes) override {
+    bool pinned = false;
+    {
+      std::lock_guard lock(pinned_mu_);
+      pinned = pinned_.erase(p) != 0;
+    }
+    if (pinned) {
+      (void)cudaFreeHost(p);
+      (void)cudaGetLastError();
+    } else {
+      Backend::free_host(p, bytes);
+    }
+  }
+
   void level3(const Level3Args& args, const void* a, const void* b, void* c) override {
     std::lock_guard lock(mu_);
     if (broken_.load()) throw BackendError("cuda: device " + std::to_string(dev_) + " is unusable: " + broken_reason_);
@@ -469,6 +516,100 @@ class CudaBackend final : public Backend {
     finish(pending);
   }
 
+  class Streamed final : public StreamedCall {
+   public:
+    Streamed(CudaBackend& be, const Level3Args& args, const void* a, const void* b, void* c)
+        : be_(be), lock_(be.mu_), args_(args), routine_(routine_name(args.family, args.dtype)) {
+      if (be_.broken_.load())
+        throw BackendError("cuda: device " + std::to_string(be_.dev_) + " is unusable: " + be_.broken_reason_);
+      try {
+        check_cuda(cudaSetDevice(be_.dev_), be_.dev_, "cudaSetDevice");
+        PlanOptions one = be_.cfg_.plan;
+        one.max_steps = 1;  // only the operand layout is used here
+        plan_ = make_plan(args, one);
+        try {
+          be_.arena_.reserve(plan_.dev_total, false, be_.dev_, routine_);
+        } catch (const OutOfDeviceMemory&) {
+          be_.recover(routine_);
+          if (be_.broken_.load()) throw;
+          be_.arena_.reserve(plan_.dev_total, true, be_.dev_, routine_);
+        }
+        if (be_.cfg_.pinned_staging && !be_.ring_.ready() && !be_.pinned_failed_) {
+          std::string why;
+          if (!be_.ring_.allocate(be_.cfg_.slots, be_.cfg_.slot_bytes, &why)) be_.pinned_failed_ = true;
+        }
+        call_.host_in[0] = static_cast<const char*>(a);
+        call_.host_in[1] = static_cast<const char*>(b);
+        call_.host_in[2] = static_cast<const char*>(c);
+        call_.host_out = static_cast<char*>(c);
+        for (int i = 0; i < 3; ++i) {
+          call_.dev[i] = be_.arena_.data() + plan_.dev_off[i];
+          call_.direct[i] = !be_.ring_.ready() || is_page_locked(call_.host_in[i]);
+        }
+      } catch (const BackendError&) {
+        be_.recover(routine_);
+        throw;
+      }
+    }
+    ~Streamed() override {
+      if (cudaSetDevice(be_.dev_) == cudaSuccess)
+        for (cudaStream_t s : {be_.h2d_, be_.compute_, be_.d2h_}) (void)cudaStreamSynchronize(s);
+      (void)cudaGetLastError();
+    }
+
+    void compute_panel(std::int64_t col0, std::int64_t cols) override {
+      try {
+        panel(col0, cols);
+      } catch (const BackendError&) {
+        be_.recover(routine_);
+        throw;
+      } catch (const std::exception& e) {
+        be_.recover(routine_);
+        throw BackendError("cuda: " + routine_ + " failed: " + e.what());
+      }
+    }
+
+   private:
+    void panel(std::int64_t col0, std::int64_t cols) {
+      const int dev = be_.dev_;
+      check_cuda(cudaSetDevice(dev), dev, "cudaSetDevice");
+      const std::uint64_t elem = element_size(args_.dtype);
+      const Level3Shapes& s = plan_.shapes;
+      const bool b_by_panel = (args_.family == L3Family::gemm && args_.transb == 'N') ||
+                              args_.family == L3Family::symm || args_.family == L3Family::hemm;
+      if (!prologue_done_) {
+        if (s.a.reads()) be_.upload(call_, ByteRange{Operand::a, 0, plan_.bytes[0]});
+        if (!b_by_panel && s.b.reads()) be_.upload(call_, ByteRange{Operand::b, 0, plan_.bytes[1]});
+        prologue_done_ = true;
+      }
+      std::uint64_t b_off = 0, c_off = 0;
+      const Level3Args sub = level3_panel(args_, col0, cols, b_off, c_off);
+      const std::uint64_t c_ld = (args_.family == L3Family::trmm || args_.family == L3Family::trsm)
+                                     ? std::uint64_t(args_.ldb) : std::uint64_t(args_.ldc);
+      if (b_by_panel && s.b.reads())
+        be_.upload(call_, ByteRange{Operand::b, b_off * elem, std::uint64_t(cols) * std::uint64_t(args_.ldb) * elem});
+      const ByteRange c_range{Operand::c, c_off * elem, std::uint64_t(cols) * c_ld * elem};
+      if (s.c.reads()) be_.upload(call_, c_range);
+      check_cuda(cudaEventRecord(be_.in_ready_, be_.h2d_), dev, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(be_.compute_, be_.in_ready_, 0), dev, "cudaStreamWaitEvent");
+      check_cublas(run_cublas(be_.handle_, sub, call_.dev[0], call_.dev[1] + b_off * elem, call_.dev[2] + c_off * elem),
+                   dev, routine_);
+      check_cuda(cudaEventRecord(be_.done_[0], be_.compute_), dev, "cudaEventRecord");
+      Step step;
+      step.out.push_back(c_range);
+      be_.download(call_, step, be_.done_[0]);
+      check_cuda(cudaStreamSynchronize(be_.d2h_), dev, ("copying a panel of " + routine_ + " back").c_str());
+    }
+
+    CudaBackend& be_;
+    std::unique_lock<std::mutex> lock_;
+    Level3Args args_;
+    std::string routine_;
+    Plan plan_;
+    Call call_;
+    bool prologue_done_ = false;
+  };
+
   // After a failed call: drain the streams, detect a poisoned context, reset the pool.
   void recover(const std::string& routine) {
     if (cudaSetDevice(dev_) == cudaSuccess) {
@@ -503,6 +644,8 @@ class CudaBackend final : public Backend {
   StagingRing ring_;
   bool pinned_failed_ = false;
   CopyPool copier_;
+  std::mutex pinned_mu_;     // alloc_host/free_host come from any session thread
+  std::set<void*> pinned_;  // receive buffers handed out by alloc_host
 
   std::atomic<bool> broken_{false};
   std::string broken_reason_;  // written once, before broken_ is set

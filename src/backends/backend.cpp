@@ -1,0 +1,37 @@
+// The parts of backend.h every backend shares.
+#include "backends/backend.h"
+
+#include <new>
+
+namespace rcpu::backend {
+namespace {
+
+class HostPanels final : public StreamedCall {
+ public:
+  HostPanels(Backend& be, const Level3Args& args, const void* a, const void* b, void* c)
+      : be_(be), args_(args), a_(a), b_(static_cast<const unsigned char*>(b)), c_(static_cast<unsigned char*>(c)) {}
+  void compute_panel(std::int64_t col0, std::int64_t cols) override {
+    std::uint64_t b_off = 0, c_off = 0;
+    const Level3Args p = level3_panel(args_, col0, cols, b_off, c_off);
+    const std::size_t elem = element_size(args_.dtype);
+    be_.level3(p, a_, b_ ? b_ + b_off * elem : nullptr, c_ + c_off * elem);
+  }
+
+ private:
+  Backend& be_;
+  Level3Args args_;
+  const void* a_;
+  const unsigned char* b_;
+  unsigned char* c_;
+};
+
+}  // namespace
+
+std::unique_ptr<StreamedCall> Backend::begin_streamed(const Level3Args& args, const void* a, const void* b, void* c) {
+  return std::make_unique<HostPanels>(*this, args, a, b, c);
+}
+
+void* Backend::alloc_host(std::size_t bytes) { return ::operator new(bytes, std::nothrow); }
+void Backend::free_host(void* p, std::size_t) { ::operator delete(p); }
+
+}  // namespace rcpu::backend
