@@ -119,18 +119,22 @@ std::int64_t choose_panel_cols(const Level3Args& args, std::uint64_t bytes) {
   return std::min(n, cols);
 }
 
+// The plan of a tiled call, with tiles of RCPU_TILE_BYTES or, where that would make more tiles than
+// a server accepts (huge operands cut small), larger ones. Returns the tile size, 0 if no plan fits.
+std::uint64_t tiled_plan(const Level3Args& packed, std::int64_t panel_cols, TilePlan& plan) {
+  for (std::uint64_t tile = tile_bytes(); tile <= kMaxDataFrame; tile *= 2)
+    if (!make_tile_plan(packed, std::uint64_t(panel_cols), tile, plan)) return tile;
+  return 0;
+}
+
 // Runs a tiled call on `lease` (see protocol/tiling.h for the order). A helper thread sends the
 // input tiles straight from the application's arrays while this thread receives result panels;
 // results land in the application's C directly when C is not read (beta == 0: a broken call is
 // rerun locally and overwrites all of C anyway), else in `staging` (packed), copied into C only
 // once every panel has arrived, so a failure leaves C exactly as it was.
 RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const Request& req, std::uint32_t opcode,
-                       Lease& lease, const void* a, const void* b, void* c, std::int64_t panel_cols) {
-  TilePlan plan;
-  if (auto err = make_tile_plan(req.args, std::uint64_t(panel_cols), tile_bytes(), plan)) {
-    lease.pool->release(std::move(lease));
-    return make(RemoteStatus::failed, "cannot tile the call: " + *err);
-  }
+                       Lease& lease, const void* a, const void* b, void* c, std::int64_t panel_cols,
+                       const TilePlan& plan, std::uint64_t tile) {
   const std::size_t elem = element_size(args.dtype);
   const OperandShape& cs = shapes.c;
   const OperandDesc& out = *output_operand(req.operands);
@@ -152,7 +156,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   RemoteConnection& rc = *lease.conn;
   Connection& conn = rc.conn();
   const std::uint64_t id = rc.next_request_id();
-  TiledRequest treq{req, std::uint64_t(panel_cols), tile_bytes()};
+  TiledRequest treq{req, std::uint64_t(panel_cols), tile};
 
   const auto t0 = Clock::now();
   Clock::time_point t_sent{};
@@ -265,8 +269,10 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
     const std::uint64_t bytes = input_bytes(req.operands) + out->bytes();
     const std::int64_t panel_cols = choose_panel_cols(args, bytes);
     // One panel gains nothing over stop-and-wait unless a tile size was forced.
+    TilePlan plan;
     if (panel_cols < args.n || forced_panel_cols() > 0)
-      return run_tiled(args, shapes, req, *opcode, *lease, a, b, c, panel_cols);
+      if (const std::uint64_t tile = tiled_plan(req.args, panel_cols, plan))
+        return run_tiled(args, shapes, req, *opcode, *lease, a, b, c, panel_cols, plan, tile);
   }
 
   const OperandShape& cs = shapes.c;

@@ -30,7 +30,9 @@ namespace rcpu::protocol {
 
 inline constexpr std::uint64_t kMinTileBytes = 4096;
 inline constexpr std::uint64_t kMaxPanels = 1u << 16;
-inline constexpr std::size_t kMaxTiles = 1u << 21;
+// Bounds what a request can make the server allocate for its plan (about 40 bytes a tile) before
+// any memory budget applies; the client grows tile_bytes until its plan fits.
+inline constexpr std::size_t kMaxTiles = 1u << 18;
 
 struct TileDesc {
   std::uint8_t operand = 0;  // 0 A, 1 B, 2 C (B of trmm/trsm)

@@ -30,7 +30,8 @@ import threading
 import time
 
 HDR = struct.Struct("<4sHHQIIQ")
-HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE = range(1, 8)
+HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE, TILE = range(1, 9)
+FLAG_TILED = 2
 ERR_BAD_FRAME, ERR_VERSION, ERR_OPCODE_TABLE, ERR_AUTH, ERR_BAD_REQUEST, ERR_OVER_LIMIT = 1, 2, 3, 4, 5, 6
 ERR_BUSY = 9
 FLAG_CLOSING = 1
@@ -457,6 +458,37 @@ def scenario_tiled(bin_dir):
                           "%d of %d remote calls tiled, panels of 7 columns" % (len(tiled), len(remote)))
                 else:
                     check(remote and not tiled, "RCPU_PIPELINE=0: %d remote calls, none tiled" % len(remote))
+        # Raw tiled requests that break the plan: the server answers ERROR and closes; it survives.
+        h = table_hash(bin_dir)
+        m, n, k = 4, 6, 3
+        tiled = dgemm_request(m, n, k) + struct.pack("<QQ", 2, 4096)  # panels of 2 columns, 4 KiB tiles
+        a_tile = struct.pack("<QQQQ", 0, m, 0, k) + b"\0" * (m * k * 8)
+        for what, tile in (("a tile out of place", struct.pack("<QQQQ", 1, m - 1, 0, k) + b"\0" * ((m - 1) * k * 8)),
+                           ("B before A", struct.pack("<QQQQ", 0, k, 0, 2) + b"\0" * (k * 2 * 8))):
+            c = Raw(srv.port)
+            c.handshake(h)
+            c.send(frame(REQUEST, tiled, rid=1, opcode=DGEMM, flags=FLAG_TILED))
+            c.send(frame(TILE, tile, rid=1, opcode=DGEMM, flags=0 if what != "B before A" else 1))
+            r = c.reply()
+            check(r[0] == "error" and r[1] == ERR_BAD_FRAME and r[3] & 1, "tiled: %s: ERROR bad_frame, closing (%r)" % (what, r))
+            c.close()
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, dgemm_request(m, n, k) + struct.pack("<QQ", 0, 4096), rid=1, opcode=DGEMM, flags=FLAG_TILED))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "tiled: panel width 0: ERROR bad_request (%r)" % (r,))
+        c.close()
+        # A good raw tiled call: A, then per panel B_j; results come back as TILEs, then RESPONSE.
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, tiled, rid=7, opcode=DGEMM, flags=FLAG_TILED))
+        c.send(frame(TILE, a_tile, rid=7, opcode=DGEMM, flags=0))
+        for j in range(3):
+            c.send(frame(TILE, struct.pack("<QQQQ", 0, k, 2 * j, 2) + b"\0" * (k * 2 * 8), rid=7, opcode=DGEMM, flags=1))
+        kinds = [c.reply() for _ in range(4)]
+        check([x[0] for x in kinds] == ["frame"] * 4 and [x[1] for x in kinds] == [TILE, TILE, TILE, RESPONSE],
+              "tiled raw call: 3 result TILEs then RESPONSE (%r)" % ([x[:2] for x in kinds],))
+        c.close()
         check(srv.alive(), "server still running")
     finally:
         status = srv.stop()
