@@ -16,7 +16,9 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "client/remote_pool.h"
 #include "protocol/level3_request.h"
@@ -42,9 +44,10 @@ RemoteResult make(RemoteStatus status, std::string cause) {
 
 // Copies the packed result into the application's C (leading dimension ld); for a triangular
 // output only the triangle `tri` of the square block, never a byte outside the rows x cols block.
-void copy_out(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s, std::size_t elem) {
+void copy_columns(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s, std::size_t elem,
+                  std::int64_t j0, std::int64_t j1) {
   const std::size_t col_bytes = std::size_t(s.rows) * elem;
-  for (std::int64_t j = 0; j < s.cols; ++j) {
+  for (std::int64_t j = j0; j < j1; ++j) {
     const std::uint8_t* src = packed + std::size_t(j) * col_bytes;
     std::uint8_t* dst = c + std::size_t(j) * std::size_t(s.ld) * elem;
     std::int64_t first = 0, last = s.rows;  // rows [first, last) of this column
@@ -54,6 +57,30 @@ void copy_out(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s
   }
 }
 
+// A large result is copied by several threads (one memcpy stream moves ~3 GB/s, about what the
+// link does, so a single-threaded copy of C would add a tail as long as C's transfer).
+void copy_out(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s, std::size_t elem) {
+  constexpr std::uint64_t kPerThread = 64ull << 20;
+  const std::uint64_t bytes = std::uint64_t(s.rows) * std::uint64_t(s.cols) * elem;
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const std::int64_t threads =
+      std::min<std::int64_t>({std::int64_t(std::min(hw, 8u)), std::int64_t(bytes / kPerThread), s.cols});
+  if (threads <= 1) return copy_columns(packed, c, s, elem, 0, s.cols);
+  std::vector<std::thread> pool;
+  const std::int64_t per = (s.cols + threads - 1) / threads;
+  try {
+    for (std::int64_t t = 1; t < threads; ++t) {
+      const std::int64_t j0 = t * per, j1 = std::min(s.cols, j0 + per);
+      if (j0 < j1) pool.emplace_back(copy_columns, packed, c, std::cref(s), elem, j0, j1);
+    }
+  } catch (const std::system_error&) {
+    // No thread: this one copies what is left (below), the others still run.
+    for (std::int64_t t = std::int64_t(pool.size()) + 1; t < threads; ++t)
+      copy_columns(packed, c, s, elem, t * per, std::min(s.cols, t * per + per));
+  }
+  copy_columns(packed, c, s, elem, 0, std::min(s.cols, per));
+  for (auto& t : pool) t.join();
+}
 
 // ---- tiled (pipelined) calls ----
 

@@ -353,6 +353,7 @@ class Session {
     std::condition_variable cv;
     std::int64_t ready = 0;
     bool abort = false;
+    bool sending = false;      // the worker is writing result tiles
     std::string failure;       // backend failure: an ERROR reply once the inputs are drained
     bool broken = false;       // the socket failed while sending: the session ends
     std::uint64_t compute_ns = 0, wire_out = 0;
@@ -379,6 +380,11 @@ class Session {
           failure = be.name() + ": " + e.what();
           return;
         }
+        {
+          std::lock_guard lock(mu);
+          if (abort) return;
+          sending = true;
+        }
         try {
           for (; next_out < plan.outputs_end[j]; ++next_out)
             wire_out += send_tile(conn_, h.request_id, h.opcode, plan.outputs[next_out], buf[out.index], ld[out.index],
@@ -389,12 +395,19 @@ class Session {
           conn_.shutdown();  // wakes the receive loop
           return;
         }
+        std::lock_guard lock(mu);
+        sending = false;
       }
     });
+    // After a receive failure: a worker in the middle of sending results could block until the
+    // I/O time-out if the client does not read, so then the socket is shut down (no ERROR reply
+    // reaches the client, which sees the connection close); otherwise the worker is only told to
+    // stop, and the session can still answer with an ERROR.
     auto stop_worker = [&] {
       {
         std::lock_guard lock(mu);
         abort = true;
+        if (sending) conn_.shutdown();
       }
       cv.notify_all();
       if (worker.joinable()) worker.join();
