@@ -19,11 +19,16 @@ libopenblas-dev|libopenblas-pthread-dev|libopenblas-openmp-dev|libopenblas-seria
 libgtest-dev           test -e /usr/include/gtest/gtest.h
 libblas3               test -e "$REFERENCE_BLAS"
 libblas-test           test -x "$NETLIB_DIR/xblat3d"
+liblapack3             test -e "$REFERENCE_LAPACK"
+liblapack-dev          have_lib lapack
+liblapack-test         test -x "$LAPACK_TEST_DIR/xlintstd"
 '
 # Environment:
 #   RCPU_NETLIB_DIR          where the netlib BLAS testers are (default /usr/lib/<multiarch>/blas);
 #                            on the GPU machine point it at the dpkg -x prefix
 #   RCPU_REFERENCE_BLAS      reference libblas.so.3 (default /usr/lib/<multiarch>/blas/libblas.so.3)
+#   RCPU_LAPACK_TEST_DIR     where the LAPACK testers are (default /usr/lib/<multiarch>/lapack)
+#   RCPU_REFERENCE_LAPACK    reference liblapack.so.3 (default /usr/lib/<multiarch>/lapack/liblapack.so.3)
 #   CI=true                  a need that cannot be met is an error (elsewhere: a warning)
 set -euo pipefail
 
@@ -31,6 +36,8 @@ MULTIARCH=$( (gcc -print-multiarch || dpkg-architecture -qDEB_HOST_MULTIARCH) 2>
 MULTIARCH=${MULTIARCH:-x86_64-linux-gnu}
 NETLIB_DIR=${RCPU_NETLIB_DIR:-/usr/lib/$MULTIARCH/blas}
 REFERENCE_BLAS=${RCPU_REFERENCE_BLAS:-/usr/lib/$MULTIARCH/blas/libblas.so.3}
+LAPACK_TEST_DIR=${RCPU_LAPACK_TEST_DIR:-/usr/lib/$MULTIARCH/lapack}
+REFERENCE_LAPACK=${RCPU_REFERENCE_LAPACK:-/usr/lib/$MULTIARCH/lapack/liblapack.so.3}
 
 have_lib() {  # have_lib NAME: a linkable libNAME.so in the usual places
   local d

@@ -104,9 +104,11 @@ int cmd_config() {
   show("RCPU_FALLBACK", c.fallback == rcpu::client::FallbackMode::error ? "error" : "local", "local");
   show("RCPU_AUTO_MIN_FLOPS", std::to_string(c.auto_min_flops), std::to_string(c.auto_min_flops).c_str());
   show("RCPU_LOCAL_BLAS", c.local_blas, "(search: libopenblas.so.0, then the reference BLAS)");
+  show("RCPU_LOCAL_LAPACK", c.local_lapack, "(the local BLAS if it has dgetrf_, else the reference LAPACK)");
   show("RCPU_TRACE", c.trace_path, "(off)");
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
   std::printf("%-20s %s\n", "local BLAS opened", rcpu::client::local_blas_path().c_str());
+  std::printf("%-20s %s\n", "local LAPACK opened", rcpu::client::local_lapack_path().c_str());
   std::printf("%-20s %s\n", "shim folder", shim_dir().c_str());
   return 0;
 }

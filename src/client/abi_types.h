@@ -23,6 +23,10 @@ using ccomplex = std::complex<float>;
 using zcomplex = std::complex<double>;
 static_assert(sizeof(ccomplex) == 8 && sizeof(zcomplex) == 16);
 
+// A LAPACK callback (the eigenvalue selectors LAPACK_D_SELECT2 ... of lapack.h, EXTERNAL arguments):
+// only passed through to the local library, so its exact function type does not matter here.
+using lapack_select = void*;
+
 enum CBLAS_LAYOUT { CblasRowMajor = 101, CblasColMajor = 102 };
 enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113 };
 enum CBLAS_UPLO { CblasUpper = 121, CblasLower = 122 };

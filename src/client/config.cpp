@@ -41,6 +41,7 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     else log::warn("RCPU_AUTO_MIN_FLOPS=" + min_flops + " is not a number; ignored");
   }
   c.local_blas = get("RCPU_LOCAL_BLAS");
+  c.local_lapack = get("RCPU_LOCAL_LAPACK");
   c.trace_path = get("RCPU_TRACE");
   const std::string stats = get("RCPU_STATS");
   c.stats = !stats.empty() && stats != "0";

@@ -15,6 +15,8 @@ struct Config {
   FallbackMode fallback = FallbackMode::local;  // RCPU_FALLBACK=local|error
   double auto_min_flops = 2.0 * 512 * 512 * 512;  // RCPU_AUTO_MIN_FLOPS: auto sends calls at least this big
   std::string local_blas;        // RCPU_LOCAL_BLAS=/path/lib.so; empty = search the defaults
+  std::string local_lapack;      // RCPU_LOCAL_LAPACK=/path/lib.so; empty = the local BLAS if it has
+                                 // LAPACK (OpenBLAS does), else the reference liblapack.so.3
   std::string trace_path;        // RCPU_TRACE=file (JSON lines)
   bool stats = false;            // RCPU_STATS=1: summary table on stderr at exit
 };

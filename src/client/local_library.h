@@ -1,9 +1,10 @@
 // The real BLAS that runs every call rcpu keeps local, opened at first use.
 //
 // The interposition trap (DESIGN §3): once librcpu defines dgemm_, a local library's own internal
-// calls to exported BLAS symbols (its LAPACK calling dgemm_) could bind back to rcpu. The library is
-// therefore opened with RTLD_DEEPBIND, so it binds to its own symbols first, and route.h's re-entry
-// guard sends anything that still comes back straight to the local library.
+// calls to exported BLAS symbols (its LAPACK calling dgemm_) bind back to rcpu. route.h's
+// thread-local re-entry guard sends every such call straight back to the local library, untraced
+// and never remote. The library is deliberately NOT opened with RTLD_DEEPBIND: that would also bind
+// its calls to xerbla_ to its own, and the application's xerbla_ must win (see local_library.cpp).
 #pragma once
 
 #include <string>
@@ -16,5 +17,11 @@ void* local_blas_handle();
 std::string local_blas_path();
 // Looks a symbol up in the local library; nullptr if it lacks it.
 void* local_blas_symbol(const char* name);
+
+// The local LAPACK, opened on the first LAPACK call: RCPU_LOCAL_LAPACK if set; else the local BLAS
+// itself if it exports dgetrf_ (OpenBLAS carries LAPACK); else Debian's reference liblapack.so.3
+// (whose own BLAS calls come back into rcpu and meet the re-entry guard: they stay local).
+std::string local_lapack_path();
+void* local_lapack_symbol(const char* name);
 
 }  // namespace rcpu::client

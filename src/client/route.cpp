@@ -55,10 +55,11 @@ void* resolve_local(Sym s) {
   const unsigned i = static_cast<unsigned>(s);
   void* fn = g_local_fns[i].load(std::memory_order_acquire);
   if (fn) return fn;
-  fn = client::local_blas_symbol(kSymNames[i]);
+  const bool lapack = kSymLibrary[i] == SymLibrary::lapack;
+  fn = lapack ? client::local_lapack_symbol(kSymNames[i]) : client::local_blas_symbol(kSymNames[i]);
   if (!fn) {
-    std::fprintf(stderr, "rcpu: fatal: the local BLAS %s has no %s\n", client::local_blas_path().c_str(),
-                 kSymNames[i]);
+    std::fprintf(stderr, "rcpu: fatal: the local %s %s has no %s\n", lapack ? "LAPACK" : "BLAS",
+                 (lapack ? client::local_lapack_path() : client::local_blas_path()).c_str(), kSymNames[i]);
     std::abort();
   }
   g_local_fns[i].store(fn, std::memory_order_release);
@@ -169,3 +170,9 @@ void record_level3_local(Sym s, const Level3Args& x, double seconds, const char*
 }
 
 }  // namespace rcpu::route
+
+// The generic entry points (generated assembly, spec group lapack-any) ask here for the local
+// library's function, then tail-call it.
+extern "C" void* rcpu_generic_target(unsigned index) {
+  return rcpu::route::resolve_local(static_cast<rcpu::Sym>(index));
+}

@@ -3,9 +3,10 @@
 
 Fails when `nm -D --defined-only <shim>` lacks
   (a) any symbol of build/generated/expected_symbols.txt (the spec's ABI, written by codegen), or
-  (b) any symbol of the reference library (Debian's libblas3: /usr/lib/x86_64-linux-gnu/blas/
-      libblas.so.3, 324 symbols) -- if that library is missing, this fails when CI=true and only
-      warns elsewhere;
+  (b) any symbol of the reference libraries (Debian's libblas3: /usr/lib/x86_64-linux-gnu/blas/
+      libblas.so.3, 324 symbols; liblapack3: /usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3, 1951
+      symbols, three of them -- xerbla_, xerbla_array_, lsame_ -- shared with libblas) -- if one is
+      missing, this fails when CI=true and only warns elsewhere;
 also fails when a reference symbol changes kind (function vs. data object: the CBLAS testers
 copy-relocate the data symbol RowMajorStrg), and when the shim exports anything that is not in
 the expected list (the shim must export only the ABI; the bare-name aliases such as `dgemm` are
@@ -82,7 +83,8 @@ def main():
 
     for ref in refs:
         if not os.path.exists(ref):
-            msg = f"reference library {ref} not found (package libblas3; scripts/setup.sh installs it)"
+            pkg = "liblapack3" if "lapack" in os.path.basename(ref) else "libblas3"
+            msg = f"reference library {ref} not found (package {pkg}; scripts/setup.sh installs it)"
             if ci:
                 problems.append(msg + " -- required when CI=true")
             else:
