@@ -256,6 +256,7 @@ class Server:
         self.log_path = os.path.join(workdir, "rcpud.log")
         self.log = open(self.log_path, "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
+        env["OPENBLAS_NUM_THREADS"] = "1"  # the same numerics as the local runs: no borderline ratio flips
         self.proc = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu"], stdout=subprocess.PIPE,
                                      stderr=self.log, stdin=subprocess.DEVNULL, env=env, cwd=workdir,
                                      preexec_fn=_die_with_parent)
@@ -335,6 +336,9 @@ def run_one(run, mode, a, libdir, server):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
     env["LD_LIBRARY_PATH"] = libdir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
     env["OPENBLAS_NUM_THREADS"] = "1"
+    if getattr(a, "preload", None):
+        env["LD_PRELOAD"] = a.preload
+        env.update(dict(kv.split("=", 1) for kv in a.env or []))
     if mode != "baseline":
         env["RCPU_STATS"] = "1"
         env["RCPU_POLICY"] = "local" if mode == "local" else "remote"
@@ -420,6 +424,48 @@ def compare(name, got, base):
     return problems
 
 
+def self_test(a, identity, libdir_base):
+    """The verdict checks itself: canned text, then real lin-d runs on the local library with
+    faults injected by an LD_PRELOAD library, which compare() must catch."""
+    ok = True
+
+    def expect(cond, what):
+        nonlocal ok
+        print(("  ok    " if cond else "  WRONG ") + what)
+        ok = ok and cond
+
+    print("-- scoring on canned text")
+    text = (" DGE:  General matrices\n M=   50, N=   50, type  8, test(  1) =  1.23E+05\n"
+            " DGE:    1 out of  1234 tests failed to pass the threshold\n"
+            " DGE routines passed the tests of the error exits\n")
+    f, p = score_lines(text)
+    expect(sum(f.values()) == 2 and sum(p.values()) == 1, "fail and pass lines are told apart")
+    expect(mask(" test(  1) =  1.23E+05") == mask(" test(  1) =  4.56E+01"), "ratios are masked, indices kept")
+    base = {"counts": (1234, 1, 0), "fails": f, "passes": p}
+    expect(compare("x", {"counts": (1234, 1, 0), "fails": f, "passes": p}, base) == [], "identical run passes")
+    f2 = f + collections.Counter({mask(" M=   20, N=   20, type  3, test(  2) =  9.9E+01"): 1})
+    expect(compare("x", {"counts": (1234, 2, 0), "fails": f2, "passes": p}, base) != [], "a new failure fails")
+    expect(compare("x", {"counts": (1234, 1, 0), "fails": f, "passes": collections.Counter()}, base) != [],
+           "a missing 'passed' line fails")
+    expect(compare("x", {"counts": (1000, 1, 0), "fails": f, "passes": p}, base) != [], "fewer tests run fails")
+
+    print("-- lin-d on the local library, clean and with injected faults")
+    run = Run("lin-d")
+    clean, problems, _ = run_one(run, "baseline", a, libdir_base, None)
+    expect(clean is not None and not problems, f"clean run: {problems or 'no problems'}")
+    committed = read_baseline(a.baseline)
+    if committed["library"] == identity and clean is not None:
+        expect(compare("lin-d", clean, committed["runs"].get("lin-d")) == [], "clean run matches the committed baseline")
+    for fault_name in ("compute", "xerbla"):
+        fa = argparse.Namespace(**vars(a))
+        fa.preload, fa.env = a.fault_lib, [f"RCPU_LAPACK_FAULT={fault_name}"]
+        res, problems, _ = run_one(run, "baseline", fa, libdir_base, None)
+        found = problems + (compare("lin-d", res, clean) if res and clean else [])
+        expect(bool(found), f"fault '{fault_name}' detected: " + (found[0][:150] if found else "NOT DETECTED"))
+    print("self-test " + ("PASSED" if ok else "FAILED"))
+    return ok
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
@@ -436,7 +482,10 @@ def main():
     ap.add_argument("--work-dir")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--self-test", action="store_true", help="check the verdict itself (needs --fault-lib)")
+    ap.add_argument("--fault-lib", help="LD_PRELOAD library injecting faults (tests/lapack/fault_inject.c)")
     a = ap.parse_args()
+    a.preload, a.env = None, []
     a.shim_dir = os.path.abspath(a.shim_dir or os.path.join(a.build, "lib", "rcpu"))
     a.rcpud = os.path.abspath(a.rcpud or os.path.join(a.build, "bin", "rcpud"))
     a.rcpu_cli = os.path.abspath(a.rcpu_cli or os.path.join(a.build, "bin", "rcpu"))
@@ -454,6 +503,11 @@ def main():
 
     t_start = time.monotonic()
     failed = []
+    if a.self_test:
+        try:
+            return 0 if self_test(a, identity, libdir_base) else 1
+        finally:
+            shutil.rmtree(libdir_base, ignore_errors=True)
     try:
         if a.mode == "baseline":
             results = {}
