@@ -18,6 +18,9 @@
 #include <new>
 #include <system_error>
 #include <thread>
+#include <random>
+#include <mutex>
+#include <unistd.h>
 #include <vector>
 
 #include "client/remote_pool.h"
@@ -108,6 +111,21 @@ std::uint64_t tile_bytes() {
   return v;
 }
 
+// RCPU_STREAMS: connections one tiled call is striped over (tile i on connection i mod N), each
+// with its own sending and receiving thread. Default 1: measured on a 2-core machine, more streams
+// gained nothing (docs/protocol.md); where one TCP stream cannot fill the link, raise it.
+int streams_wanted() {
+  static const int v = int(env_long("RCPU_STREAMS", 1, 1, long(kMaxStripes)));
+  return v;
+}
+
+// A random 64-bit token naming a striped call to the server (the other connections JOIN it).
+std::uint64_t call_token() {
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t(::getpid()) << 32)};
+  return rng() ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull);
+}
+
 // What the client has measured so far (process-wide, updated after every tiled call): the rate at
 // which the link took its inputs, and the server's compute rate. Start values: the emulated rate
 // when RCPU_LINK_GBPS is set, else 3 GB/s (one loopback TCP stream); 1 TFLOP/s.
@@ -177,88 +195,144 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   void* dst = direct ? c : staging.get();
   const std::uint64_t dst_ld = direct ? std::uint64_t(cs.ld) : std::uint64_t(cs.rows);
 
+  // Stripes: this connection plus up to RCPU_STREAMS - 1 more, taken from the pool only if free
+  // right now (never waiting: threads that each hold one and wait for more could deadlock).
+  std::vector<Lease> leases;
+  leases.push_back(std::move(lease));
+  const std::size_t want = std::min<std::size_t>({std::size_t(streams_wanted()), plan.inputs.size(), kMaxStripes});
+  while (leases.size() < want) {
+    std::string ignored;
+    std::optional<Lease> extra = leases[0].pool->acquire(ignored, /*wait=*/false);
+    if (!extra) break;
+    leases.push_back(std::move(*extra));
+  }
+  const std::size_t k = leases.size();
+  std::vector<Connection*> conns;
+  for (Lease& l : leases) conns.push_back(&l.conn->conn());
+
   RemoteResult r;
   r.timing.tiled = true;
   r.timing.panel_cols = panel_cols;
-  RemoteConnection& rc = *lease.conn;
-  Connection& conn = rc.conn();
-  const std::uint64_t id = rc.next_request_id();
-  TiledRequest treq{req, std::uint64_t(panel_cols), tile};
+  r.timing.streams = int(k);
+  const std::uint64_t id = leases[0].conn->next_request_id();
+  TiledRequest treq{req, std::uint64_t(panel_cols), tile, std::uint32_t(k), k > 1 ? call_token() : 0};
+
+  // Shared by the threads of the call. The first failure wins; it shuts every connection down,
+  // which wakes every other thread. A server ERROR on a single connection is not a failure of
+  // the connection: the server drained our tiles, so that connection stays usable.
+  std::mutex mu;
+  std::string cause;
+  std::atomic<bool> broken{false};
+  auto fail = [&](const std::string& why) {
+    std::lock_guard lock(mu);
+    if (cause.empty()) cause = why;
+    broken = true;
+    for (Connection* x : conns) x->shutdown();
+  };
 
   const auto t0 = Clock::now();
-  Clock::time_point t_sent{};
-  std::uint64_t sent = 0;
-  std::string send_error_text;
-  std::thread sender;
-  bool discard = false;
-  try {
-    sent += send_message(conn, Kind::request, id, opcode, treq, kFlagTiled);
-    sender = std::thread([&] {
-      std::vector<std::uint8_t> scratch;
-      const void* bases[3] = {a, b, c};
-      const std::uint64_t lds[3] = {std::uint64_t(shapes.a.ld), std::uint64_t(shapes.b.ld), std::uint64_t(shapes.c.ld)};
-      try {
-        for (const TileDesc& t : plan.inputs)
-          sent += send_tile(conn, id, opcode, t, bases[t.operand], lds[t.operand], elem, scratch);
-      } catch (const std::exception& e) {
-        send_error_text = e.what();
-        conn.shutdown();  // wakes the receiving thread: the call is lost
+  std::vector<Clock::time_point> t_sent(k);
+  std::vector<std::uint64_t> sent(k, 0), received(k, 0);
+  std::vector<std::thread> threads;
+  auto sender = [&](std::size_t s) {
+    std::vector<std::uint8_t> scratch;
+    const void* bases[3] = {a, b, c};
+    const std::uint64_t lds[3] = {std::uint64_t(shapes.a.ld), std::uint64_t(shapes.b.ld), std::uint64_t(shapes.c.ld)};
+    try {
+      if (s > 0) sent[s] += send_message(*conns[s], Kind::join, id, opcode, Join{treq.token, std::uint32_t(s)});
+      for (std::size_t i = s; i < plan.inputs.size(); i += k)
+        sent[s] += send_tile(*conns[s], id, opcode, plan.inputs[i], bases[plan.inputs[i].operand],
+                             lds[plan.inputs[i].operand], elem, scratch);
+    } catch (const std::exception& e) {
+      fail(std::string("connection lost: ") + e.what());
+    }
+    t_sent[s] = Clock::now();
+  };
+  // Result tiles of stripe s; returns false when an ERROR frame came instead (its text in `err`).
+  auto receive = [&](std::size_t s, std::vector<std::uint8_t>& scratch, std::string& err, bool& closing) {
+    for (std::size_t i = s; i < plan.outputs.size(); i += k) {
+      const FrameHeader h = recv_header(*conns[s]);
+      received[s] += kHeaderSize + h.payload_length;
+      if (h.kind == Kind::error) {
+        const ErrorReply e = recv_body<ErrorReply>(*conns[s], h);
+        err = std::string("server error: ") + error_code_text(e.code);
+        closing = (h.flags & kFlagClosing) != 0;
+        return false;
       }
-      t_sent = Clock::now();
-    });
+      expect_tile(*conns[s], h, id, plan.outputs[i], elem);
+      recv_tile_data(*conns[s], plan.outputs[i], dst, dst_ld, elem, scratch);
+    }
+    return true;
+  };
+  auto secondary_receiver = [&](std::size_t s) {
+    std::vector<std::uint8_t> scratch;
+    std::string err;
+    bool closing = false;
+    try {
+      if (!receive(s, scratch, err, closing)) fail(err);
+    } catch (const std::exception& e) {
+      fail(std::string("connection lost: ") + e.what());
+    }
+  };
+
+  try {
+    r.timing.bytes_sent += send_message(*conns[0], Kind::request, id, opcode, treq, kFlagTiled);
+    for (std::size_t s = 0; s < k; ++s) threads.emplace_back(sender, s);
+    for (std::size_t s = 1; s < k; ++s) threads.emplace_back(secondary_receiver, s);
   } catch (const std::exception& e) {
-    lease.pool->discard(std::move(lease));
-    return make(RemoteStatus::failed, std::string("connection lost: ") + e.what());
+    fail(std::string("cannot start the call: ") + e.what());
   }
 
-  std::string cause;
   Response resp;
-  try {
-    std::vector<std::uint8_t> scratch;
-    std::size_t next = 0;
-    for (;;) {
-      const FrameHeader h = recv_header(conn);
-      r.timing.bytes_received += kHeaderSize + h.payload_length;
-      if (h.kind == Kind::error) {
-        const ErrorReply e = recv_body<ErrorReply>(conn, h);
-        discard = (h.flags & kFlagClosing) != 0;
-        cause = std::string("server error: ") + error_code_text(e.code);
-        break;
+  bool server_error = false, closing = false;
+  std::string server_cause;
+  if (!broken) {
+    try {
+      std::vector<std::uint8_t> scratch;
+      if (receive(0, scratch, server_cause, closing)) {
+        const FrameHeader h = recv_header(*conns[0]);
+        received[0] += kHeaderSize + h.payload_length;
+        if (h.kind == Kind::error) {
+          const ErrorReply e = recv_body<ErrorReply>(*conns[0], h);
+          server_cause = std::string("server error: ") + error_code_text(e.code);
+          closing = (h.flags & kFlagClosing) != 0;
+          server_error = true;
+        } else {
+          if (h.kind != Kind::response || h.request_id != id)
+            throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+          resp = recv_body<Response>(*conns[0], h);
+          if (!(resp.output == out)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
+        }
+      } else {
+        server_error = true;
       }
-      if (next < plan.outputs.size()) {
-        expect_tile(conn, h, id, plan.outputs[next], elem);
-        recv_tile_data(conn, plan.outputs[next], dst, dst_ld, elem, scratch);
-        ++next;
-        continue;
-      }
-      if (h.kind != Kind::response || h.request_id != id)
-        throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
-      resp = recv_body<Response>(conn, h);
-      if (!(resp.output == out)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
-      break;
+    } catch (const std::exception& e) {
+      fail(std::string("connection lost: ") + e.what());
     }
-  } catch (const std::exception& e) {
-    conn.shutdown();  // wakes the sender if it is blocked
-    discard = true;
-    cause = std::string("connection lost: ") + e.what();
   }
-  sender.join();
-  if (!send_error_text.empty()) {
-    discard = true;
-    if (cause.empty() || cause.rfind("connection lost", 0) == 0) cause = "connection lost: " + send_error_text;
+  // With one connection, a non-closing ERROR leaves it usable once our sender is done (the server
+  // drains every tile first). With several, the other stripes' state is unknown: all are closed.
+  if (server_error && (k > 1 || closing)) fail(server_cause);
+  for (std::thread& t : threads) t.join();
+  if (server_error && cause.empty()) cause = server_cause;
+  for (Lease& l : leases) {
+    if (broken) l.pool->discard(std::move(l));
+    else l.pool->release(std::move(l));
   }
-  if (discard) lease.pool->discard(std::move(lease));
-  else lease.pool->release(std::move(lease));
   if (!cause.empty()) return make(RemoteStatus::failed, cause);
 
   const auto t_end = Clock::now();
-  r.timing.bytes_sent = sent;
-  r.timing.to_server_s = seconds(t_sent - t0);
+  const Clock::time_point last_sent = *std::max_element(t_sent.begin(), t_sent.end());
+  for (std::size_t s = 0; s < k; ++s) {
+    r.timing.bytes_sent += sent[s];
+    r.timing.bytes_received += received[s];
+  }
+  r.timing.to_server_s = seconds(last_sent - t0);
   r.timing.on_server_s = double(resp.server_ns) * 1e-9;
-  r.timing.from_server_s = std::max(0.0, seconds(t_end - t_sent) - r.timing.on_server_s);
+  r.timing.from_server_s = std::max(0.0, seconds(t_end - last_sent) - r.timing.on_server_s);
   r.timing.backend = resp.backend;
   if (!direct) copy_out(staging.get(), static_cast<std::uint8_t*>(c), cs, elem);
-  learn(g_link_bytes_per_s, double(sent) / std::max(1e-9, r.timing.to_server_s));
+  learn(g_link_bytes_per_s, double(r.timing.bytes_sent) / std::max(1e-9, r.timing.to_server_s));
   if (resp.compute_ns > 0) learn(g_server_flops_per_s, level3_flops(args) / (double(resp.compute_ns) * 1e-9));
   r.status = RemoteStatus::ok;
   return r;

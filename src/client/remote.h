@@ -18,6 +18,7 @@ struct RemoteTiming {
   std::string backend;       // which server backend ran the call ("cuda", "cpu")
   bool tiled = false;        // pipelined tiles (else stop-and-wait)
   std::int64_t panel_cols = 0;
+  int streams = 1;           // connections the call was striped over
 };
 
 enum class RemoteStatus {

@@ -63,7 +63,7 @@ Pool::Pool() {
   max_connections_ = env_int("RCPU_MAX_CONNECTIONS", 8, 1, 1024);
 }
 
-std::optional<Lease> Pool::acquire(std::string& cause) {
+std::optional<Lease> Pool::acquire(std::string& cause, bool wait) {
   std::unique_lock lock(mu_);
   if (!endpoint_) {
     cause = config_error_;
@@ -86,6 +86,10 @@ std::optional<Lease> Pool::acquire(std::string& cause) {
       return std::nullopt;
     }
     if (open_ < max_connections_) break;
+    if (!wait) {
+      cause = "every pooled connection is in use";
+      return std::nullopt;
+    }
     cv_.wait(lock);
   }
   ++open_;
@@ -102,6 +106,10 @@ std::optional<Lease> Pool::acquire(std::string& cause) {
   lock.lock();
   if (!c) {
     --open_;
+    if (!wait) {  // an extra stripe: the call goes on with fewer connections, no back-off
+      cv_.notify_all();
+      return std::nullopt;
+    }
     backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
     retry_at_ = Clock::now() + backoff_;
     last_cause_ = cause;

@@ -33,7 +33,9 @@ class Pool {
  public:
   Pool();
   // A connection, or nothing with `cause` saying why (no server configured, connect failed, back-off).
-  std::optional<Lease> acquire(std::string& cause);
+  // With wait = false (extra stripes of a tiled call): returns nothing at once instead of waiting
+  // when RCPU_MAX_CONNECTIONS are all in use, and a failed connect sets no back-off.
+  std::optional<Lease> acquire(std::string& cause, bool wait = true);
   // Back to the idle list: the connection is in a clean state between calls.
   void release(Lease lease);
   // Closed: the connection broke, or its framing can no longer be trusted.

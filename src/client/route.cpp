@@ -145,6 +145,7 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
       r.backend = res.timing.backend;
       r.transfer = res.timing.tiled ? "tiled" : "stop-and-wait";
       r.panel_cols = res.timing.panel_cols;
+      r.streams = res.timing.streams;
       r.emulated_link_gbps = transport::emulated_link_gbps();
       r.t_total_s = seconds_since(t0);
       client::record(r);

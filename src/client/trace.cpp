@@ -100,7 +100,7 @@ std::string to_json(const CallRecord& r) {
       out += "\"";
     }
     if (r.panel_cols > 0) {
-      std::snprintf(buf, sizeof buf, ",\"panel_cols\":%lld", (long long)r.panel_cols);
+      std::snprintf(buf, sizeof buf, ",\"panel_cols\":%lld,\"streams\":%d", (long long)r.panel_cols, r.streams);
       out += buf;
     }
   }

@@ -20,6 +20,7 @@ struct CallRecord {
   // Remote calls: "tiled" (pipelined panels of `panel_cols` output columns) or "stop-and-wait".
   std::string transfer;
   std::int64_t panel_cols = 0;
+  int streams = 0;                // connections a tiled call was striped over
   double emulated_link_gbps = 0;  // RCPU_LINK_GBPS was in force: every number here is "emulated"
 };
 

@@ -31,6 +31,7 @@ const char* kind_name(Kind kind) {
     case Kind::error: return "ERROR";
     case Kind::bye: return "BYE";
     case Kind::tile: return "TILE";
+    case Kind::join: return "JOIN";
   }
   return "UNKNOWN";
 }
@@ -59,7 +60,7 @@ FrameHeader decode_header(const std::uint8_t* b) {
   if (h.version != kVersion)
     throw ProtocolError(ErrorCode::version_mismatch, "protocol version " + std::to_string(h.version) +
                                                          " not supported (this side speaks " + std::to_string(kVersion) + ")");
-  if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::tile))
+  if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::join))
     throw ProtocolError(ErrorCode::bad_frame, "unknown frame kind " + std::to_string(kind));
   h.kind = Kind(kind);
   const std::uint64_t limit = h.kind == Kind::data   ? kMaxDataFrame

@@ -28,6 +28,8 @@ enum class Kind : std::uint16_t {
   bye = 7,       // client -> server: the connection ends cleanly
   tile = 8,      // either way, tiled (pipelined) calls only: flags = operand index; payload =
                  // TileHeader (kTileHeaderSize bytes) + the tile's bytes, packed column-major
+  join = 9,      // client -> server, on another connection of the same client: Join (this
+                 // connection carries stripe `stripe` of the tiled call `token`)
 };
 const char* kind_name(Kind kind);
 

@@ -111,10 +111,26 @@ struct TiledRequest {
   Request request;
   std::uint64_t panel_cols = 0;  // columns of the output per panel (1 .. n)
   std::uint64_t tile_bytes = 0;  // largest tile payload (kMinTileBytes .. kMaxDataFrame)
+  // Striping over several connections: tile i (input or output) travels on stripe i mod stripes;
+  // stripe 0 is this connection, stripes 1.. are other connections of the client that send JOIN
+  // with `token`. stripes = 1: everything on this connection.
+  std::uint32_t stripes = 1;
+  std::uint64_t token = 0;
 };
+inline constexpr std::uint32_t kMaxStripes = 16;
 template <class Ar>
 void codec(Ar& ar, TiledRequest& m) {
-  ar(m.request, m.panel_cols, m.tile_bytes);
+  ar(m.request, m.panel_cols, m.tile_bytes, m.stripes, m.token);
+}
+
+// JOIN: this connection carries stripe `stripe` (1 .. stripes-1) of the tiled call `token`.
+struct Join {
+  std::uint64_t token = 0;
+  std::uint32_t stripe = 0;
+};
+template <class Ar>
+void codec(Ar& ar, Join& m) {
+  ar(m.token, m.stripe);
 }
 
 // RESPONSE to a successful request; `output` describes the DATA frames that follow.

@@ -14,6 +14,7 @@
 #include "server/counters.h"
 #include "server/memory_budget.h"
 #include "server/options.h"
+#include "server/tiled_call.h"
 #include "transport/transport.h"
 
 namespace rcpu::server {
@@ -53,6 +54,7 @@ class Server {
   std::unique_ptr<transport::Listener> listener_;
   Counters counters_;
   MemoryBudget memory_;
+  CallRegistry calls_;
   std::atomic<int> active_sessions_{0};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;  // guards slots_

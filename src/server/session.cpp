@@ -126,6 +126,10 @@ class Session {
         const FrameHeader h = recv_header(conn_);
         conn_.set_timeouts(ctx_.options.io_timeout_ms, ctx_.options.io_timeout_ms);
         if (h.kind == Kind::bye) return;
+        if (h.kind == Kind::join) {
+          handle_join(h);
+          continue;
+        }
         if (h.kind != Kind::request) fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
         if (h.flags & kFlagTiled) handle_tiled_request(h);
         else handle_request(h);
@@ -286,21 +290,55 @@ class Session {
 
   // Reads (and drops, with a null buffer list) every input tile of `plan`, checking each against it.
   // Called for a rejected request whose inputs are within the request limit.
-  void drain_tiles(const FrameHeader& h, const TilePlan& plan, std::size_t elem) {
-    for (const TileDesc& t : plan.inputs) {
+  void drain_tiles(const FrameHeader& h, const TilePlan& plan, std::size_t elem, std::size_t stripes) {
+    for (std::size_t i = 0; i < plan.inputs.size(); i += stripes) {
+      const TileDesc& t = plan.inputs[i];
       const FrameHeader th = recv_header(conn_);
       expect_tile(conn_, th, h.request_id, t, elem);
       recv_tile_data(conn_, t, nullptr, 0, elem, scratch_);
     }
   }
 
+  // Only stripe 0 (this connection) is drained; the other stripes' JOINs find the call retired
+  // and are closed, and the client discards those connections.
   void reject_tiled(const FrameHeader& h, const Request& req, const TilePlan& plan, ErrorCode code,
-                    const std::string& message) {
+                    const std::string& message, std::size_t stripes = 1) {
     ctx_.counters.add_error(h.opcode);
     log::info("session " + conn_.peer() + ": " + opcode_name(h.opcode) + " (tiled) rejected: " + message);
     if (input_bytes(req.operands) > ctx_.options.max_request_bytes) fail_and_close(h, code, message);
-    drain_tiles(h, plan, element_size(req.args.dtype));
+    drain_tiles(h, plan, element_size(req.args.dtype), stripes);
     send_error(conn_, h.request_id, h.opcode, code, message, false);
+  }
+
+  // JOIN on another connection of a client: this connection carries one stripe of a tiled call
+  // whose REQUEST came (or is coming) on the client's first connection.
+  void handle_join(const FrameHeader& h) {
+    Join j;
+    try {
+      j = recv_body<Join>(conn_, h);
+    } catch (const DecodeError& e) {
+      fail_and_close(h, ErrorCode::bad_frame, std::string("bad JOIN: ") + e.what());
+    }
+    std::string why;
+    std::shared_ptr<TiledCall> call =
+        ctx_.calls.attach(j.token, int(j.stripe), &conn_, ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
+    if (!call) fail_and_close(h, ErrorCode::bad_request, "JOIN: " + why);
+    struct Finish {
+      TiledCall& c;
+      int s;
+      ~Finish() {
+        std::lock_guard lock(c.mu);
+        c.conns[std::size_t(s)] = nullptr;
+        ++c.finished;
+        c.cv.notify_all();
+      }
+    } finish{*call, int(j.stripe)};
+    {
+      std::unique_lock lock(call->mu);
+      call->cv.wait(lock, [&] { return call->started || call->abort; });
+      if (call->abort) throw CloseSession{};
+    }
+    run_stripe(*call, conn_, int(j.stripe));
   }
 
   void handle_tiled_request(const FrameHeader& h) {
@@ -311,24 +349,63 @@ class Session {
       fail_and_close(h, ErrorCode::bad_request, std::string("bad tiled REQUEST: ") + e.what());
     }
     const Request& req = treq.request;
+    if (treq.stripes < 1 || treq.stripes > kMaxStripes)
+      fail_and_close(h, ErrorCode::bad_request, "tiled request: stripe count out of range");
+    const std::size_t stripes = treq.stripes;
+    auto tc = std::make_shared<TiledCall>();
+    tc->stripes = int(stripes);
+    tc->got.assign(stripes, 0);
+    tc->conns.assign(stripes, nullptr);
+    tc->attached.assign(stripes, false);
+    tc->sending.assign(stripes, false);
+    tc->conns[0] = &conn_;
+    tc->attached[0] = true;
+    // Registered first, retired on every way out, so another stripe's JOIN never waits in vain.
+    if (stripes > 1 && !ctx_.calls.add(treq.token, tc))
+      fail_and_close(h, ErrorCode::bad_request, "tiled request: call token already in use");
+    // On every way out: no more JOINs, and stripes that attached to a call that never started
+    // (rejected) are released.
+    struct Retire {
+      CallRegistry& r;
+      TiledCall& c;
+      Connection& primary;
+      std::uint64_t token;
+      bool on;
+      ~Retire() {
+        if (!on) return;
+        r.retire(token);
+        std::unique_lock lock(c.mu);
+        if (!c.started) {
+          c.fail_all(&primary);
+          c.cv.wait(lock, [&] {
+            return c.finished == int(std::count(c.attached.begin(), c.attached.end(), true)) - 1;
+          });
+        }
+      }
+    } retire{ctx_.calls, *tc, conn_, treq.token, stripes > 1};
+
     // Without a valid call and plan nobody knows which tiles follow: close rather than guess.
     if (auto err = check_level3_request(h.opcode, req)) fail_and_close(h, ErrorCode::bad_request, *err);
-    TilePlan plan;
+    TilePlan& plan = tc->plan;
     if (auto err = make_tile_plan(req.args, treq.panel_cols, treq.tile_bytes, plan))
       fail_and_close(h, ErrorCode::bad_request, "tiled request: " + *err);
     const std::uint64_t total = total_bytes(req.operands);
-    if (total > ctx_.options.max_request_bytes)
+    if (total > ctx_.options.max_request_bytes) {
+      ctx_.calls.retire(treq.token);
       return reject_tiled(h, req, plan, ErrorCode::over_limit,
                           "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " +
-                              std::to_string(ctx_.options.max_request_bytes));
+                              std::to_string(ctx_.options.max_request_bytes),
+                          stripes);
+    }
     std::uint64_t need[3] = {0, 0, 0};
     for (const OperandDesc& d : req.operands) need[d.index] = std::max<std::uint64_t>(d.bytes(), d.elem_size);
-    if (!cache_.prepare(need))
+    if (!cache_.prepare(need)) {
+      if (stripes > 1) ctx_.calls.retire(treq.token);
       return reject_tiled(h, req, plan, ErrorCode::out_of_memory,
-                          "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)");
-    std::uint8_t* buf[3] = {cache_.get(0), cache_.get(1), cache_.get(2)};
-    std::uint64_t ld[3] = {0, 0, 0};  // packed: leading dimension = rows
-    for (const OperandDesc& d : req.operands) ld[d.index] = d.rows;
+                          "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)", stripes);
+    }
+    for (int i = 0; i < 3; ++i) tc->buf[i] = cache_.get(i);
+    for (const OperandDesc& d : req.operands) tc->ld[d.index] = d.rows;
 
     Level3Args args = req.args;
     const Level3Shapes s = level3_shapes(args);
@@ -338,116 +415,96 @@ class Session {
     if (args.family == L3Family::trmm || args.family == L3Family::trsm) args.ldb = args.ldc;
     backend::Backend& be = ctx_.primary.supports(args) ? ctx_.primary : ctx_.cpu;
     const std::size_t elem = element_size(args.dtype);
+    const OperandDesc& out = *output_operand(req.operands);
 
     std::unique_ptr<backend::StreamedCall> call;
     try {
-      call = be.begin_streamed(args, buf[0], buf[1], buf[2]);
+      call = be.begin_streamed(args, tc->buf[0], tc->buf[1], tc->buf[2]);
     } catch (const std::exception& e) {
-      return reject_tiled(h, req, plan, ErrorCode::backend_failed, be.name() + ": " + e.what());
+      if (stripes > 1) ctx_.calls.retire(treq.token);
+      return reject_tiled(h, req, plan, ErrorCode::backend_failed, be.name() + ": " + e.what(), stripes);
+    }
+    tc->elem = elem;
+    tc->request_id = h.request_id;
+    tc->opcode = h.opcode;
+    {
+      std::lock_guard lock(tc->mu);
+      tc->ready = tc->panels_ready();
+      tc->wire_in = kHeaderSize + h.payload_length;
+      tc->stopping = &ctx_.stopping;
+      if (ctx_.options.io_timeout_ms > 0) tc->stall_ms = ctx_.options.io_timeout_ms;
+      tc->last_progress = Clock::now();
+      tc->started = true;
+      tc->cv.notify_all();
     }
 
-    // The worker computes panel j once the receive loop has announced it ready, then sends its
-    // output tiles; this thread only receives until every input tile is in. The two never write to
-    // the socket at the same time: this thread sends nothing until the worker has been joined.
-    std::mutex mu;
-    std::condition_variable cv;
-    std::int64_t ready = 0;
-    bool abort = false;
-    bool sending = false;      // the worker is writing result tiles
-    std::string failure;       // backend failure: an ERROR reply once the inputs are drained
-    bool broken = false;       // the socket failed while sending: the session ends
-    std::uint64_t compute_ns = 0, wire_out = 0;
-    const OperandDesc& out = *output_operand(req.operands);
+    // The worker computes panel j once every stripe has delivered its inputs; the stripes' sender
+    // threads return the results. This thread receives stripe 0.
+    std::uint64_t compute_ns = 0;
     std::thread worker([&] {
-      std::vector<std::uint8_t> scratch;
-      std::size_t next_out = 0;
       for (std::int64_t j = 0; j < plan.panels; ++j) {
         {
-          std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return ready > j || abort; });
-          if (abort) return;
+          std::unique_lock lock(tc->mu);
+          tc->cv.wait(lock, [&] { return tc->ready > j || tc->abort; });
+          if (tc->abort) return;
         }
         const std::int64_t c0 = plan.panel_begin(j);
         const std::int64_t cols = std::min<std::int64_t>(plan.panel_cols, std::int64_t(out.cols) - c0);
+        std::string failure;
         try {
           const auto t0 = Clock::now();
           call->compute_panel(c0, cols);
           compute_ns += ns_since(t0);
         } catch (const std::bad_alloc&) {
           failure = be.name() + ": out of memory";
-          return;
         } catch (const std::exception& e) {
           failure = be.name() + ": " + e.what();
+        }
+        std::lock_guard lock(tc->mu);
+        if (!failure.empty()) {
+          tc->failure = failure;
+          tc->cv.notify_all();
           return;
         }
-        {
-          std::lock_guard lock(mu);
-          if (abort) return;
-          sending = true;
-        }
-        try {
-          for (; next_out < plan.outputs_end[j]; ++next_out)
-            wire_out += send_tile(conn_, h.request_id, h.opcode, plan.outputs[next_out], buf[out.index], ld[out.index],
-                                  elem, scratch);
-        } catch (const std::exception& e) {
-          log::debug("session " + conn_.peer() + ": sending results failed: " + e.what());
-          broken = true;
-          conn_.shutdown();  // wakes the receive loop
-          return;
-        }
-        std::lock_guard lock(mu);
-        sending = false;
+        tc->done = j + 1;
+        tc->cv.notify_all();
       }
     });
-    // After a receive failure: a worker in the middle of sending results could block until the
-    // I/O time-out if the client does not read, so then the socket is shut down (no ERROR reply
-    // reaches the client, which sees the connection close); otherwise the worker is only told to
-    // stop, and the session can still answer with an ERROR.
-    auto stop_worker = [&] {
-      {
-        std::lock_guard lock(mu);
-        abort = true;
-        if (sending) conn_.shutdown();
-      }
-      cv.notify_all();
-      if (worker.joinable()) worker.join();
-    };
 
-    std::uint64_t wire_in = kHeaderSize + h.payload_length;
-    Clock::time_point t_inputs;
+    std::exception_ptr error;
     try {
-      std::size_t got = 0;
-      auto announce = [&] {
-        std::int64_t r = ready;
-        while (r < plan.panels && plan.ready_after[std::size_t(r)] <= got) ++r;
-        if (r != ready) {
-          {
-            std::lock_guard lock(mu);
-            ready = r;
-          }
-          cv.notify_one();
-        }
-      };
-      announce();
-      for (const TileDesc& t : plan.inputs) {
-        const FrameHeader th = recv_header(conn_);
-        expect_tile(conn_, th, h.request_id, t, elem);
-        recv_tile_data(conn_, t, buf[t.operand], ld[t.operand], elem, scratch_);
-        wire_in += kHeaderSize + th.payload_length;
-        ++got;
-        announce();
-      }
-      t_inputs = Clock::now();
+      run_stripe(*tc, conn_, 0);
     } catch (...) {
-      stop_worker();
-      throw;
+      error = std::current_exception();
+    }
+    {
+      std::unique_lock lock(tc->mu);
+      ++tc->finished;
+      auto attached = [&] { return int(std::count(tc->attached.begin(), tc->attached.end(), true)); };
+      // Every stripe attaches and finishes, unless the call failed; a stripe that never attaches
+      // within the I/O time-out fails the call.
+      const auto limit = std::chrono::milliseconds(ctx_.options.io_timeout_ms > 0 ? ctx_.options.io_timeout_ms : 600000);
+      if (!tc->cv.wait_for(lock, limit, [&] {
+            return tc->finished == int(stripes) || (tc->abort && tc->finished == attached());
+          }))
+        tc->fail_all(&conn_);
+    }
+    if (stripes > 1) ctx_.calls.retire(treq.token);  // no stripe attaches from now on
+    {
+      std::unique_lock lock(tc->mu);
+      tc->cv.wait(lock, [&] {
+        return tc->finished == int(std::count(tc->attached.begin(), tc->attached.end(), true));
+      });
+      if (!error && tc->abort) error = std::make_exception_ptr(CloseSession{});
+      if (error) tc->fail_all(&conn_);  // wakes the worker
+      tc->conns[0] = nullptr;
     }
     worker.join();
     call.reset();
-    if (broken) throw CloseSession{};
-    if (!failure.empty()) {
+    if (error) std::rethrow_exception(error);
+    if (!tc->failure.empty()) {
       ctx_.counters.add_error(h.opcode);
-      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, failure, false);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, tc->failure, false);
       return;
     }
     Response resp;
@@ -455,10 +512,10 @@ class Session {
     resp.output = out;
     // From the last input byte to the end of the results: with pipelining most of the work is done
     // before the last input arrives, so this is the tail a pipelined call adds.
-    resp.server_ns = ns_since(t_inputs);
+    resp.server_ns = ns_since(tc->last_input);
     resp.backend = be.name();
-    wire_out += send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
-    ctx_.counters.add_call(h.opcode, wire_in, wire_out, compute_ns);
+    const std::uint64_t resp_bytes = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
+    ctx_.counters.add_call(h.opcode, tc->wire_in, tc->wire_out + resp_bytes, compute_ns);
   }
 
   Connection& conn_;

@@ -10,6 +10,7 @@
 #include "server/counters.h"
 #include "server/memory_budget.h"
 #include "server/options.h"
+#include "server/tiled_call.h"
 #include "transport/transport.h"
 
 namespace rcpu::server {
@@ -22,6 +23,7 @@ struct SessionContext {
   MemoryBudget& memory;
   std::atomic<int>& active_sessions;  // sessions that passed the handshake, this one included
   std::atomic<bool>& stopping;
+  CallRegistry& calls;  // striped tiled calls, joined by their other connections
 };
 
 // Runs the session to its end. Never throws.

@@ -435,19 +435,19 @@ def scenario_tiled(bin_dir):
     compared with OpenBLAS; the trace must show tiled calls and no fallback."""
     srv = Server(bin_dir)
     try:
-        for pipeline in ("1", "0"):
+        for pipeline, streams in (("1", "1"), ("1", "3"), ("0", "1")):
             with tempfile.TemporaryDirectory() as tmp:
                 trace = os.path.join(tmp, "trace.jsonl")
                 env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
-                           RCPU_FALLBACK="error", RCPU_TILE="7", RCPU_TILE_BYTES="4096",
+                           RCPU_FALLBACK="error", RCPU_TILE="7", RCPU_TILE_BYTES="4096", RCPU_STREAMS=streams,
                            RCPU_PIPELINE=pipeline, RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1")
                 r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
                                    text=True, timeout=120)
                 if r.returncode == 77:
                     print("SKIP:", r.stdout.strip())
                     return
-                check(r.returncode == 0, "RCPU_PIPELINE=%s: every call matches OpenBLAS (%s%s)"
-                      % (pipeline, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+                check(r.returncode == 0, "RCPU_PIPELINE=%s RCPU_STREAMS=%s: every call matches OpenBLAS (%s%s)"
+                      % (pipeline, streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
                 with open(trace) as f:
                     recs = [json.loads(line) for line in f if line.strip()]
                 remote = [x for x in recs if x.get("where") == "remote"]
@@ -456,12 +456,16 @@ def scenario_tiled(bin_dir):
                 if pipeline == "1":
                     check(len(tiled) >= 60 and all(x.get("panel_cols") == 7 for x in tiled),
                           "%d of %d remote calls tiled, panels of 7 columns" % (len(tiled), len(remote)))
+                    striped = [x for x in tiled if x.get("streams", 1) > 1]
+                    if streams != "1":
+                        check(len(striped) >= 50 and all(x["streams"] <= int(streams) for x in striped),
+                              "%d tiled calls striped over up to %s connections" % (len(striped), streams))
                 else:
                     check(remote and not tiled, "RCPU_PIPELINE=0: %d remote calls, none tiled" % len(remote))
         # Raw tiled requests that break the plan: the server answers ERROR and closes; it survives.
         h = table_hash(bin_dir)
         m, n, k = 4, 6, 3
-        tiled = dgemm_request(m, n, k) + struct.pack("<QQ", 2, 4096)  # panels of 2 columns, 4 KiB tiles
+        tiled = dgemm_request(m, n, k) + struct.pack("<QQIQ", 2, 4096, 1, 0)  # panels of 2 columns, 4 KiB tiles
         a_tile = struct.pack("<QQQQ", 0, m, 0, k) + b"\0" * (m * k * 8)
         for what, tile in (("a tile out of place", struct.pack("<QQQQ", 1, m - 1, 0, k) + b"\0" * ((m - 1) * k * 8)),
                            ("B before A", struct.pack("<QQQQ", 0, k, 0, 2) + b"\0" * (k * 2 * 8))):
@@ -474,7 +478,7 @@ def scenario_tiled(bin_dir):
             c.close()
         c = Raw(srv.port)
         c.handshake(h)
-        c.send(frame(REQUEST, dgemm_request(m, n, k) + struct.pack("<QQ", 0, 4096), rid=1, opcode=DGEMM, flags=FLAG_TILED))
+        c.send(frame(REQUEST, dgemm_request(m, n, k) + struct.pack("<QQIQ", 0, 4096, 1, 0), rid=1, opcode=DGEMM, flags=FLAG_TILED))
         r = c.reply()
         check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "tiled: panel width 0: ERROR bad_request (%r)" % (r,))
         c.close()

@@ -158,7 +158,7 @@ TEST(Frame, RejectsBadHeaders) {
   b = encode_header(h);
   b[6] = 0;
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
-  b[6] = 9;
+  b[6] = 10;
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
   for (std::uint64_t len : {std::uint64_t(kMaxControlPayload + 1), std::uint64_t(1ull << 40), std::uint64_t(~0ull)}) {
     h.payload_length = len;

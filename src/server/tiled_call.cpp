@@ -1,0 +1,173 @@
+#include "server/tiled_call.h"
+
+#include <thread>
+
+#include "protocol/wire.h"
+
+namespace rcpu::server {
+
+using namespace rcpu::protocol;
+
+std::int64_t TiledCall::panels_ready() const {
+  std::int64_t r = ready;
+  const std::size_t k = std::size_t(stripes);
+  while (r < plan.panels) {
+    const std::size_t need_total = plan.ready_after[std::size_t(r)];
+    for (std::size_t s = 0; s < k; ++s) {
+      const std::size_t need = need_total > s ? (need_total - s + k - 1) / k : 0;
+      if (got[s] < need) return r;
+    }
+    ++r;
+  }
+  return r;
+}
+
+void TiledCall::fail_all(transport::Connection* keep) {
+  abort = true;
+  for (transport::Connection* c : conns)
+    if (c && c != keep) c->shutdown();
+  cv.notify_all();
+}
+
+void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
+  const std::size_t k = std::size_t(call.stripes), stripe = std::size_t(s);
+  bool sender_done = false;
+  std::thread sender([&] {
+    struct Done {
+      TiledCall& c;
+      bool& flag;
+      ~Done() {
+        std::lock_guard lock(c.mu);
+        flag = true;
+        c.cv.notify_all();
+      }
+    } done_guard{call, sender_done};
+    std::vector<std::uint8_t> scratch;
+    std::size_t idx = stripe;
+    const int out = 2;
+    for (std::int64_t j = 0; j < call.plan.panels; ++j) {
+      {
+        std::unique_lock lock(call.mu);
+        call.cv.wait(lock, [&] { return call.done > j || call.abort || !call.failure.empty(); });
+        if (call.abort || !call.failure.empty()) return;
+        call.sending[stripe] = true;
+      }
+      try {
+        std::uint64_t bytes = 0;
+        for (; idx < call.plan.outputs_end[std::size_t(j)]; idx += k)
+          bytes += send_tile(conn, call.request_id, call.opcode, call.plan.outputs[idx], call.buf[out], call.ld[out],
+                             call.elem, scratch);
+        std::lock_guard lock(call.mu);
+        call.wire_out += bytes;
+        call.sending[stripe] = false;
+        call.last_progress = std::chrono::steady_clock::now();
+      } catch (const std::exception&) {
+        std::lock_guard lock(call.mu);
+        call.fail_all();
+        return;
+      }
+    }
+  });
+  std::vector<std::uint8_t> scratch;
+  try {
+    for (std::size_t i = stripe; i < call.plan.inputs.size(); i += k) {
+      const TileDesc& t = call.plan.inputs[i];
+      const FrameHeader h = recv_header(conn);
+      expect_tile(conn, h, call.request_id, t, call.elem);
+      recv_tile_data(conn, t, call.buf[t.operand], call.ld[t.operand], call.elem, scratch);
+      std::lock_guard lock(call.mu);
+      ++call.got[stripe];
+      call.wire_in += kHeaderSize + h.payload_length;
+      call.last_input = call.last_progress = std::chrono::steady_clock::now();
+      const std::int64_t r = call.panels_ready();
+      if (r != call.ready) {
+        call.ready = r;
+        call.cv.notify_all();
+      }
+    }
+  } catch (...) {
+    {
+      // This connection stays up (for an ERROR reply) unless its sender is blocked writing.
+      std::lock_guard lock(call.mu);
+      call.fail_all(&conn);
+      if (call.sending[stripe]) conn.shutdown();
+    }
+    sender.join();
+    throw;
+  }
+  // Waits for this stripe's results to be sent. cv waits do not notice a vanished peer or a
+  // server shutting down, so this thread watches: a stripe that never attaches, a client gone
+  // silent, or rcpud stopping fails the call (which wakes every thread of it).
+  {
+    std::unique_lock lock(call.mu);
+    while (!sender_done) {
+      call.cv.wait_for(lock, std::chrono::milliseconds(200));
+      if (sender_done) break;
+      const bool stalled = std::chrono::steady_clock::now() - call.last_progress > std::chrono::milliseconds(call.stall_ms);
+      if (!call.abort && (stalled || (call.stopping && call.stopping->load()))) call.fail_all();
+    }
+  }
+  sender.join();
+  std::lock_guard lock(call.mu);
+  if (call.abort) throw transport::TransportError(transport::TransportError::Kind::closed, "tiled call aborted");
+}
+
+bool CallRegistry::add(std::uint64_t token, std::shared_ptr<TiledCall> call) {
+  std::lock_guard lock(mu_);
+  if (live_.count(token) || retired_.count(token)) return false;
+  live_[token] = call;
+  cv_.notify_all();
+  return true;
+}
+
+void CallRegistry::retire(std::uint64_t token) {
+  std::lock_guard lock(mu_);
+  live_.erase(token);
+  if (retired_.insert(token).second) {
+    retired_order_.push_back(token);
+    if (retired_order_.size() > 4096) {
+      retired_.erase(retired_order_.front());
+      retired_order_.pop_front();
+    }
+  }
+  cv_.notify_all();
+}
+
+std::shared_ptr<TiledCall> CallRegistry::attach(std::uint64_t token, int s, transport::Connection* conn,
+                                                int timeout_ms, const std::atomic<bool>& stopping, std::string& why) {
+  std::unique_lock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (retired_.count(token)) {
+      why = "the call of this JOIN has ended";
+      return nullptr;
+    }
+    auto it = live_.find(token);
+    if (it != live_.end()) {
+      std::shared_ptr<TiledCall> call = it->second.lock();
+      if (!call) {
+        why = "the call of this JOIN has ended";
+        return nullptr;
+      }
+      std::lock_guard call_lock(call->mu);
+      if (s < 1 || s >= call->stripes || call->attached[std::size_t(s)]) {
+        why = "bad or repeated stripe " + std::to_string(s);
+        return nullptr;
+      }
+      if (call->abort) {
+        why = "the call of this JOIN has failed";
+        return nullptr;
+      }
+      call->attached[std::size_t(s)] = true;
+      call->conns[std::size_t(s)] = conn;
+      return call;
+    }
+    if (std::chrono::steady_clock::now() >= deadline || stopping.load()) {
+      why = "no call with this token";
+      return nullptr;
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace rcpu::server

@@ -1,0 +1,85 @@
+// A tiled (pipelined) call as the server runs it, possibly striped over several connections of
+// one client (protocol/tiling.h, docs/protocol.md): tile i of the plan, input or output, travels on
+// stripe i mod stripes. Each stripe's connection is served by its own session thread, which
+// receives that stripe's input tiles, plus one sender thread per stripe for its result tiles; one
+// worker thread computes the panels. Everything they share lives here, under one mutex.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "protocol/tiling.h"
+#include "transport/transport.h"
+
+namespace rcpu::server {
+
+struct TiledCall {
+  // Fixed before any stripe starts.
+  protocol::TilePlan plan;
+  std::uint8_t* buf[3] = {nullptr, nullptr, nullptr};
+  std::uint64_t ld[3] = {0, 0, 0};
+  std::size_t elem = 0;
+  std::uint64_t request_id = 0;
+  std::uint32_t opcode = 0;
+  int stripes = 1;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::size_t> got;            // input tiles received per stripe
+  std::vector<transport::Connection*> conns;  // null: stripe not attached (or finished)
+  std::vector<bool> attached;
+  int finished = 0;                        // stripes whose receiving and sending are over
+  std::int64_t ready = 0, done = 0;        // panels whose inputs are in / that are computed
+  bool abort = false;                      // a stripe's connection failed: everybody stops
+  std::string failure;                     // the backend failed: inputs are drained, then ERROR
+  std::uint64_t wire_in = 0, wire_out = 0;
+  std::vector<bool> sending;               // a stripe's sender is writing result tiles
+  std::chrono::steady_clock::time_point last_input{};
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  bool started = false;                    // set up by the primary: the other stripes may run
+  int sender_done_count = 0;
+  const std::atomic<bool>* stopping = nullptr;  // the server is shutting down
+  int stall_ms = 120000;                   // no tile and no panel for this long: the call fails
+
+  // Panels whose every input tile has arrived, counting across stripes (mu held).
+  std::int64_t panels_ready() const;
+  // Stops every thread of the call: shuts down every attached connection but `keep` (mu held), so
+  // the stripe that saw a protocol error can still answer with an ERROR.
+  void fail_all(transport::Connection* keep = nullptr);
+};
+
+// Runs stripe `s` of `call` on `conn`: receives its input tiles (announcing panels as they become
+// ready) while a helper thread sends its result tiles as panels are computed. Returns when both
+// are over; throws (after stopping the call) when the connection or the framing fails.
+void run_stripe(TiledCall& call, transport::Connection& conn, int s);
+
+// Striped calls waiting for, or running with, their other connections.
+class CallRegistry {
+ public:
+  // The primary connection's session registers its call before anything else can fail.
+  bool add(std::uint64_t token, std::shared_ptr<TiledCall> call);
+  // No more stripes may attach (the call ended, or was rejected).
+  void retire(std::uint64_t token);
+  // A JOIN: waits up to timeout_ms for the call to be registered; attaches `conn` as stripe `s`.
+  // Returns null with `why` set when the token is unknown, retired, the stripe is invalid or taken.
+  std::shared_ptr<TiledCall> attach(std::uint64_t token, int s, transport::Connection* conn, int timeout_ms,
+                                    const std::atomic<bool>& stopping, std::string& why);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, std::weak_ptr<TiledCall>> live_;
+  std::set<std::uint64_t> retired_;
+  std::deque<std::uint64_t> retired_order_;  // bounded: the oldest are forgotten
+};
+
+}  // namespace rcpu::server
