@@ -11,12 +11,14 @@ loopback), so every ratio compares numbers measured side by side:
                  tiled      rcpu -> rcpud --backend cuda, pipelined tiles, automatic panel width
   fig7         the paper's Figure 7: n = 8000, panels of 8000 (one block) vs 4000/2000/1000/500
                columns (RCPU_TILE) vs automatic
+  streams      tiled DGEMM striped over RCPU_STREAMS = 1, 2, 4, 8 connections (n = 8000, 16000;
+               beta = 1), to choose the default against the netbench bound of the same run
   emulated     RCPU_LINK_GBPS = 1, 10, 32 (IB QDR), 54.5 (FDR), 100 (EDR): netbench at that rate,
                saw vs tiled; every such row says emulated_link_gbps
 
 Writes DIR/results.csv, DIR/netbench.jsonl, DIR/meta.json; prints one line per measurement.
 
-usage: run_pipeline.py --build BUILD --out DIR [--experiments netbench,dgemm,fig7,emulated]
+usage: run_pipeline.py --build BUILD --out DIR [--experiments netbench,dgemm,fig7,streams,emulated]
                        [--sizes 1000,2000,4000,8000,16000] [--backend cuda] [--reps 3]
 """
 import argparse, csv, datetime, json, os, subprocess, sys, tempfile, time
@@ -24,7 +26,7 @@ import argparse, csv, datetime, json, os, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_level3 import start_rcpud, stop, corename, find_nvblas, openblas_lib  # noqa: E402
 
-KEYS = ["experiment", "mode", "routine", "n", "beta", "tile", "emulated_link_gbps", "reps", "best_s", "median_s",
+KEYS = ["experiment", "mode", "routine", "n", "beta", "tile", "streams", "emulated_link_gbps", "reps", "best_s", "median_s",
         "gflops", "transfer", "panel_cols", "t_to_server_s", "t_on_server_s", "t_from_server_s", "bytes_to_server",
         "bytes_from_server", "checksum"]
 
@@ -46,7 +48,7 @@ def from_trace(path, routine):
         return {}
     m = min(rows, key=lambda r: r["t_total_s"])
     keys = ("t_to_server_s", "t_on_server_s", "t_from_server_s", "bytes_to_server", "bytes_from_server", "transfer",
-            "panel_cols", "emulated_link_gbps")
+            "panel_cols", "streams", "emulated_link_gbps")
     return {k: m[k] for k in keys if k in m}
 
 
@@ -75,7 +77,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--experiments", default="netbench,dgemm,fig7,emulated")
+    ap.add_argument("--experiments", default="netbench,dgemm,fig7,streams,emulated")
+    ap.add_argument("--streams", default="1,2,4,8", help="RCPU_STREAMS values of the streams experiment")
+    ap.add_argument("--default-streams", default="1", help="RCPU_STREAMS of the other experiments")
     ap.add_argument("--sizes", default="1000,2000,4000,8000,16000")
     ap.add_argument("--modes", default="local,nvblas,saw,tiled")
     ap.add_argument("--backend", default="cuda")
@@ -116,12 +120,13 @@ def main():
 
     srv, endpoint = start_rcpud(build, a.backend, best)
 
-    def one(experiment, mode, n, beta, tile=None, link=None, routine="dgemm"):
+    def one(experiment, mode, n, beta, tile=None, link=None, routine="dgemm", streams=None):
         env = dict(best)
         trace = os.path.join(tmp, f"{experiment}-{mode}-{n}-{beta}-{tile}-{link}.jsonl")
         if mode in ("saw", "tiled"):
             env.update(LD_LIBRARY_PATH=os.path.join(build, "lib", "rcpu"), RCPU_POLICY="remote", RCPU_SERVER=endpoint,
                        RCPU_TRACE=trace, RCPU_FALLBACK="error", RCPU_PIPELINE="0" if mode == "saw" else "1")
+            env["RCPU_STREAMS"] = str(streams or a.default_streams)
             if tile:
                 env["RCPU_TILE"] = str(tile)
             if link:
@@ -143,7 +148,7 @@ def main():
             res.update(from_trace(trace, routine))
         rows.append(res)
         write()
-        print(f"{experiment:9s} {mode:7s} n={n:6d} beta={beta} tile={tile or '-':>5} "
+        print(f"{experiment:9s} {mode:7s} n={n:6d} beta={beta} tile={tile or '-':>5} streams={res.get('streams', '-')} "
               f"{'emulated ' + str(link) + ' Gbit/s ' if link else ''}best {res['best_s']:.4f}s "
               f"{res['gflops']:9.1f} GFLOP/s panel_cols={res.get('panel_cols', '-')} (wall {time.time()-t0:.0f}s)",
               flush=True)
@@ -164,6 +169,10 @@ def main():
                 for tile in (8000, 4000, 2000, 1000, 500, None):
                     one("fig7", "tiled", 8000, beta, tile=tile)
                 one("fig7", "saw", 8000, beta)
+        if "streams" in exps:
+            for n in (8000, 16000):
+                for st in a.streams.split(","):
+                    one("streams", "tiled", n, 1, streams=int(st))
         if "emulated" in exps:
             for link in [float(x) for x in a.links.split(",")]:
                 link_s = ("%g" % link)

@@ -51,10 +51,12 @@ def check(cond, what):
 # ---------------------------------------------------------------- processes
 
 class Server:
-    def __init__(self, bin_dir, *extra):
+    # RCPU_ITEST_BACKEND=cuda runs the scenarios against the CUDA backend (on the GPU machine:
+    # `RCPU_ITEST_BACKEND=cuda python3 tests/integration/driver.py --bin-dir build-gpu/bin tiled`).
+    def __init__(self, bin_dir, *extra, backend=os.environ.get("RCPU_ITEST_BACKEND", "cpu")):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [os.path.join(bin_dir, "rcpud"), "--listen", "127.0.0.1:0", "--backend", "cpu", "--insecure", *extra],
+            [os.path.join(bin_dir, "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend, "--insecure", *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self._first_line(10)
         prefix = "rcpud listening on "
