@@ -514,8 +514,9 @@ class Session {
     // before the last input arrives, so this is the tail a pipelined call adds.
     resp.server_ns = ns_since(tc->last_input);
     resp.backend = be.name();
-    const std::uint64_t resp_bytes = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
-    ctx_.counters.add_call(h.opcode, tc->wire_in, tc->wire_out + resp_bytes, compute_ns);
+    // Counted before the RESPONSE goes out: once the client has it, the call is over for everyone.
+    ctx_.counters.add_call(h.opcode, tc->wire_in, tc->wire_out + kHeaderSize + encode(resp).size(), compute_ns);
+    send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
   }
 
   Connection& conn_;
