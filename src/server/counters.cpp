@@ -15,6 +15,11 @@ void Counters::add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint6
   c.compute_ns += compute_ns;
 }
 
+void Counters::add_bytes_out(std::uint32_t opcode, std::uint64_t bytes_out) {
+  std::lock_guard lock(mu_);
+  ops_[opcode].bytes_out += bytes_out;
+}
+
 void Counters::add_error(std::uint32_t opcode) {
   std::lock_guard lock(mu_);
   ++ops_[opcode].errors;

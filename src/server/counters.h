@@ -16,6 +16,9 @@ struct OpCounters {
 class Counters {
  public:
   void add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out, std::uint64_t compute_ns);
+  // Bytes of a call's results, added after they were sent (the call itself is counted before its
+  // answer leaves, so a client that has its answer always sees the call counted).
+  void add_bytes_out(std::uint32_t opcode, std::uint64_t bytes_out);
   void add_error(std::uint32_t opcode);
   void add_session();
   void add_rejected_session();

@@ -280,10 +280,11 @@ class Session {
     resp.output = out;
     resp.server_ns = ns_since(t_inputs);
     resp.backend = be.name();
+    ctx_.counters.add_call(h.opcode, wire_in, 0, compute_ns);
     std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
     wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index], out.rows, out.cols,
                             out.rows, out.elem_size);
-    ctx_.counters.add_call(h.opcode, wire_in, wire_out, compute_ns);
+    ctx_.counters.add_bytes_out(h.opcode, wire_out);
   }
 
   // ---- tiled (pipelined) requests: see protocol/tiling.h and docs/protocol.md ----
