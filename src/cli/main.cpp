@@ -107,6 +107,22 @@ int cmd_config() {
   show("RCPU_LOCAL_LAPACK", c.local_lapack, "(the local BLAS if it has dgetrf_, else the reference LAPACK)");
   show("RCPU_TRACE", c.trace_path, "(off)");
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
+  // Transfer settings, read by the remote path itself: shown as given, with the defaults it uses.
+  static const struct { const char* name; const char* fallback; } kTransfer[] = {
+      {"RCPU_STREAMS", "1 (connections per large call)"},
+      {"RCPU_PIPELINE", "1 (pipelined tiles; 0 = stop-and-wait)"},
+      {"RCPU_TILE", "(automatic panel width)"},
+      {"RCPU_TILE_BYTES", "(automatic tile size)"},
+      {"RCPU_LINK_GBPS", "(no link emulation)"},
+      {"RCPU_CONNECT_TIMEOUT_MS", "3000"},
+      {"RCPU_IO_TIMEOUT_MS", "600000"},
+      {"RCPU_MAX_CONNECTIONS", "8"},
+      {"RCPU_SOCKET_BUFFER_BYTES", "8388608"},
+  };
+  for (const auto& t : kTransfer) {
+    const char* env = std::getenv(t.name);
+    show(t.name, env ? env : "", t.fallback);
+  }
   std::printf("%-20s %s\n", "local BLAS opened", rcpu::client::local_blas_path().c_str());
   std::printf("%-20s %s\n", "local LAPACK opened", rcpu::client::local_lapack_path().c_str());
   std::printf("%-20s %s\n", "shim folder", shim_dir().c_str());
