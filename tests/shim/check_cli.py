@@ -3,17 +3,15 @@
 given, and `rcpu config` reports them with their sources.
 
 usage: check_cli.py RCPU_CLI DEMO RCPUD"""
-import json, os, signal, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
+
+import rcpud_process
 
 cli, demo, rcpud = sys.argv[1:4]
 env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_") and k not in ("LD_LIBRARY_PATH", "LD_PRELOAD")}
 
-p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu"], stdout=subprocess.PIPE,
-                     stderr=subprocess.DEVNULL, text=True)
+p, addr = rcpud_process.start_server(rcpud)
 try:
-    line = p.stdout.readline()
-    assert "listening on" in line, line
-    addr = line.strip().rsplit(" ", 1)[1]
     with tempfile.TemporaryDirectory() as tmp:
         trace = os.path.join(tmp, "t.jsonl")
         r = subprocess.run([cli, "run", "--server", addr, "--policy", "remote", "--trace", trace, "--stats", "--",
@@ -41,6 +39,5 @@ try:
     assert "(default)" in lines["RCPU_FALLBACK"]
     assert ".so" in lines.get("local", ""), "rcpu config must name the local BLAS it opened"
 finally:
-    p.send_signal(signal.SIGTERM)
-    p.wait(10)
+    rcpud_process.stop(p)
 print("rcpu cli: ok")

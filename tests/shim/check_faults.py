@@ -9,32 +9,16 @@ usage: check_faults.py SCENARIO CLIENT SHIM_DIR RCPUD
   killed       the server is SIGKILLed while calls are in flight
   concurrent   8 threads, then a fork, against a live server: all remote, all right
 """
-import json, os, signal, socket, subprocess, sys, tempfile, threading, time
+import json, os, signal, subprocess, sys, tempfile, threading, time
+
+import rcpud_process
+from rcpud_process import free_port, stop
 
 scenario, client, shim, rcpud = sys.argv[1:5]
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 def start_server(*extra):
-    p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu", *extra],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = p.stdout.readline()
-    assert "listening on" in line, f"rcpud did not start: {line!r}"
-    return p, line.strip().rsplit(" ", 1)[1]
+    return rcpud_process.start_server(rcpud, *extra)
 
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 def run_client(server, args, trace, timeout=300):
     env = dict(os.environ, LD_LIBRARY_PATH=shim, RCPU_SERVER=server, RCPU_POLICY="remote", RCPU_TRACE=trace)

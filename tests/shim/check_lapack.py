@@ -16,7 +16,10 @@ remotely.
 
 usage: check_lapack.py LAPACK_MAIN SHIM_DIR RCPUD [REFERENCE_BLAS]
 """
-import json, os, signal, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
+
+import rcpud_process
+from rcpud_process import stop
 
 main, shim, rcpud = sys.argv[1:4]
 reference_blas = sys.argv[4] if len(sys.argv) > 4 else "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"
@@ -25,21 +28,7 @@ CALLED = {"dgetrf_", "dgetrf", "dgetrs_", "dgeqrf_", "dlamch_", "slamch_", "zlad
 
 
 def start_server():
-    p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)
-    line = p.stdout.readline()
-    assert "listening on" in line, f"rcpud did not start: {line!r}"
-    return p, line.strip().rsplit(" ", 1)[1]
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    return rcpud_process.start_server(rcpud)
 
 
 def run(config, server, tmp):
