@@ -213,14 +213,22 @@ class Session {
       if (d.role == Role::in || d.role == Role::inout) recv_matrix(conn_, id, d.index, nullptr, d.bytes());
   }
 
-  void reject_request(const FrameHeader& h, const Request& req, ErrorCode code, const std::string& message) {
+  // Refuses a request whose operands may still be on their way: they are read and dropped (`drain`)
+  // so the connection stays usable, then the ERROR goes out.
+  template <class Drain>
+  void reject(const FrameHeader& h, const Request& req, ErrorCode code, const std::string& message,
+              const char* what, Drain drain) {
     ctx_.counters.add_error(h.opcode);
-    log::info("session " + conn_.peer() + ": " + opcode_name(h.opcode) + " rejected: " + message);
+    log::info("session " + conn_.peer() + ": " + opcode_name(h.opcode) + what + " rejected: " + message);
     // Draining more than the limit would let a client make the server read without bound; past it,
     // the connection is closed instead.
     if (input_bytes(req.operands) > ctx_.options.max_request_bytes) fail_and_close(h, code, message);
-    drain_inputs(h.request_id, req.operands);
+    drain();
     send_error(conn_, h.request_id, h.opcode, code, message, false);
+  }
+
+  void reject_request(const FrameHeader& h, const Request& req, ErrorCode code, const std::string& message) {
+    reject(h, req, code, message, "", [&] { drain_inputs(h.request_id, req.operands); });
   }
 
   void handle_request(const FrameHeader& h) {
@@ -304,11 +312,8 @@ class Session {
   // and are closed, and the client discards those connections.
   void reject_tiled(const FrameHeader& h, const Request& req, const TilePlan& plan, ErrorCode code,
                     const std::string& message, std::size_t stripes = 1) {
-    ctx_.counters.add_error(h.opcode);
-    log::info("session " + conn_.peer() + ": " + opcode_name(h.opcode) + " (tiled) rejected: " + message);
-    if (input_bytes(req.operands) > ctx_.options.max_request_bytes) fail_and_close(h, code, message);
-    drain_tiles(h, plan, element_size(req.args.dtype), stripes);
-    send_error(conn_, h.request_id, h.opcode, code, message, false);
+    reject(h, req, code, message, " (tiled)",
+           [&] { drain_tiles(h, plan, element_size(req.args.dtype), stripes); });
   }
 
   // JOIN on another connection of a client: this connection carries one stripe of a tiled call
