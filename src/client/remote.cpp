@@ -319,9 +319,11 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   if (server_error && (k > 1 || closing)) fail(server_cause);
   for (std::thread& t : threads) t.join();
   if (server_error && cause.empty()) cause = server_cause;
-  for (Lease& l : leases) {
-    if (broken) l.pool->discard(std::move(l));
-    else l.pool->release(std::move(l));
+  // The primary goes back last, so the next call (the pool hands out the most recent first) runs
+  // on the same connection again.
+  for (std::size_t s = leases.size(); s-- > 0;) {
+    if (broken) leases[s].pool->discard(std::move(leases[s]));
+    else leases[s].pool->release(std::move(leases[s]));
   }
   if (!cause.empty()) return make(RemoteStatus::failed, cause);
 

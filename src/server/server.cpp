@@ -16,7 +16,10 @@ int connection_cap(const ServerOptions& o) { return o.max_sessions + 16; }
 Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary)
     : options_(std::move(options)),
       primary_(std::move(primary)),
-      memory_(options_.max_memory_bytes ? options_.max_memory_bytes : MemoryBudget::default_limit()) {
+      memory_(options_.max_memory_bytes ? options_.max_memory_bytes : MemoryBudget::default_limit()),
+      // Idle buffers may hold a quarter of the budget: enough for the operands of the largest
+      // calls to be reused from one call to the next, never enough to starve new calls.
+      buffers_(*primary_, memory_, memory_.limit() / 4) {
   if (primary_->name() != "cpu") cpu_ = backend::make_cpu_backend({});
   listener_ = transport::tcp_listen(transport::Endpoint{options_.host, options_.port});
 }
@@ -53,7 +56,7 @@ void Server::reap(bool all) {
 }
 
 void Server::run() {
-  SessionContext ctx{options_, *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_, calls_};
+  SessionContext ctx{options_, *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_, calls_, buffers_};
   while (!stopping_.load()) {
     std::unique_ptr<transport::Connection> conn;
     try {

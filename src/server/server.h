@@ -13,6 +13,7 @@
 #include "backends/backend.h"
 #include "server/counters.h"
 #include "server/memory_budget.h"
+#include "server/host_buffers.h"
 #include "server/options.h"
 #include "server/tiled_call.h"
 #include "transport/transport.h"
@@ -55,6 +56,7 @@ class Server {
   Counters counters_;
   MemoryBudget memory_;
   CallRegistry calls_;
+  HostBufferPool buffers_;  // after memory_ and primary_: built from them
   std::atomic<int> active_sessions_{0};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;  // guards slots_

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "protocol/level3_request.h"
+#include "server/host_buffers.h"
 #include "protocol/tiling.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
@@ -39,83 +40,9 @@ std::string hex64(std::uint64_t v) {
 // Why a session ends after an ERROR: the reply is sent, then the connection is closed gently.
 struct CloseSession {};
 
-// The session's operand buffers, kept from one call to the next so a session that makes many calls
-// allocates (and page-faults, and for the CUDA backend page-locks) its buffers once, not per call.
-// They come from the primary backend's alloc_host (pinned memory for CUDA). Everything held is
-// charged to the server's memory budget for as long as it is held; when a new call's reservation
-// fails, the cache is dropped first and the reservation retried, and after a call a cache larger
-// than a quarter of the budget is dropped, so idle sessions cannot starve busy ones.
-class BufferCache {
- public:
-  BufferCache(backend::Backend& be, MemoryBudget& budget) : be_(be), budget_(budget) {}
-  ~BufferCache() { drop(); }
-
-  // Makes buffer i (0 A, 1 B, 2 C) hold at least need[i] bytes; false when the budget or the
-  // allocator says no (the cache is then empty).
-  bool prepare(const std::uint64_t need[3]) {
-    std::uint64_t grow = 0;
-    for (int i = 0; i < 3; ++i)
-      if (need[i] > buf_[i].cap) grow += need[i];
-    if (grow == 0) return true;
-    for (int i = 0; i < 3; ++i)
-      if (need[i] > buf_[i].cap) free_one(i);
-    std::uint64_t want = 0;
-    for (int i = 0; i < 3; ++i)
-      if (need[i] > buf_[i].cap) want += need[i];
-    if (!budget_.try_reserve(want)) {
-      drop();
-      want = need[0] + need[1] + need[2];
-      if (!budget_.try_reserve(want)) return false;
-    }
-    for (int i = 0; i < 3; ++i) {
-      if (need[i] <= buf_[i].cap) continue;
-      void* p = be_.alloc_host(need[i]);
-      if (!p) p = ::operator new(need[i], std::nothrow), buf_[i].from_backend = false;
-      else buf_[i].from_backend = true;
-      if (!p) {
-        // Release what this attempt reserved for the buffers not yet allocated, then everything.
-        std::uint64_t unused = 0;
-        for (int k = i; k < 3; ++k)
-          if (need[k] > buf_[k].cap) unused += need[k];
-        budget_.release(unused);
-        drop();
-        return false;
-      }
-      buf_[i].p = static_cast<std::uint8_t*>(p);
-      buf_[i].cap = need[i];
-    }
-    return true;
-  }
-  std::uint8_t* get(int i) const { return buf_[i].p; }
-  void trim() {
-    if (held() > budget_.limit() / 4) drop();
-  }
-  void drop() {
-    for (int i = 0; i < 3; ++i) free_one(i);
-  }
-
- private:
-  std::uint64_t held() const { return buf_[0].cap + buf_[1].cap + buf_[2].cap; }
-  void free_one(int i) {
-    if (!buf_[i].p) return;
-    if (buf_[i].from_backend) be_.free_host(buf_[i].p, buf_[i].cap);
-    else ::operator delete(buf_[i].p);
-    budget_.release(buf_[i].cap);
-    buf_[i] = Buf{};
-  }
-  struct Buf {
-    std::uint8_t* p = nullptr;
-    std::uint64_t cap = 0;
-    bool from_backend = false;
-  };
-  backend::Backend& be_;
-  MemoryBudget& budget_;
-  Buf buf_[3];
-};
-
 class Session {
  public:
-  Session(Connection& conn, SessionContext& ctx) : conn_(conn), ctx_(ctx), cache_(ctx.primary, ctx.memory) {}
+  Session(Connection& conn, SessionContext& ctx) : conn_(conn), ctx_(ctx), cache_(ctx.buffers) {}
 
   void run() {
     try {
@@ -133,7 +60,7 @@ class Session {
         if (h.kind != Kind::request) fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
         if (h.flags & kFlagTiled) handle_tiled_request(h);
         else handle_request(h);
-        cache_.trim();
+        cache_.release();  // the buffers serve the next call of any session
       }
     } catch (const CloseSession&) {
     } catch (const ProtocolError& e) {

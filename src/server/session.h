@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "server/counters.h"
+#include "server/host_buffers.h"
 #include "server/memory_budget.h"
 #include "server/options.h"
 #include "server/tiled_call.h"
@@ -24,6 +25,7 @@ struct SessionContext {
   std::atomic<int>& active_sessions;  // sessions that passed the handshake, this one included
   std::atomic<bool>& stopping;
   CallRegistry& calls;  // striped tiled calls, joined by their other connections
+  HostBufferPool& buffers;  // operand buffers, shared by every session
 };
 
 // Runs the session to its end. Never throws.
