@@ -30,6 +30,15 @@ class StreamedCall {
  public:
   virtual ~StreamedCall() = default;
   virtual void compute_panel(std::int64_t col0, std::int64_t cols) = 0;
+
+  // The pipelined form the server uses. start_panel may return before the panel is computed (a
+  // device backend queues its copies and kernels, so panel j+1's upload overlaps panel j's compute
+  // and download); finish_panel blocks until the OLDEST started, unfinished panel holds its result.
+  // The server keeps at most depth() panels started and not finished, starts them in column order
+  // and finishes them in that order, all from one thread. The defaults compute synchronously.
+  virtual int depth() const { return 1; }
+  virtual void start_panel(std::int64_t col0, std::int64_t cols) { compute_panel(col0, cols); }
+  virtual void finish_panel() {}
 };
 
 class Backend {

@@ -188,8 +188,15 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   const OperandShape& cs = shapes.c;
   const OperandDesc& out = *output_operand(req.operands);
   const bool direct = cs.role == Role::out && cs.tri == 0;
+  // An inout C whose result tiles are whole columns: each tile lands in a small bounce buffer and
+  // is copied into C once complete ("committed"); after a failure the committed columns are final
+  // and only the others are computed locally. No C-sized staging buffer, no copy at the end.
+  const bool commit = !direct && cs.tri == 0 &&
+                      std::all_of(plan.outputs.begin(), plan.outputs.end(),
+                                  [&](const TileDesc& t) { return t.row0 == 0 && t.rows == std::uint64_t(cs.rows); });
+  std::vector<char> committed(commit ? plan.outputs.size() : 0, 0);
   std::unique_ptr<std::uint8_t[]> staging;
-  if (!direct) {
+  if (!direct && !commit) {
     staging.reset(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(out.bytes(), 1)]);
     if (!staging) {
       lease.pool->release(std::move(lease));
@@ -254,6 +261,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   };
   // Result tiles of stripe s; returns false when an ERROR frame came instead (its text in `err`).
   auto receive = [&](std::size_t s, std::vector<std::uint8_t>& scratch, std::string& err, bool& closing) {
+    std::vector<std::uint8_t> bounce(commit ? std::size_t(tile) : 0);
     for (std::size_t i = s; i < plan.outputs.size(); i += k) {
       const FrameHeader h = recv_header(*conns[s]);
       received[s] += kHeaderSize + h.payload_length;
@@ -263,8 +271,20 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
         closing = (h.flags & kFlagClosing) != 0;
         return false;
       }
-      expect_tile(*conns[s], h, id, plan.outputs[i], elem);
-      recv_tile_data(*conns[s], plan.outputs[i], dst, dst_ld, elem, scratch);
+      const TileDesc& t = plan.outputs[i];
+      expect_tile(*conns[s], h, id, t, elem);
+      if (!commit) {
+        recv_tile_data(*conns[s], t, dst, dst_ld, elem, scratch);
+        continue;
+      }
+      // Into the bounce buffer (packed), then into C: a tile torn by a failure never reaches C.
+      recv_tile_data(*conns[s], TileDesc{t.operand, 0, t.rows, 0, t.cols}, bounce.data(), t.rows, elem, scratch);
+      const std::size_t col_bytes = std::size_t(t.rows) * elem;
+      auto* cbase = static_cast<std::uint8_t*>(c);
+      for (std::uint64_t j = 0; j < t.cols; ++j)
+        std::memcpy(cbase + (std::size_t(t.col0 + j) * std::size_t(cs.ld)) * elem, bounce.data() + j * col_bytes,
+                    col_bytes);
+      committed[i] = 1;
     }
     return true;
   };
@@ -325,7 +345,21 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
     if (broken) leases[s].pool->discard(std::move(leases[s]));
     else leases[s].pool->release(std::move(leases[s]));
   }
-  if (!cause.empty()) return make(RemoteStatus::failed, cause);
+  if (!cause.empty()) {
+    RemoteResult failed = make(RemoteStatus::failed, cause);
+    if (commit && std::find(committed.begin(), committed.end(), 1) != committed.end()) {
+      failed.partial = true;
+      // Output tiles cover the columns in order; merge the uncommitted ones into ranges.
+      for (std::size_t i = 0; i < plan.outputs.size(); ++i) {
+        if (committed[i]) continue;
+        const std::int64_t c0 = std::int64_t(plan.outputs[i].col0), n = std::int64_t(plan.outputs[i].cols);
+        auto& left = failed.columns_left;
+        if (!left.empty() && left.back().first + left.back().second == c0) left.back().second += n;
+        else left.emplace_back(c0, n);
+      }
+    }
+    return failed;
+  }
 
   const auto t_end = Clock::now();
   const Clock::time_point last_sent = *std::max_element(t_sent.begin(), t_sent.end());
@@ -337,7 +371,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   r.timing.on_server_s = double(resp.server_ns) * 1e-9;
   r.timing.from_server_s = std::max(0.0, seconds(t_end - last_sent) - r.timing.on_server_s);
   r.timing.backend = resp.backend;
-  if (!direct) copy_out(staging.get(), static_cast<std::uint8_t*>(c), cs, elem);
+  if (!direct && !commit) copy_out(staging.get(), static_cast<std::uint8_t*>(c), cs, elem);
   learn(g_link_bytes_per_s, double(r.timing.bytes_sent) / std::max(1e-9, r.timing.to_server_s));
   if (resp.compute_ns > 0) learn(g_server_flops_per_s, level3_flops(args) / (double(resp.compute_ns) * 1e-9));
   r.status = RemoteStatus::ok;

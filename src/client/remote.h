@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/level3.h"
 
@@ -29,6 +31,13 @@ enum class RemoteStatus {
 
 struct RemoteResult {
   RemoteStatus status = RemoteStatus::unavailable;
+  // A tiled call with an inout output (beta != 0, trmm/trsm) writes each result tile into the
+  // application's C as soon as it has arrived whole. If such a call fails after some tiles, those
+  // columns are final and `columns_left` lists the output column ranges [first, first + count)
+  // still to compute locally (see local_columns.h; it may be empty: every column arrived); the
+  // inputs are untouched. partial == false: nothing was written, the whole call runs locally.
+  bool partial = false;
+  std::vector<std::pair<std::int64_t, std::int64_t>> columns_left;
   // A short, stable description of why it did not run remotely ("connect 127.0.0.1:7000:
   // Connection refused", "server error: out of memory"), used to warn once per cause.
   std::string cause;
@@ -42,7 +51,7 @@ bool remote_configured();
 // dimensions; only the submatrices level3_shapes() names travel, and only the output block (for
 // syrk/herk/syr2k/her2k only its `tri` triangle) is written back. On any status other than ok,
 // the application's arrays are exactly as they were before the call, so the caller can run it
-// locally.
+// locally, unless `columns_left` says that only those columns remain to be computed.
 RemoteResult run_level3_remote(const Level3Args& args, const void* a, const void* b, void* c);
 
 // What the server said in its handshake.

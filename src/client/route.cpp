@@ -1,5 +1,6 @@
 // Non-template halves of the routing templates in route.h.
 #include "client/route.h"
+#include "client/local_columns.h"
 
 #include <dlfcn.h>
 
@@ -158,6 +159,20 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
     std::exit(EXIT_FAILURE);
   }
   warn_fallback(res.cause);
+  if (res.partial) {
+    // Part of C is final already (the committed result tiles); the rest is computed here.
+    for (const auto& [col0, cols] : res.columns_left) run_local_columns(x, a, b, c, col0, cols);
+    if (recording()) {
+      client::CallRecord r = level3_record(s, x);
+      r.remote = true;
+      r.why = "fallback for the columns that had not arrived";
+      r.backend = res.timing.backend;
+      r.transfer = "tiled";
+      r.t_total_s = seconds_since(t0);
+      client::record(r);
+    }
+    return true;
+  }
   why_local = "fallback";
   return false;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,16 @@ constexpr int kHangUpDrainMs = 200;
 
 std::uint64_t ns_since(Clock::time_point t0) {
   return std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+}
+
+// Testing only (tests/integration scenario `partial`): RCPUD_TEST_FAIL_PANEL=N makes every tiled
+// call fail at panel N, after the results of panels 0..N-1 were sent. -1 (unset): never.
+std::int64_t injected_failure_panel() {
+  static const std::int64_t panel = [] {
+    const char* env = std::getenv("RCPUD_TEST_FAIL_PANEL");
+    return env && *env ? std::int64_t(std::strtoll(env, nullptr, 10)) : std::int64_t(-1);
+  }();
+  return panel;
 }
 
 std::string hex64(std::uint64_t v) {
@@ -274,6 +285,68 @@ class Session {
     run_stripe(*call, conn_, int(j.stripe));
   }
 
+  // The worker of a tiled call: starts panel j once every stripe has delivered its inputs, keeping
+  // up to call.depth() panels in flight on the backend (panel j+1's upload overlaps panel j's
+  // compute), and announces each finished panel to the stripes' senders. compute_ns: the time this
+  // thread spent inside the backend (starting panels and waiting for them to finish).
+  static void compute_panels(TiledCall& tc, backend::StreamedCall& call, backend::Backend& be, std::int64_t n,
+                             std::uint64_t& compute_ns) {
+    const TilePlan& plan = tc.plan;
+    const std::int64_t depth = std::max(1, call.depth());
+    std::int64_t started = 0, finished = 0;
+    std::string failure;
+    try {
+      while (finished < plan.panels) {
+        bool start = false;
+        {
+          std::unique_lock lock(tc.mu);
+          // Start the next panel if its inputs are in and there is room; with nothing to start,
+          // finish the oldest (its results go out while later inputs still arrive).
+          const auto can_start = [&] { return started < plan.panels && tc.ready > started && started - finished < depth; };
+          tc.cv.wait(lock, [&] { return can_start() || finished < started || tc.abort; });
+          if (tc.abort) break;
+          start = can_start();
+        }
+        const auto t0 = Clock::now();
+        if (start && started == injected_failure_panel()) {
+          // Test hook: a backend failure once the results of every earlier panel have gone out,
+          // so the client sees a call that broke after part of C had arrived.
+          for (; finished < started; ++finished) {
+            call.finish_panel();
+            std::lock_guard lock(tc.mu);
+            tc.done = finished + 1;
+            tc.cv.notify_all();
+          }
+          std::unique_lock lock(tc.mu);
+          tc.cv.wait(lock, [&] { return tc.abort || *std::min_element(tc.sent.begin(), tc.sent.end()) >= started; });
+          throw backend::BackendError("injected failure at panel " + std::to_string(started) +
+                                      " (RCPUD_TEST_FAIL_PANEL)");
+        }
+        if (start) {
+          const std::int64_t c0 = plan.panel_begin(started);
+          call.start_panel(c0, std::min<std::int64_t>(plan.panel_cols, n - c0));
+          ++started;
+        } else {
+          call.finish_panel();
+          ++finished;
+          std::lock_guard lock(tc.mu);
+          tc.done = finished;
+          tc.cv.notify_all();
+        }
+        compute_ns += ns_since(t0);
+      }
+    } catch (const std::bad_alloc&) {
+      failure = be.name() + ": out of memory";
+    } catch (const std::exception& e) {
+      failure = be.name() + ": " + e.what();
+    }
+    if (!failure.empty()) {
+      std::lock_guard lock(tc.mu);
+      tc.failure = failure;
+      tc.cv.notify_all();
+    }
+  }
+
   void handle_tiled_request(const FrameHeader& h) {
     TiledRequest treq;
     try {
@@ -291,6 +364,7 @@ class Session {
     tc->conns.assign(stripes, nullptr);
     tc->attached.assign(stripes, false);
     tc->sending.assign(stripes, false);
+    tc->sent.assign(stripes, 0);
     tc->conns[0] = &conn_;
     tc->attached[0] = true;
     // Registered first, retired on every way out, so another stripe's JOIN never waits in vain.
@@ -374,35 +448,7 @@ class Session {
     // The worker computes panel j once every stripe has delivered its inputs; the stripes' sender
     // threads return the results. This thread receives stripe 0.
     std::uint64_t compute_ns = 0;
-    std::thread worker([&] {
-      for (std::int64_t j = 0; j < plan.panels; ++j) {
-        {
-          std::unique_lock lock(tc->mu);
-          tc->cv.wait(lock, [&] { return tc->ready > j || tc->abort; });
-          if (tc->abort) return;
-        }
-        const std::int64_t c0 = plan.panel_begin(j);
-        const std::int64_t cols = std::min<std::int64_t>(plan.panel_cols, std::int64_t(out.cols) - c0);
-        std::string failure;
-        try {
-          const auto t0 = Clock::now();
-          call->compute_panel(c0, cols);
-          compute_ns += ns_since(t0);
-        } catch (const std::bad_alloc&) {
-          failure = be.name() + ": out of memory";
-        } catch (const std::exception& e) {
-          failure = be.name() + ": " + e.what();
-        }
-        std::lock_guard lock(tc->mu);
-        if (!failure.empty()) {
-          tc->failure = failure;
-          tc->cv.notify_all();
-          return;
-        }
-        tc->done = j + 1;
-        tc->cv.notify_all();
-      }
-    });
+    std::thread worker([&] { compute_panels(*tc, *call, be, std::int64_t(out.cols), compute_ns); });
 
     std::exception_ptr error;
     try {

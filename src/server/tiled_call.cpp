@@ -60,6 +60,8 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
         std::lock_guard lock(call.mu);
         call.wire_out += bytes;
         call.sending[stripe] = false;
+        call.sent[stripe] = j + 1;
+        call.cv.notify_all();
         call.last_progress = std::chrono::steady_clock::now();
       } catch (const std::exception&) {
         std::lock_guard lock(call.mu);

@@ -43,6 +43,7 @@ struct TiledCall {
   std::string failure;                     // the backend failed: inputs are drained, then ERROR
   std::uint64_t wire_in = 0, wire_out = 0;
   std::vector<bool> sending;               // a stripe's sender is writing result tiles
+  std::vector<std::int64_t> sent;          // per stripe: panels whose result tiles it has sent
   std::chrono::steady_clock::time_point last_input{};
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   bool started = false;                    // set up by the primary: the other stripes may run

@@ -53,11 +53,11 @@ def check(cond, what):
 class Server:
     # RCPU_ITEST_BACKEND=cuda runs the scenarios against the CUDA backend (on the GPU machine:
     # `RCPU_ITEST_BACKEND=cuda python3 tests/integration/driver.py --bin-dir build-gpu/bin tiled`).
-    def __init__(self, bin_dir, *extra, backend=os.environ.get("RCPU_ITEST_BACKEND", "cpu")):
+    def __init__(self, bin_dir, *extra, backend=os.environ.get("RCPU_ITEST_BACKEND", "cpu"), env=None):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [os.path.join(bin_dir, "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend, "--insecure", *extra],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         line = self._first_line(10)
         prefix = "rcpud listening on "
         if not line.startswith(prefix):
@@ -380,7 +380,7 @@ def scenario_kill(bin_dir):
                 client.kill()
                 client.wait(5)
             srv.stop(signal.SIGKILL)
-        check(client.returncode == 0, "server killed mid-call: call failed, C unchanged, next call unavailable (%s%s)"
+        check(client.returncode == 0, "server killed mid-call: call failed, C unchanged (or its arrived columns final), next call unavailable (%s%s)"
               % (out.strip(), err.strip()))
 
 
@@ -501,8 +501,43 @@ def scenario_tiled(bin_dir):
     check(status == 0, "server exits cleanly")
 
 
+def scenario_partial(bin_dir):
+    """Tiled calls that break after part of C has arrived (rcpud's test hook RCPUD_TEST_FAIL_PANEL
+    fails every tiled call at panel 2, once panels 0 and 1 have gone out). With an inout C the
+    arrived columns are final in the application's C and only the others run locally; with C out
+    the whole call reruns. Every result must still match OpenBLAS exactly as rcpu_tiled_calls
+    checks it (padding untouched), and the trace must show both kinds of fallback."""
+    srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_FAIL_PANEL="2"))
+    try:
+        for streams in ("1", "3"):
+            with tempfile.TemporaryDirectory() as tmp:
+                trace = os.path.join(tmp, "trace.jsonl")
+                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
+                           RCPU_FALLBACK="local", RCPU_TILE="7", RCPU_TILE_BYTES="4096", RCPU_STREAMS=streams,
+                           RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1")
+                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
+                                   text=True, timeout=120)
+                if r.returncode == 77:
+                    print("SKIP:", r.stdout.strip())
+                    return
+                check(r.returncode == 0, "RCPU_STREAMS=%s: every call broken at panel 2 still matches OpenBLAS (%s%s)"
+                      % (streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+                with open(trace) as f:
+                    recs = [json.loads(line) for line in f if line.strip()]
+                partial = [x for x in recs if x.get("why", "").startswith("fallback for the columns")]
+                whole = [x for x in recs if x.get("why") == "fallback"]
+                check(len(partial) >= 20, "RCPU_STREAMS=%s: %d calls finished locally from panel 2 on"
+                      % (streams, len(partial)))
+                check(len(whole) >= 5, "RCPU_STREAMS=%s: %d calls with C out reran whole" % (streams, len(whole)))
+        check(srv.alive(), "server still running after every injected failure")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+
+
 SCENARIOS = {
     "tiled": scenario_tiled,
+    "partial": scenario_partial,
     "faults": scenario_faults,
     "concurrent": scenario_concurrent,
     "kill": scenario_kill,

@@ -69,6 +69,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <string>
@@ -517,6 +518,12 @@ class CudaBackend final : public Backend {
   }
 
   class Streamed final : public StreamedCall {
+    // The events of one panel in flight: inputs uploaded, computed, result downloaded.
+    struct PanelEvents {
+      cudaEvent_t in = nullptr, done = nullptr, out = nullptr;
+    };
+    static constexpr int kDepth = 3;
+
    public:
     Streamed(CudaBackend& be, const Level3Args& args, const void* a, const void* b, void* c)
         : be_(be), lock_(be.mu_), args_(args), routine_(routine_name(args.family, args.dtype)) {
@@ -546,6 +553,8 @@ class CudaBackend final : public Backend {
           call_.dev[i] = be_.arena_.data() + plan_.dev_off[i];
           call_.direct[i] = !be_.ring_.ready() || is_page_locked(call_.host_in[i]);
         }
+        async_ = true;
+        for (int i = 0; i < 3; ++i) async_ = async_ && (!call_.host_in[i] || call_.direct[i]);
       } catch (const BackendError&) {
         be_.recover(routine_);
         throw;
@@ -554,7 +563,53 @@ class CudaBackend final : public Backend {
     ~Streamed() override {
       if (cudaSetDevice(be_.dev_) == cudaSuccess)
         for (cudaStream_t s : {be_.h2d_, be_.compute_, be_.d2h_}) (void)cudaStreamSynchronize(s);
+      for (PanelEvents& sl : slots_)
+        for (cudaEvent_t e : {sl.in, sl.done, sl.out})
+          if (e) (void)cudaEventDestroy(e);
       (void)cudaGetLastError();
+    }
+
+    // Panels are queued on the device asynchronously when every operand is page-locked (the
+    // server's receive buffers are: alloc_host), so panel j+1's upload runs while panel j computes
+    // and downloads. Otherwise (pageable memory, staged copies) each panel completes in start_panel.
+    int depth() const override { return kDepth; }
+
+    void start_panel(std::int64_t col0, std::int64_t cols) override {
+      try {
+        if (!async_) {
+          panel(col0, cols);
+          queued_.push_back(-1);
+          return;
+        }
+        const int k = int(started_++ % kDepth);
+        PanelEvents& sl = slots_[std::size_t(k)];
+        if (!sl.in) {
+          for (cudaEvent_t* e : {&sl.in, &sl.done, &sl.out})
+            check_cuda(cudaEventCreateWithFlags(e, cudaEventDisableTiming), be_.dev_, "cudaEventCreate");
+        }
+        enqueue(col0, cols, sl);
+        queued_.push_back(k);
+      } catch (const BackendError&) {
+        be_.recover(routine_);
+        throw;
+      } catch (const std::exception& e) {
+        be_.recover(routine_);
+        throw BackendError("cuda: " + routine_ + " failed: " + e.what());
+      }
+    }
+
+    void finish_panel() override {
+      if (queued_.empty()) return;
+      const int k = queued_.front();
+      queued_.pop_front();
+      if (k < 0) return;
+      try {
+        check_cuda(cudaEventSynchronize(slots_[std::size_t(k)].out), be_.dev_,
+                   ("computing a panel of " + routine_).c_str());
+      } catch (const BackendError&) {
+        be_.recover(routine_);
+        throw;
+      }
     }
 
     void compute_panel(std::int64_t col0, std::int64_t cols) override {
@@ -601,6 +656,40 @@ class CudaBackend final : public Backend {
       check_cuda(cudaStreamSynchronize(be_.d2h_), dev, ("copying a panel of " + routine_ + " back").c_str());
     }
 
+    // The asynchronous form of panel(): every copy is a direct DMA from/to page-locked memory.
+    void enqueue(std::int64_t col0, std::int64_t cols, PanelEvents& sl) {
+      const int dev = be_.dev_;
+      check_cuda(cudaSetDevice(dev), dev, "cudaSetDevice");
+      const std::uint64_t elem = element_size(args_.dtype);
+      const Level3Shapes& s = plan_.shapes;
+      const bool b_by_panel = (args_.family == L3Family::gemm && args_.transb == 'N') ||
+                              args_.family == L3Family::symm || args_.family == L3Family::hemm;
+      if (!prologue_done_) {
+        if (s.a.reads()) be_.upload(call_, ByteRange{Operand::a, 0, plan_.bytes[0]});
+        if (!b_by_panel && s.b.reads()) be_.upload(call_, ByteRange{Operand::b, 0, plan_.bytes[1]});
+        prologue_done_ = true;
+      }
+      std::uint64_t b_off = 0, c_off = 0;
+      const Level3Args sub = level3_panel(args_, col0, cols, b_off, c_off);
+      const std::uint64_t c_ld = (args_.family == L3Family::trmm || args_.family == L3Family::trsm)
+                                     ? std::uint64_t(args_.ldb) : std::uint64_t(args_.ldc);
+      if (b_by_panel && s.b.reads())
+        be_.upload(call_, ByteRange{Operand::b, b_off * elem, std::uint64_t(cols) * std::uint64_t(args_.ldb) * elem});
+      const std::uint64_t c_bytes = std::uint64_t(cols) * c_ld * elem;
+      if (s.c.reads()) be_.upload(call_, ByteRange{Operand::c, c_off * elem, c_bytes});
+      check_cuda(cudaEventRecord(sl.in, be_.h2d_), dev, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(be_.compute_, sl.in, 0), dev, "cudaStreamWaitEvent");
+      check_cublas(run_cublas(be_.handle_, sub, call_.dev[0], call_.dev[1] + b_off * elem, call_.dev[2] + c_off * elem),
+                   dev, routine_);
+      check_cuda(cudaEventRecord(sl.done, be_.compute_), dev, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(be_.d2h_, sl.done, 0), dev, "cudaStreamWaitEvent");
+      check_cuda(cudaMemcpyAsync(call_.host_out + c_off * elem, call_.dev[2] + c_off * elem, c_bytes,
+                                 cudaMemcpyDeviceToHost, be_.d2h_),
+                 dev, "cudaMemcpyAsync from the GPU");
+      check_cuda(cudaEventRecord(sl.out, be_.d2h_), dev, "cudaEventRecord");
+    }
+
+
     CudaBackend& be_;
     std::unique_lock<std::mutex> lock_;
     Level3Args args_;
@@ -608,6 +697,10 @@ class CudaBackend final : public Backend {
     Plan plan_;
     Call call_;
     bool prologue_done_ = false;
+    bool async_ = false;
+    std::int64_t started_ = 0;
+    PanelEvents slots_[kDepth];
+    std::deque<int> queued_;  // slot of each started, unfinished panel in order; -1: already done
   };
 
   // After a failed call: drain the streams, detect a poisoned context, reset the pool.
