@@ -109,14 +109,14 @@ int cmd_config() {
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
   // Transfer settings, read by the remote path itself: shown as given, with the defaults it uses.
   static const struct { const char* name; const char* fallback; } kTransfer[] = {
-      {"RCPU_STREAMS", "1 (connections per large call)"},
+      {"RCPU_STREAMS", "half the cores, 1..8 (connections per large call)"},
       {"RCPU_PIPELINE", "1 (pipelined tiles; 0 = stop-and-wait)"},
       {"RCPU_TILE", "(automatic panel width)"},
       {"RCPU_TILE_BYTES", "(automatic tile size)"},
       {"RCPU_LINK_GBPS", "(no link emulation)"},
       {"RCPU_CONNECT_TIMEOUT_MS", "3000"},
       {"RCPU_IO_TIMEOUT_MS", "600000"},
-      {"RCPU_MAX_CONNECTIONS", "8"},
+      {"RCPU_MAX_CONNECTIONS", "8, or 2 x RCPU_STREAMS if more"},
       {"RCPU_SOCKET_BUFFER_BYTES", "8388608"},
   };
   for (const auto& t : kTransfer) {

@@ -111,13 +111,7 @@ std::uint64_t tile_bytes() {
   return v;
 }
 
-// RCPU_STREAMS: connections one tiled call is striped over (tile i on connection i mod N), each
-// with its own sending and receiving thread. Default 1: measured on a 2-core machine, more streams
-// gained nothing (docs/protocol.md); where one TCP stream cannot fill the link, raise it.
-int streams_wanted() {
-  static const int v = int(env_long("RCPU_STREAMS", 1, 1, long(kMaxStripes)));
-  return v;
-}
+int streams_wanted() { return streams_per_call(); }
 
 // A random 64-bit token naming a striped call to the server (the other connections JOIN it).
 // The process id and the clock are mixed in at every call: a child after fork() starts with a copy

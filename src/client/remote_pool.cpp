@@ -2,9 +2,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 #include <cstdlib>
 
+#include "protocol/messages.h"
 #include "protocol/status.h"
 
 namespace rcpu::client {
@@ -60,7 +63,7 @@ Pool::Pool() {
   }
   connect_timeout_ms_ = transport::default_connect_timeout_ms();
   io_timeout_ms_ = io_timeout_ms();
-  max_connections_ = env_int("RCPU_MAX_CONNECTIONS", 8, 1, 1024);
+  max_connections_ = env_int("RCPU_MAX_CONNECTIONS", std::max(8, 2 * streams_per_call()), 1, 1024);
 }
 
 std::optional<Lease> Pool::acquire(std::string& cause, bool wait) {
@@ -157,6 +160,14 @@ void Pool::retire() {
 
 void Pool::abandon_all_in_child() {
   for (RemoteConnection* c : all_) c->conn().abandon();
+}
+
+int streams_per_call() {
+  static const int v = [] {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    return env_int("RCPU_STREAMS", int(std::clamp(cores / 2, 1u, 8u)), 1, int(protocol::kMaxStripes));
+  }();
+  return v;
 }
 
 Pool& pool() {

@@ -1,7 +1,8 @@
 // The client's pool of connections to the server named by RCPU_SERVER.
 //  - Lazy: nothing is read or opened before the first call that needs the server.
 //  - Several application threads may call at once: each call takes an idle connection or opens a
-//    new one, up to RCPU_MAX_CONNECTIONS (default 8), and waits beyond that.
+//    new one, up to RCPU_MAX_CONNECTIONS (default: 8, or twice RCPU_STREAMS if that is more), and
+//    waits beyond that.
 //  - A failed connect sets a back-off (2 s, doubling to 30 s) during which calls get
 //    "unavailable" at once with the remembered cause: a dead server costs nothing per call.
 //  - Fork-safe: in a child, every connection of the parent is closed without a byte sent (the
@@ -67,6 +68,13 @@ class Pool {
   std::chrono::milliseconds backoff_{0};
   std::string last_cause_;
 };
+
+// RCPU_STREAMS: connections one tiled call is striped over (tile i on connection i mod N), each
+// with a sending and a receiving thread at both ends. Default: half the client's cores, at most 8.
+// Measured on the H100 machine over loopback (docs/benchmarks.md): one TCP stream carries about
+// 3.7 GB/s and 8 about 21-27 GB/s, and DGEMM n = 16000 ran 3.4 s on 1 stream against 0.49 s on 8;
+// on a 2-core client the extra threads would only compete with the application, so 1.
+int streams_per_call();
 
 // The process's pool, created at first use (which also registers the fork handlers).
 Pool& pool();
