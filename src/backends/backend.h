@@ -36,9 +36,15 @@ class StreamedCall {
   // and download); finish_panel blocks until the OLDEST started, unfinished panel holds its result.
   // The server keeps at most depth() panels started and not finished, starts them in column order
   // and finishes them in that order, all from one thread. The defaults compute synchronously.
+  // try_finish_panel is finish_panel without blocking: false while the oldest panel is still
+  // running, so the server can start newly arrived panels meanwhile instead of draining the device.
   virtual int depth() const { return 1; }
   virtual void start_panel(std::int64_t col0, std::int64_t cols) { compute_panel(col0, cols); }
   virtual void finish_panel() {}
+  virtual bool try_finish_panel() {
+    finish_panel();
+    return true;
+  }
 };
 
 class Backend {

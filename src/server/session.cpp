@@ -288,24 +288,39 @@ class Session {
   // The worker of a tiled call: starts panel j once every stripe has delivered its inputs, keeping
   // up to call.depth() panels in flight on the backend (panel j+1's upload overlaps panel j's
   // compute), and announces each finished panel to the stripes' senders. compute_ns: the time this
-  // thread spent inside the backend (starting panels and waiting for them to finish).
+  // thread spent inside the backend's calls (for an asynchronous backend, little: its work runs
+  // on the device while this thread polls).
   static void compute_panels(TiledCall& tc, backend::StreamedCall& call, backend::Backend& be, std::int64_t n,
                              std::uint64_t& compute_ns) {
     const TilePlan& plan = tc.plan;
     const std::int64_t depth = std::max(1, call.depth());
     std::int64_t started = 0, finished = 0;
     std::string failure;
+    // How often a panel running on the device is polled while no new panel can start.
+    constexpr auto kPoll = std::chrono::microseconds(100);
     try {
       while (finished < plan.panels) {
         bool start = false;
         {
           std::unique_lock lock(tc.mu);
-          // Start the next panel if its inputs are in and there is room; with nothing to start,
-          // finish the oldest (its results go out while later inputs still arrive).
+          // Start the next panel if its inputs are in and there is room; else see whether the
+          // oldest has finished (its results go out while later inputs still arrive).
           const auto can_start = [&] { return started < plan.panels && tc.ready > started && started - finished < depth; };
           tc.cv.wait(lock, [&] { return can_start() || finished < started || tc.abort; });
           if (tc.abort) break;
           start = can_start();
+        }
+        if (!start && !call.try_finish_panel()) {
+          std::unique_lock lock(tc.mu);
+          tc.cv.wait_for(lock, kPoll, [&] { return tc.ready > started || tc.abort; });
+          continue;
+        }
+        if (!start) {
+          ++finished;
+          std::lock_guard lock(tc.mu);
+          tc.done = finished;
+          tc.cv.notify_all();
+          continue;
         }
         const auto t0 = Clock::now();
         if (start && started == injected_failure_panel()) {
@@ -322,17 +337,9 @@ class Session {
           throw backend::BackendError("injected failure at panel " + std::to_string(started) +
                                       " (RCPUD_TEST_FAIL_PANEL)");
         }
-        if (start) {
-          const std::int64_t c0 = plan.panel_begin(started);
-          call.start_panel(c0, std::min<std::int64_t>(plan.panel_cols, n - c0));
-          ++started;
-        } else {
-          call.finish_panel();
-          ++finished;
-          std::lock_guard lock(tc.mu);
-          tc.done = finished;
-          tc.cv.notify_all();
-        }
+        const std::int64_t c0 = plan.panel_begin(started);
+        call.start_panel(c0, std::min<std::int64_t>(plan.panel_cols, n - c0));
+        ++started;
         compute_ns += ns_since(t0);
       }
     } catch (const std::bad_alloc&) {

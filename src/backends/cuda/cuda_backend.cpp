@@ -598,6 +598,25 @@ class CudaBackend final : public Backend {
       }
     }
 
+    bool try_finish_panel() override {
+      if (queued_.empty()) return true;
+      const int k = queued_.front();
+      if (k >= 0) {
+        const cudaError_t e = cudaEventQuery(slots_[std::size_t(k)].out);
+        if (e == cudaErrorNotReady) return false;
+        if (e != cudaSuccess) {
+          try {
+            check_cuda(e, be_.dev_, ("computing a panel of " + routine_).c_str());
+          } catch (const BackendError&) {
+            be_.recover(routine_);
+            throw;
+          }
+        }
+      }
+      queued_.pop_front();
+      return true;
+    }
+
     void finish_panel() override {
       if (queued_.empty()) return;
       const int k = queued_.front();
