@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -357,6 +358,112 @@ TEST(Placement, StreamedPanelsAcrossDevices) {
   for (CheckedCpu* c : d.raw) EXPECT_GT(c->streams.load(), 0);
 }
 
+// A device whose streamed calls are pipelined like the CUDA backend's (depth 3: start_panel only
+// queues, finish_panel computes the oldest), checking backend.h's rules for its caller: starts and
+// finishes from one thread, in order, never more than depth() outstanding.
+class AsyncCpu final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  std::string description() const override { return "async"; }
+  bool supports(const Level3Args&) const override { return true; }
+  void level3(const Level3Args& x, const void* a, const void* b, void* c) override { cpu->level3(x, a, b, c); }
+  std::unique_ptr<backend::StreamedCall> begin_streamed(const Level3Args& x, const void* a, const void* b,
+                                                        void* c) override {
+    return std::make_unique<Stream>(*this, x, a, b, c);
+  }
+  std::atomic<int> violations{0}, panels{0}, max_outstanding{0};
+  std::unique_ptr<Backend> cpu = backend::make_cpu_backend({});
+
+ private:
+  class Stream final : public backend::StreamedCall {
+   public:
+    Stream(AsyncCpu& be, const Level3Args& x, const void* a, const void* b, void* c) : be_(be), x_(x), a_(a), b_(b), c_(c) {}
+    int depth() const override { return 3; }
+    void compute_panel(std::int64_t, std::int64_t) override { ++be_.violations; }  // the placement must pipeline
+    void start_panel(std::int64_t col0, std::int64_t cols) override {
+      same_thread();
+      if (!queue_.empty() && queue_.back().first + queue_.back().second > col0) ++be_.violations;
+      queue_.emplace_back(col0, cols);
+      if (int(queue_.size()) > 3) ++be_.violations;
+      be_.max_outstanding = std::max(be_.max_outstanding.load(), int(queue_.size()));
+    }
+    void finish_panel() override {
+      same_thread();
+      if (queue_.empty()) return;
+      const auto [col0, cols] = queue_.front();
+      queue_.pop_front();
+      std::uint64_t b_off = 0, c_off = 0;
+      const Level3Args p = level3_panel(x_, col0, cols, b_off, c_off);
+      const std::size_t e = element_size(x_.dtype);
+      be_.cpu->level3(p, a_, b_ ? static_cast<const char*>(b_) + b_off * e : nullptr, static_cast<char*>(c_) + c_off * e);
+      ++be_.panels;
+    }
+
+   private:
+    void same_thread() {
+      if (thread_ == std::thread::id()) thread_ = std::this_thread::get_id();
+      if (thread_ != std::this_thread::get_id()) ++be_.violations;
+    }
+    AsyncCpu& be_;
+    Level3Args x_;
+    const void* a_;
+    const void* b_;
+    void* c_;
+    std::deque<std::pair<std::int64_t, std::int64_t>> queue_;
+    std::thread::id thread_;
+  };
+};
+
+TEST(Placement, PipelinedStreamedPanels) {
+  std::vector<std::unique_ptr<Backend>> v;
+  std::vector<AsyncCpu*> raw;
+  for (int i = 0; i < 3; ++i) {
+    auto d = std::make_unique<AsyncCpu>();
+    raw.push_back(d.get());
+    v.push_back(std::move(d));
+  }
+  Options o;
+  o.rates = {1, 2, 1};
+  o.split_min_flops = 0;
+  o.split_min_cols = 2;
+  o.log_rates = false;
+  Placement pl(std::move(v), o);
+  std::mt19937_64 rng(23);
+  Level3Args x = testing::random_args(L3Family::gemm, Dtype::z, rng, 30, false, false);
+  x.transb = 'N';
+  x.n = 61;
+  const Level3Shapes s = level3_shapes(x);
+  x.lda = std::max<std::int64_t>(1, s.a.rows);
+  x.ldb = std::max<std::int64_t>(1, s.b.rows);
+  x.ldc = std::max<std::int64_t>(1, s.c.rows);
+  Case placed = testing::make_case(x, rng);
+  Case direct = placed;
+  backend::make_cpu_backend({})->level3(x, direct.ptr(direct.a), direct.ptr(direct.b), direct.ptr(direct.c));
+  auto call = pl.begin_streamed(x, placed.ptr(placed.a), placed.ptr(placed.b), placed.ptr(placed.c));
+  ASSERT_EQ(call->depth(), 3);
+  // As the server does: up to depth() panels started, finished in order; panels of 9 columns (the
+  // last of 7), each cut across the devices by rate.
+  std::int64_t started = 0, finished = 0;
+  const std::int64_t width = 9, panels = (x.n + width - 1) / width;
+  while (finished < panels) {
+    if (started < panels && started - finished < call->depth()) {
+      const std::int64_t c0 = started * width;
+      call->start_panel(c0, std::min(width, x.n - c0));
+      ++started;
+    } else {
+      call->finish_panel();
+      ++finished;
+    }
+  }
+  call.reset();
+  EXPECT_LE(testing::max_rel_diff(placed.c, direct.c, x.dtype), testing::tolerance(x.dtype) * 10);
+  for (AsyncCpu* d : raw) {
+    EXPECT_EQ(d->violations.load(), 0);
+    EXPECT_GT(d->panels.load(), 0);
+    EXPECT_GE(d->max_outstanding.load(), 2) << "a device had several panels in flight";
+  }
+}
+
 // A failing device: the call fails with BackendError after every other piece has finished; the
 // placement keeps working.
 class FailingCpu final : public Backend {
@@ -387,6 +494,19 @@ TEST(Placement, FailingDeviceFailsTheCall) {
   } catch (const BackendError& e) {
     EXPECT_NE(std::string(e.what()).find("device lost"), std::string::npos);
   }
+  // Streamed: the panel whose part failed reports it.
+  x.transb = 'N';
+  const Level3Shapes s = level3_shapes(x);
+  x.lda = std::max<std::int64_t>(1, s.a.rows);
+  x.ldb = std::max<std::int64_t>(1, s.b.rows);
+  x.ldc = std::max<std::int64_t>(1, s.c.rows);
+  Case st = testing::make_case(x, rng);
+  auto call = pl.begin_streamed(x, st.ptr(st.a), st.ptr(st.b), st.ptr(st.c));
+  call->start_panel(0, x.n);
+  EXPECT_THROW(call->finish_panel(), BackendError);
+  call.reset();
+  // The placement still answers (no piece left hanging): the next call fails the same way.
+  EXPECT_THROW(pl.level3(x, cs.ptr(cs.a), cs.ptr(cs.b), cs.ptr(cs.c)), BackendError);
 }
 
 // Rates measured at start-up see an emulated slow device as slow, and the split follows.

@@ -403,28 +403,112 @@ void Placement::level3(const Level3Args& args, const void* a, const void* b, voi
 
 // A streamed call over several devices: one streamed call per device on the same buffers, each
 // panel cut across them by rate (see placement.h). Each device's part runs on a thread of this call
-// (not the device's worker: a device's streamed call may hold the device until it ends, and a
-// piece of another call queued on that worker must not stand in its way).
+// (not the device's worker: a device's streamed call may hold the device until it ends, and a piece
+// of another call queued on that worker must not stand in its way). The pipelined form of
+// backend.h is kept: start_panel hands each device its part (a GPU queues its copies and kernels
+// and returns), finish_panel waits for every part of the oldest panel; one thread per device calls
+// its streamed call's start/finish in panel order, as backend.h requires of its caller.
 class Placement::Stream final : public StreamedCall {
  public:
-  Stream(Placement& pl, const Level3Args& args, const void* a, const void* b, void* c) : pl_(pl), args_(args) {
+  Stream(Placement& pl, const Level3Args& args, const void* a, const void* b, void* c) : pl_(pl) {
     for (std::size_t i = 0; i < pl_.devices_.size(); ++i) {
       Backend& be = *pl_.devices_[i]->be;
       if (!be.supports(args)) continue;
       subs_.push_back(Sub{int(i), be.begin_streamed(args, a, b, c), nullptr, 0});
     }
     if (subs_.empty()) throw BackendError("no device supports " + routine_name(args.family, args.dtype) + " of this size");
-    for (Sub& s : subs_) s.worker = std::make_unique<Worker>();
+    for (Sub& s : subs_) {
+      s.worker = std::make_unique<Worker>();
+      depth_ = std::min(depth_, std::max(1, s.call->depth()));
+    }
     flops_per_col_ = args.n > 0 ? level3_flops(args) / double(args.n) : 0;
   }
   ~Stream() override {
-    // Workers first (no job is pending: compute_panel waits for its jobs), then the devices' calls,
-    // on this (the creating) thread.
+    // Workers first (they finish the jobs already posted), then the devices' calls, on this (the
+    // creating) thread; a device's call drains whatever it still has queued.
     for (Sub& s : subs_) s.worker.reset();
     while (!subs_.empty()) subs_.pop_back();
   }
 
+  int depth() const override { return depth_; }
+
+  void start_panel(std::int64_t col0, std::int64_t cols) override {
+    auto panel = std::make_shared<Panel>();
+    for (const auto& [i, rg] : cut(cols)) {
+      Part& part = panel->parts.emplace_back();
+      part.sub = i;
+      part.col0 = col0 + rg.begin;
+      part.cols = rg.size();
+      part.flops = flops_per_col_ * double(rg.size());
+      subs_[i].assigned += double(rg.size());
+      pl_.begin_work(subs_[i].device, part.flops);
+    }
+    // Each job touches only its own part, which keeps its address (a deque) while the panel lives.
+    for (Part& part : panel->parts) {
+      Sub& s = subs_[part.sub];
+      s.worker->post([&s, &part, panel] {
+        part.t0 = Clock::now();
+        try {
+          s.call->start_panel(part.col0, part.cols);
+        } catch (const std::bad_alloc&) {
+          part.error = "out of memory";
+          part.oom = true;
+        } catch (const std::exception& e) {
+          part.error = e.what()[0] ? e.what() : "device failed";
+        }
+      });
+    }
+    in_flight_.push_back(std::move(panel));
+  }
+
+  void finish_panel() override {
+    if (in_flight_.empty()) return;
+    std::shared_ptr<Panel> panel = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    Batch batch(int(panel->parts.size()));
+    for (Part& part : panel->parts) {
+      Sub& s = subs_[part.sub];
+      s.worker->post([this, &s, &part, &batch, panel] {
+        batch.run(
+            [&] {
+              if (!part.error.empty()) {
+                if (part.oom) throw std::bad_alloc();
+                throw BackendError(part.error);
+              }
+              s.call->finish_panel();
+            },
+            [&] { pl_.end_work(s.device, part.flops, ns_since(part.t0), 2); });
+      });
+    }
+    batch.wait();
+  }
+
   void compute_panel(std::int64_t col0, std::int64_t cols) override {
+    start_panel(col0, cols);
+    while (!in_flight_.empty()) finish_panel();
+  }
+
+ private:
+  struct Sub {
+    int device;
+    std::unique_ptr<StreamedCall> call;
+    std::unique_ptr<Worker> worker;
+    double assigned;  // columns given to this device so far
+  };
+  struct Part {
+    std::size_t sub = 0;
+    std::int64_t col0 = 0, cols = 0;
+    double flops = 0;
+    bool oom = false;
+    std::string error;
+    Clock::time_point t0{};
+  };
+  struct Panel {
+    std::deque<Part> parts;  // a deque: parts keep their addresses while more are added
+  };
+
+  // (sub index, columns of the panel) of each device that gets a part of a panel of `cols` columns.
+  std::vector<std::pair<std::size_t, Range>> cut(std::int64_t cols) const {
     std::vector<double> w;
     const std::vector<double> r = pl_.rates();
     for (const Sub& s : subs_) w.push_back(r[std::size_t(s.device)]);
@@ -439,36 +523,17 @@ class Placement::Stream final : public StreamedCall {
       ranges.assign(subs_.size(), Range{});
       ranges[best] = Range{0, cols};
     }
-    int jobs = 0;
-    for (const Range& rg : ranges) jobs += rg.size() > 0;
-    Batch batch(jobs);
-    for (std::size_t i = 0; i < subs_.size(); ++i) {
-      const Range rg = ranges[i];
-      if (rg.size() <= 0) continue;
-      Sub& s = subs_[i];
-      const double flops = flops_per_col_ * double(rg.size());
-      s.assigned += double(rg.size());
-      pl_.begin_work(s.device, flops);
-      s.worker->post([&, rg, flops] {
-        const auto t0 = Clock::now();
-        batch.run([&] { s.call->compute_panel(col0 + rg.begin, rg.size()); },
-                  [&] { pl_.end_work(s.device, flops, ns_since(t0), 2); });
-      });
-    }
-    batch.wait();
+    std::vector<std::pair<std::size_t, Range>> out;
+    for (std::size_t i = 0; i < ranges.size(); ++i)
+      if (ranges[i].size() > 0) out.emplace_back(i, ranges[i]);
+    return out;
   }
 
- private:
-  struct Sub {
-    int device;
-    std::unique_ptr<StreamedCall> call;
-    std::unique_ptr<Worker> worker;
-    double assigned;  // columns given to this device so far
-  };
   Placement& pl_;
-  Level3Args args_;
   std::vector<Sub> subs_;
+  int depth_ = 1 << 20;
   double flops_per_col_ = 0;
+  std::deque<std::shared_ptr<Panel>> in_flight_;  // started, not finished, oldest first
 };
 
 namespace {
@@ -482,13 +547,22 @@ class WholeStream final : public StreamedCall {
     call_.reset();
     finish_(busy_ns_);
   }
-  void compute_panel(std::int64_t col0, std::int64_t cols) override {
-    const auto t0 = Clock::now();
-    call_->compute_panel(col0, cols);
-    busy_ns_ += ns_since(t0);
-  }
+  int depth() const override { return call_->depth(); }
+  void start_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->start_panel(col0, cols); }); }
+  void finish_panel() override { timed([&] { call_->finish_panel(); }); }
+  void compute_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->compute_panel(col0, cols); }); }
 
  private:
+  template <class F>
+  void timed(F f) {
+    const auto t0 = Clock::now();
+    struct Add {
+      std::uint64_t& ns;
+      Clock::time_point t0;
+      ~Add() { ns += ns_since(t0); }
+    } add{busy_ns_, t0};
+    f();
+  }
   std::unique_ptr<StreamedCall> call_;
   std::function<void(std::uint64_t)> finish_;
   std::uint64_t busy_ns_ = 0;
