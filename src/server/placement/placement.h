@@ -7,9 +7,9 @@
 //     flight, divided by its rate) would finish first;
 //   - a streamed (tiled) call: each device keeps its own streamed call over the same buffers (a GPU
 //     keeps A resident), and every panel the server hands in is cut across the devices by rate and
-//     computed on all of them at once; compute_panel returns when the whole panel is in place, so
-//     the server's StreamedCall contract is unchanged. A small streamed call goes whole to one
-//     device.
+//     computed on all of them at once, in backend.h's pipelined form (start_panel starts every
+//     device's part, finish_panel waits for all parts of the oldest panel), so the server's
+//     StreamedCall contract is unchanged. A small streamed call goes whole to one device.
 // Rates: measured at start-up (a short dgemm on host buffers per device) unless given, then kept as
 // a running average of the throughput each device shows on the pieces of split calls.
 // Operands of a piece that are not packed (a row block of C, a block of a triangle) are copied to
