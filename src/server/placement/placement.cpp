@@ -91,8 +91,15 @@ void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::
       if (v.buf < 0 || sh.role == Role::none) continue;
       auto* src = static_cast<std::uint8_t*>(const_cast<void*>(base[v.buf])) + v.off * elem;
       const std::int64_t rows = std::max<std::int64_t>(1, sh.rows);
+      auto set_ld = [&] {
+        if (i == 0) x.lda = rows;
+        if (i == 1) x.ldb = rows;
+        if (i == 2) x.ldc = rows;
+        if (i == 2 && tri_b) x.ldb = rows;
+      };
       if (v.ld == rows || sh.cols <= 1) {  // already packed (one column is packed whatever ld says)
         ptr[i] = src;
+        set_ld();
         continue;
       }
       const std::size_t col_bytes = std::size_t(sh.rows) * elem;
@@ -102,13 +109,8 @@ void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::
           std::memcpy(staged[i].data() + std::size_t(j) * col_bytes, src + std::size_t(j) * std::size_t(v.ld) * elem,
                       col_bytes);
       ptr[i] = staged[i].data();
-      if (i == 0) x.lda = rows;
-      if (i == 1) x.ldb = rows;
-      if (i == 2) {
-        x.ldc = rows;
-        if (tri_b) x.ldb = rows;
-        packed_out = false;
-      }
+      set_ld();
+      if (i == 2) packed_out = false;
     }
     be.level3(x, ptr[0], tri_b ? nullptr : ptr[1], ptr[2]);
     if (packed_out) continue;
