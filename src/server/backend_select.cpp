@@ -70,6 +70,7 @@ std::unique_ptr<backend::Backend> make_server_backend(const ServerOptions& o, st
       backend::BackendOptions bo;
       bo.devices = o.devices;
       devices = backend::make_cuda_backends(bo);
+      if (o.virtual_devices != 1 && note) *note = "--virtual-devices applies to the CPU backend only; ignored for cuda";
     } catch (const std::exception& e) {
       if (note) *note = std::string("cuda backend unavailable (") + e.what() + "); using cpu";
     }

@@ -259,6 +259,39 @@ TEST(Placement, SmallCallsRunWhole) {
   EXPECT_EQ(d.raw[0]->calls.load() + d.raw[1]->calls.load(), 1);
 }
 
+// Many threads at once, split and whole calls mixed (as several rcpud sessions): every result right,
+// and the work spread over every device.
+TEST(Placement, ConcurrentCallers) {
+  Devices d = make_placement(3, {1, 1, 2}, /*min_flops=*/2e4, 1);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      auto cpu = backend::make_cpu_backend({});
+      for (int i = 0; i < 30; ++i) {
+        const L3Family f = kFamilies[(t + i) % 9];
+        const Dtype ty = hermitian(f) ? Dtype::z : Dtype::d;
+        const Level3Args x = testing::random_args(f, ty, rng, 40, i % 2 == 0, i % 5 == 0);
+        Case placed = testing::make_case(x, rng);
+        Case direct = placed;
+        cpu->level3(x, direct.ptr(direct.a), direct.ptr(direct.b), direct.ptr(direct.c));
+        d.pl->level3(x, placed.ptr(placed.a), placed.ptr(placed.b), placed.ptr(placed.c));
+        if (!(testing::max_rel_diff(placed.c, direct.c, ty) <= testing::tolerance(ty) * 10)) ++bad;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  std::uint64_t whole = 0, pieces = 0;
+  for (const auto& s : d.pl->stats()) {
+    whole += s.whole_calls;
+    pieces += s.pieces;
+    EXPECT_GT(s.whole_calls + s.pieces, 0u);
+  }
+  EXPECT_GT(whole, 0u);
+  EXPECT_GT(pieces, 0u);
+}
+
 // A device that holds each call until released: work in flight on it.
 class GateCpu final : public Backend {
  public:
