@@ -249,6 +249,32 @@ TEST(Placement, EveryOptionPackedOperands) {
   for (CheckedCpu* c : d.raw) EXPECT_EQ(c->unpacked.load(), 0);
 }
 
+// gemm whose C is too narrow to cut by columns is cut by rows: every transpose pair, padded or not.
+TEST(Placement, NarrowGemmByRows) {
+  Devices d = make_placement(3, {2, 1, 1}, 0, /*min_cols=*/4);
+  std::mt19937_64 rng(29);
+  int by_rows = 0;
+  for (Dtype t : {Dtype::d, Dtype::z})
+    for (char ta : {'N', 'T', 'C'})
+      for (char tb : {'N', 'T', 'C'})
+        for (bool padded : {false, true}) {
+          Level3Args x = testing::random_args(L3Family::gemm, t, rng, 40, padded, false);
+          x.transa = ta;
+          x.transb = tb;
+          x.m = 37;
+          x.n = 1 + std::int64_t(rng() % 7);  // < 2 x 4 columns
+          const Level3Shapes s = level3_shapes(x);
+          x.lda = s.a.rows + (padded ? 2 : 0);
+          x.ldb = s.b.rows + (padded ? 1 : 0);
+          x.ldc = s.c.rows + (padded ? 3 : 0);
+          const auto pieces = d.pl->plan(x);
+          ASSERT_EQ(pieces.size(), 3u);
+          by_rows += pieces[0].calls[0].args.m < x.m;
+          check_against_direct(*d.pl, x, rng, std::string("gemm by rows ") + ta + tb);
+        }
+  EXPECT_EQ(by_rows, 36);
+}
+
 // Small calls are not split; a call below the threshold goes whole to one device.
 TEST(Placement, SmallCallsRunWhole) {
   Devices d = make_placement(2, {1, 1}, /*min_flops=*/1e12, 1);
