@@ -275,6 +275,54 @@ TEST(Placement, NarrowGemmByRows) {
   EXPECT_EQ(by_rows, 36);
 }
 
+// A call no single device can hold (each refuses more than 100 x 100 outputs) is still served,
+// split: level3() in pieces, and a streamed call panel by panel, each panel split.
+class SmallDevice final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  std::string description() const override { return "small"; }
+  bool supports(const Level3Args& x) const override { return level3_shapes(x).c.cols <= 100; }
+  void level3(const Level3Args& x, const void* a, const void* b, void* c) override {
+    if (!supports(x)) throw BackendError("too large for this device");
+    cpu->level3(x, a, b, c);
+  }
+  std::unique_ptr<Backend> cpu = backend::make_cpu_backend({});
+};
+
+TEST(Placement, CallLargerThanEveryDevice) {
+  std::vector<std::unique_ptr<Backend>> v;
+  for (int i = 0; i < 2; ++i) v.push_back(std::make_unique<SmallDevice>());
+  Options o;
+  o.rates = {1, 1};
+  o.split_min_flops = 0;
+  o.split_min_cols = 8;
+  o.log_rates = false;
+  Placement pl(std::move(v), o);
+  std::mt19937_64 rng(31);
+  Level3Args x = testing::random_args(L3Family::gemm, Dtype::d, rng, 20, false, false);
+  x.transb = 'N';
+  x.n = 150;
+  const Level3Shapes s = level3_shapes(x);
+  x.lda = std::max<std::int64_t>(1, s.a.rows);
+  x.ldb = std::max<std::int64_t>(1, s.b.rows);
+  x.ldc = std::max<std::int64_t>(1, s.c.rows);
+  EXPECT_EQ(pl.pick_device(x), -1);
+  EXPECT_TRUE(pl.supports(x));
+  check_against_direct(pl, x, rng, "larger than every device");
+  Case placed = testing::make_case(x, rng);
+  Case direct = placed;
+  backend::make_cpu_backend({})->level3(x, direct.ptr(direct.a), direct.ptr(direct.b), direct.ptr(direct.c));
+  auto call = pl.begin_streamed(x, placed.ptr(placed.a), placed.ptr(placed.b), placed.ptr(placed.c));
+  for (std::int64_t c0 = 0; c0 < x.n; c0 += 120) {
+    call->start_panel(c0, std::min<std::int64_t>(120, x.n - c0));
+    call->finish_panel();
+  }
+  call.reset();
+  EXPECT_LE(testing::max_rel_diff(placed.c, direct.c, x.dtype), testing::tolerance(x.dtype) * 10);
+  x.n = 250;  // even half of it is too large: not supported at all
+  EXPECT_FALSE(pl.supports(x));
+}
+
 // Small calls are not split; a call below the threshold goes whole to one device.
 TEST(Placement, SmallCallsRunWhole) {
   Devices d = make_placement(2, {1, 1}, /*min_flops=*/1e12, 1);

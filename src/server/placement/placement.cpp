@@ -574,11 +574,13 @@ class WholeStream final : public StreamedCall {
 
 std::unique_ptr<StreamedCall> Placement::begin_streamed(const Level3Args& args, const void* a, const void* b, void* c) {
   if (devices_.size() == 1) return devices_[0]->be->begin_streamed(args, a, b, c);
+  const int d = pick_device(args);
+  // No device can hold the whole call (supports() said yes because its split fits): each panel
+  // runs as a level3() call of its own, which this placement splits across the devices.
+  if (d < 0) return Backend::begin_streamed(args, a, b, c);
   const double flops = level3_flops(args);
   if (flops >= options_.split_min_flops && args.n >= 2 * options_.split_min_cols)
     return std::make_unique<Stream>(*this, args, a, b, c);
-  const int d = pick_device(args);
-  if (d < 0) throw BackendError("no device supports " + routine_name(args.family, args.dtype) + " of this size");
   begin_work(d, flops);
   std::unique_ptr<StreamedCall> call;
   try {
