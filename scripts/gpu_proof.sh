@@ -6,6 +6,7 @@
 #   bash scripts/gpu_proof.sh [DEBS_DIR]
 # DEBS_DIR holds libblas-test, libblas3 (.deb files, `apt-get download` on any Debian machine);
 # they are unpacked with dpkg -x, nothing is installed. Logs go to $OUT (default /tmp/rcpu-gpu).
+# Several GPUs (placement, issue 7): scripts/gpu_multigpu.sh [DEBS_DIR] (docs/placement.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/rcpu-gpu}

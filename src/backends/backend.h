@@ -72,16 +72,24 @@ class Backend {
   // page-locked memory its DMA engines read directly. Returns null when it cannot allocate.
   virtual void* alloc_host(std::size_t bytes);
   virtual void free_host(void* p, std::size_t bytes);
+
+  // What the backend did, for rcpud's log at shutdown (several devices: each device's share of the
+  // work); empty when it has nothing to add to the server's own counters.
+  virtual std::string usage_report() const { return {}; }
 };
 
 struct BackendOptions {
   std::vector<int> devices;  // GPU ordinals to use; empty = all
+  int cpu_share = 1;         // the CPU backend is one of this many virtual devices: OpenBLAS gets
+                             // 1/cpu_share of its threads (its thread count is process-wide)
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
 #ifdef RCPU_WITH_CUDA
 // Throws BackendError when no usable GPU is present.
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);  // the first of options.devices
+// One backend per GPU of options.devices (all GPUs when empty); the placement layer combines them.
+std::vector<std::unique_ptr<Backend>> make_cuda_backends(const BackendOptions& options);
 #endif
 
 }  // namespace rcpu::backend

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "server/options.h"
 
 namespace rcpu::server {
 
@@ -13,5 +14,10 @@ namespace rcpu::server {
 // `note` receives why auto did not pick cuda, if it did not.
 std::unique_ptr<backend::Backend> select_backend(const std::string& which, const backend::BackendOptions& options,
                                                  std::string* note = nullptr);
+
+// The backend rcpud serves: its devices (one backend each: a GPU of --devices, all GPUs by default,
+// or --virtual-devices shares of the CPU, each optionally slowed by --device-slowdown) combined by
+// the placement layer (server/placement/placement.h). Throws backend::BackendError as above.
+std::unique_ptr<backend::Backend> make_server_backend(const ServerOptions& options, std::string* note = nullptr);
 
 }  // namespace rcpu::server

@@ -16,6 +16,11 @@ const char* kUsage =
     "  --listen HOST:PORT         address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n"
     "  --backend cpu|cuda|auto    compute backend (default auto: cuda when built and usable, else cpu)\n"
     "  --devices 0,1              GPU ordinals for the cuda backend (default: all)\n"
+    "  --virtual-devices N        --backend cpu: serve the CPU as N devices (placement; default 1)\n"
+    "  --device-rates R0,R1,...   fixed relative device rates (default: a dgemm timed per device at start)\n"
+    "  --device-slowdown F0,F1,.. emulation: device i made F_i times slower (tests of the placement)\n"
+    "  --split-min-flops X        with several devices, calls of at least X flops are split (default 8e9)\n"
+    "  --split-min-cols N         narrowest piece of a split call (default 128)\n"
     "  --max-request-bytes SIZE   operand bytes one request may carry (default 32G)\n"
     "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
@@ -30,6 +35,22 @@ std::optional<std::vector<int>> parse_devices(const std::string& text) {
   while (std::getline(ss, item, ',')) {
     if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 4) return std::nullopt;
     out.push_back(std::atoi(item.c_str()));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+// "1,2.5,3": positive numbers; nothing on error.
+std::optional<std::vector<double>> parse_numbers(const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || errno != 0 || *end || !(v > 0) || v > 1e18) return std::nullopt;
+    out.push_back(v);
   }
   if (out.empty()) return std::nullopt;
   return out;
@@ -56,7 +77,8 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
 }
 
 ParseResult parse_options(int argc, char** argv) {
-  enum { kListen = 1000, kBackend, kDevices, kMaxRequest, kMaxMemory, kMaxSessions, kInsecure, kHelp };
+  enum { kListen = 1000, kBackend, kDevices, kMaxRequest, kMaxMemory, kMaxSessions, kInsecure, kHelp,
+        kVirtualDevices, kDeviceRates, kDeviceSlowdown, kSplitMinFlops, kSplitMinCols };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
       {"backend", required_argument, nullptr, kBackend},
@@ -65,6 +87,11 @@ ParseResult parse_options(int argc, char** argv) {
       {"max-memory", required_argument, nullptr, kMaxMemory},
       {"max-sessions", required_argument, nullptr, kMaxSessions},
       {"insecure", no_argument, nullptr, kInsecure},
+      {"virtual-devices", required_argument, nullptr, kVirtualDevices},
+      {"device-rates", required_argument, nullptr, kDeviceRates},
+      {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
+      {"split-min-flops", required_argument, nullptr, kSplitMinFlops},
+      {"split-min-cols", required_argument, nullptr, kSplitMinCols},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -121,6 +148,41 @@ ParseResult parse_options(int argc, char** argv) {
         break;
       }
       case kInsecure: o.insecure = true; break;
+      case kVirtualDevices: {
+        char* end = nullptr;
+        const long v = std::strtol(arg.c_str(), &end, 10);
+        if (end == arg.c_str() || *end || v < 1 || v > 64) return bad("--virtual-devices wants a number from 1 to 64");
+        o.virtual_devices = int(v);
+        break;
+      }
+      case kDeviceRates: {
+        auto v = parse_numbers(arg);
+        if (!v) return bad("--device-rates wants positive numbers such as 1,2");
+        o.device_rates = *v;
+        break;
+      }
+      case kDeviceSlowdown: {
+        auto v = parse_numbers(arg);
+        if (!v) return bad("--device-slowdown wants factors of at least 1 such as 1,3");
+        for (double f : *v)
+          if (f < 1) return bad("--device-slowdown wants factors of at least 1 such as 1,3");
+        o.device_slowdown = *v;
+        break;
+      }
+      case kSplitMinFlops: {
+        char* end = nullptr;
+        const double v = std::strtod(arg.c_str(), &end);
+        if (end == arg.c_str() || *end || !(v >= 0)) return bad("--split-min-flops wants a number of flops such as 1e10");
+        o.split_min_flops = v;
+        break;
+      }
+      case kSplitMinCols: {
+        char* end = nullptr;
+        const long long v = std::strtoll(arg.c_str(), &end, 10);
+        if (end == arg.c_str() || *end || v < 1 || v > (1ll << 31)) return bad("--split-min-cols wants a positive number");
+        o.split_min_cols = v;
+        break;
+      }
       case kHelp:
         r.exit_code = 0;
         r.message = kUsage;

@@ -52,9 +52,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<server::Server> srv;
   try {
     std::string note;
-    backend::BackendOptions bopts;
-    bopts.devices = opts.devices;
-    auto be = server::select_backend(opts.backend, bopts, &note);
+    auto be = server::make_server_backend(opts, &note);
     srv = std::make_unique<server::Server>(opts, std::move(be));
     std::printf("rcpud listening on %s\n", srv->endpoint().c_str());
     std::fflush(stdout);
@@ -83,6 +81,7 @@ int main(int argc, char** argv) {
   on_stop_signal(0);
   signal_thread.join();
   log::info(srv->counters().report());
+  if (const std::string usage = srv->backend().usage_report(); !usage.empty()) log::info(usage);
   srv.reset();
   log::info("stopped");
   return 0;

@@ -268,6 +268,18 @@ def check_trace(tester, spec, records, mode):
     return problems, notes
 
 
+def check_devices(log, want):
+    """rcpud's shutdown log with several devices (--server-arg --virtual-devices N, or several GPUs):
+    at least `want` devices must have run work (server/placement/placement.cpp usage_report)."""
+    devs = re.findall(r"^device (\d+): (\d+) whole calls, (\d+) pieces of split calls, (\d+) panel pieces", log, re.M)
+    used = [d for d, whole, pieces, panels in devs if int(whole) + int(pieces) + int(panels) > 0]
+    split = [d for d, whole, pieces, panels in devs if int(pieces) + int(panels) > 0]
+    notes = [f"  devices: {len(devs)} in rcpud's report, {len(used)} ran work, {len(split)} ran pieces of split calls"]
+    if len(split) < want:
+        return [f"only {len(split)} device(s) ran pieces of split calls, expected {want}"], notes
+    return [], notes
+
+
 # ---------------------------------------------------------------------------------------------
 # Processes
 # ---------------------------------------------------------------------------------------------
@@ -287,10 +299,10 @@ def _die_with_parent():
 
 
 class Server:
-    def __init__(self, rcpud, backend, workdir, env, start_timeout=60):
+    def __init__(self, rcpud, backend, workdir, env, start_timeout=60, extra_args=()):
         self.log_path = os.path.join(workdir, "rcpud.log")
         self.log = open(self.log_path, "wb")
-        cmd = [rcpud, "--listen", "127.0.0.1:0", "--backend", backend]
+        cmd = [rcpud, "--listen", "127.0.0.1:0", "--backend", backend, *extra_args]
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL,
                                      cwd=workdir, env=env, preexec_fn=_die_with_parent)
@@ -448,7 +460,7 @@ def run_one(name, mode, a):
                 return False, report + [f"FAIL: {p}" for p in problems]
             srv_env = clean_env(os.environ)
             server = Server(a.rcpud, "cuda" if mode == "remote-cuda" else "cpu", scratch, srv_env,
-                            a.server_start_timeout)
+                            a.server_start_timeout, a.server_arg or ())
             env["RCPU_SERVER"] = server.address
             notes.append(f"rcpud {' '.join(server.cmd)} -> {server.address}")
         stdin = open(input_path, "rb") if input_path else subprocess.DEVNULL
@@ -488,6 +500,10 @@ def run_one(name, mode, a):
             src, killed = server.stop(a.server_stop_timeout)
             if killed:
                 notes.append(f"warning: rcpud ignored SIGTERM for {a.server_stop_timeout} s and was killed")
+            if a.expect_devices and tester.level == 3:
+                p3, n3 = check_devices(server.log_text(tail=100000), a.expect_devices)
+                problems += p3
+                notes += n3
             server = None
         n_routines = len(spec.routines) if tester.level > 1 else len(LEVEL1_ROUTINES[name].split())
         notes.insert(0, f"{n_routines} routines, exit status {rc}, {elapsed:.1f} s, scratch {scratch}")
@@ -620,6 +636,10 @@ def main():
     ap.add_argument("--preload", help=argparse.SUPPRESS)
     ap.add_argument("--self-test", action="store_true",
                     help="check the harness itself: canned outputs, all testers with the reference BLAS, injected faults")
+    ap.add_argument("--server-arg", action="append", metavar="ARG",
+                    help="extra rcpud argument (repeat), e.g. --server-arg=--virtual-devices --server-arg=3")
+    ap.add_argument("--expect-devices", type=int, default=0,
+                    help="Level-3 testers: rcpud's log must show at least this many devices running pieces")
     ap.add_argument("--fault-lib", help="LD_PRELOAD library that injects faults (tests/netlib/fault_inject.c)")
     a = ap.parse_args()
     a.shim_dir = a.shim_dir or os.path.join(a.build, "lib", "rcpu")

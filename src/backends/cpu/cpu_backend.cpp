@@ -1,6 +1,8 @@
 // The CPU backend: every Level-3 family in s/d/c/z through OpenBLAS's Fortran entry points.
 // It is also where every other backend's unsupported calls end up (the server falls through to it).
+#include <algorithm>
 #include <climits>
+#include <mutex>
 #include <complex>
 #include <string>
 
@@ -159,6 +161,14 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const BackendOptions&) { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
+  // Virtual devices (placement): OpenBLAS's thread count is process-wide (no per-thread setting
+  // before 0.3.27), so each of N devices running at once gets 1/N of the threads.
+  if (options.cpu_share > 1) {
+    static std::once_flag once;
+    std::call_once(once, [&] { openblas_set_num_threads(std::max(1, openblas_get_num_threads() / options.cpu_share)); });
+  }
+  return std::make_unique<CpuBackend>();
+}
 
 }  // namespace rcpu::backend

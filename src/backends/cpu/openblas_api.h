@@ -98,4 +98,5 @@ void ztrsm_(const char*, const char*, const char*, const char*, const fint*, con
 char* openblas_get_config(void);
 char* openblas_get_corename(void);
 int openblas_get_num_threads(void);
+void openblas_set_num_threads(int num_threads);
 }

@@ -766,7 +766,10 @@ class CudaBackend final : public Backend {
 }  // namespace
 }  // namespace cuda
 
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
+namespace {
+
+// The GPU count; throws when there is no usable GPU or options name a missing one.
+int cuda_device_count(const BackendOptions& options) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
@@ -779,10 +782,33 @@ std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
       throw BackendError("cuda: GPU " + std::to_string(d) + " requested but " + std::to_string(count) +
                          " device(s) present (ordinals 0.." + std::to_string(count - 1) + ")");
   }
+  return count;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
+  (void)cuda_device_count(options);
   const int device = options.devices.empty() ? 0 : options.devices.front();
   auto backend = std::make_unique<cuda::CudaBackend>(device, cuda::Config::from_env());
   backend->init();
   return backend;
+}
+
+std::vector<std::unique_ptr<Backend>> make_cuda_backends(const BackendOptions& options) {
+  const int count = cuda_device_count(options);
+  std::vector<int> ordinals = options.devices;
+  if (ordinals.empty())
+    for (int d = 0; d < count; ++d) ordinals.push_back(d);
+  std::vector<std::unique_ptr<Backend>> out;
+  std::set<int> seen;
+  for (int d : ordinals) {
+    if (!seen.insert(d).second) throw BackendError("cuda: GPU " + std::to_string(d) + " listed twice in --devices");
+    auto backend = std::make_unique<cuda::CudaBackend>(d, cuda::Config::from_env());
+    backend->init();
+    out.push_back(std::move(backend));
+  }
+  return out;
 }
 
 }  // namespace rcpu::backend
