@@ -552,6 +552,11 @@ class WholeStream final : public StreamedCall {
   int depth() const override { return call_->depth(); }
   void start_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->start_panel(col0, cols); }); }
   void finish_panel() override { timed([&] { call_->finish_panel(); }); }
+  bool try_finish_panel() override {
+    bool done = false;
+    timed([&] { done = call_->try_finish_panel(); });
+    return done;
+  }
   void compute_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->compute_panel(col0, cols); }); }
 
  private:
