@@ -34,4 +34,10 @@ std::unique_ptr<StreamedCall> Backend::begin_streamed(const Level3Args& args, co
 void* Backend::alloc_host(std::size_t bytes) { return ::operator new(bytes, std::nothrow); }
 void Backend::free_host(void* p, std::size_t) { ::operator delete(p); }
 
+bool Backend::supports_lapack(const LapackArgs&) const { return false; }
+
+std::int64_t Backend::lapack(const LapackArgs&, void* const*) {
+  throw BackendError(name() + " backend runs no LAPACK calls");
+}
+
 }  // namespace rcpu::backend

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/lapack.h"
 #include "common/level3.h"
 
 namespace rcpu::backend {
@@ -67,6 +68,15 @@ class Backend {
   // level3()). The default runs level3() on each panel's sub-call (level3_panel): right for a
   // backend that computes on host memory; a device backend overrides it to keep A resident.
   virtual std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b, void* c);
+
+  // LAPACK calls (spec/offload/lapack.txt). Whether this backend runs the routine for these
+  // arguments; what it does not run goes to the CPU backend.
+  virtual bool supports_lapack(const LapackArgs& args) const;
+  // Runs one validated LAPACK call on packed host buffers: p[j] is operand j in spec order
+  // (leading dimension = max(1, rows); at least one element even when empty), holding its input
+  // when the routine reads it. Returns LAPACK's INFO, with exactly LAPACK's meaning (pivots
+  // 1-based). Throws BackendError on failure.
+  virtual std::int64_t lapack(const LapackArgs& args, void* const* p);
 
   // Host memory for the server's receive buffers (reused across calls): a device backend returns
   // page-locked memory its DMA engines read directly. Returns null when it cannot allocate.

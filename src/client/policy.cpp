@@ -12,4 +12,13 @@ Decision decide_level3(const Config& config, const Level3Args& args, bool server
   return {true, "above-threshold"};
 }
 
+Decision decide_lapack(const Config& config, double flops, bool server_configured) {
+  if (config.policy == PolicyMode::local) return {false, "policy=local"};
+  if (!(flops > 0)) return {false, "trivial"};
+  if (!server_configured) return {false, "no-server"};
+  if (config.policy == PolicyMode::remote) return {true, "policy=remote"};
+  if (flops < config.auto_min_flops) return {false, "below-threshold"};
+  return {true, "above-threshold"};
+}
+
 }  // namespace rcpu::client

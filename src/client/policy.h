@@ -17,4 +17,9 @@ struct Decision {
 // (the remote path backs off after failures, so a dead server costs nothing per call).
 Decision decide_level3(const Config& config, const Level3Args& args, bool server_configured);
 
+// The same decision for a valid LAPACK call of `flops` (its spec's flop count): a call with nothing
+// to compute (0 flops: empty matrices, quick returns) stays local whatever the policy; under `auto`
+// factorizations below RCPU_AUTO_MIN_FLOPS stay local like small Level-3 calls.
+Decision decide_lapack(const Config& config, double flops, bool server_configured);
+
 }  // namespace rcpu::client

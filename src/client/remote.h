@@ -27,6 +27,7 @@ enum class RemoteStatus {
   ok,           // results are in the application's arrays
   unavailable,  // no server configured, or it cannot be reached (connect refused / timed out)
   failed,       // the connection broke during the call, or the server answered with an error
+  rerun_local,  // LAPACK: it ran, but its info asks for LAPACK's own partial results (spec: local-if-info)
 };
 
 struct RemoteResult {

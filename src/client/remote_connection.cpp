@@ -30,7 +30,7 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Endpoi
 
   Hello hello;
   hello.opcode_hash = opcode_table_hash();
-  hello.capabilities = kCapLevel3 | kCapTiles;
+  hello.capabilities = kCapLevel3 | kCapTiles | kCapLapack;
   hello.client = "rcpu 0.1.0 pid " + std::to_string(::getpid());
   send_message(*rc->conn_, Kind::hello, 0, 0, hello);
 

@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "client/local_library.h"
 #include "client/policy.h"
 #include "client/remote.h"
+#include "client/remote_lapack.h"
 #include "client/trace.h"
 #include "common/log.h"
 #include "transport/tcp.h"
@@ -180,6 +182,102 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
 void record_level3_local(Sym s, const Level3Args& x, double seconds, const char* why) {
   if (!recording()) return;
   client::CallRecord r = level3_record(s, x);
+  r.why = why ? why : "";
+  r.t_total_s = seconds;
+  client::record(r);
+}
+
+namespace {
+
+client::CallRecord lapack_record(Sym s, const client::LapackSite& x) {
+  client::CallRecord r;
+  r.routine = kSymNames[static_cast<unsigned>(s)];
+  const LapackRoutine* rt = lapack_routine(x.args.opcode);
+  r.has_dims = true;
+  const int nd = rt ? rt->ndims : 0;
+  r.m = nd > 0 ? x.args.dims[0] : 0;
+  r.n = nd > 1 ? x.args.dims[1] : 0;
+  r.k = nd > 2 ? x.args.dims[2] : 0;
+  return r;
+}
+
+// The reference routine's own checks: options and dimensions (the spec's valid:), and every leading
+// dimension at least max(1, rows). Whatever fails here runs locally, so LAPACK itself reports it
+// through XERBLA with its own INFO.
+bool lapack_args_valid(const LapackRoutine& rt, const client::LapackSite& x, LapackOperand* ops) {
+  for (int i = 0; i < rt.ndims; ++i)
+    if (x.args.dims[i] < 0) return false;
+  if (!rt.valid(x.args)) return false;
+  rt.shapes(x.args, ops);
+  for (int j = 0; j < rt.nops; ++j)
+    if (x.has_ld[j] && x.ld[j] < std::max<std::int64_t>(1, ops[j].rows)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool offload_lapack(Sym s, const client::LapackSite& x, client::Callback enough_workspace, client::Callback finish,
+                    const char*& why_local) {
+  const LapackRoutine* rt = lapack_routine(x.args.opcode);
+  if (!rt) {
+    why_local = "not-offloadable";
+    return false;
+  }
+  LapackOperand ops[kMaxLapackOperands];
+  if (!lapack_args_valid(*rt, x, ops)) {
+    why_local = "invalid-arguments";
+    return false;
+  }
+  const client::Config& cfg = client::config();
+  const client::Decision d = client::decide_lapack(cfg, rt->flops(x.args), client::remote_configured());
+  if (!d.remote) {
+    why_local = d.why;
+    return false;
+  }
+  // A workspace query (LWORK = -1, ...) or a workspace smaller than the local library's optimum
+  // runs locally: LAPACK answers the query, or checks the size, itself.
+  if (!enough_workspace()) {
+    why_local = "workspace";
+    return false;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const client::RemoteResult res = client::run_lapack_remote(*rt, x, ops);
+  if (res.status == client::RemoteStatus::ok) {
+    finish();
+    if (recording()) {
+      client::CallRecord r = lapack_record(s, x);
+      r.remote = true;
+      r.why = d.why;
+      r.bytes_to_server = res.timing.bytes_sent;
+      r.bytes_from_server = res.timing.bytes_received;
+      r.t_to_server_s = res.timing.to_server_s;
+      r.t_on_server_s = res.timing.on_server_s;
+      r.t_from_server_s = res.timing.from_server_s;
+      r.backend = res.timing.backend;
+      r.transfer = "stop-and-wait";
+      r.emulated_link_gbps = transport::emulated_link_gbps();
+      r.t_total_s = seconds_since(t0);
+      client::record(r);
+    }
+    return true;
+  }
+  if (res.status == client::RemoteStatus::rerun_local) {
+    why_local = "info-rerun-local";
+    return false;
+  }
+  if (cfg.fallback == client::FallbackMode::error) {
+    std::fprintf(stderr, "rcpu: fatal: %s could not run remotely (%s) and RCPU_FALLBACK=error\n",
+                 kSymNames[static_cast<unsigned>(s)], res.cause.c_str());
+    std::exit(EXIT_FAILURE);
+  }
+  warn_fallback(res.cause);
+  why_local = "fallback";
+  return false;
+}
+
+void record_lapack_local(Sym s, const client::LapackSite& x, double seconds, const char* why) {
+  if (!recording()) return;
+  client::CallRecord r = lapack_record(s, x);
   r.why = why ? why : "";
   r.t_total_s = seconds;
   client::record(r);

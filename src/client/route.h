@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <complex>
+#include <cstdint>
 #include <type_traits>
 
 #include "blas_symbols.h"
+#include "client/lapack_site.h"
 #include "common/level3.h"
 
 namespace rcpu {
@@ -67,6 +69,24 @@ void report_cblas_error(Sym s, int pos, const char* form, int value);
 bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, void* c, const char*& why_local);
 void record_level3_local(Sym s, const Level3Args& x, double seconds, const char* why);
 
+// ---- the decision point for LAPACK (spec/offload/lapack.txt) ----
+// Runs a LAPACK call remotely when it is valid (else LAPACK itself must report it, locally), not a
+// workspace query, not trivial, the policy says so, and the application's workspace is at least
+// what the local library asks for (`enough_workspace`, the local workspace query). Returns true when
+// it ran remotely: outputs, *info and (through `finish`) WORK(1)/IWORK(1)/RWORK(1) are written.
+bool offload_lapack(Sym s, const client::LapackSite& x, client::Callback enough_workspace, client::Callback finish,
+                    const char*& why_local);
+void record_lapack_local(Sym s, const client::LapackSite& x, double seconds, const char* why);
+
+// LAPACK's workspace query answer (WORK(1) after LWORK = -1) as a count, the way applications read
+// it (INT(WORK(1))).
+inline std::int64_t work_count(float v) { return std::int64_t(v); }
+inline std::int64_t work_count(double v) { return std::int64_t(v); }
+inline std::int64_t work_count(std::complex<float> v) { return std::int64_t(v.real()); }
+inline std::int64_t work_count(std::complex<double> v) { return std::int64_t(v.real()); }
+inline std::int64_t work_count(std::int32_t v) { return v; }
+inline std::int64_t work_count(std::int64_t v) { return v; }
+
 // ---- the templates the generated code calls ----
 
 // Routines with nothing to check and nothing to offload (Level 1, helpers).
@@ -110,6 +130,19 @@ void level3(Check check, Make make, const void* a, const void* b, void* c, A... 
   if (inside_local()) return call_local<S>(all...);
   if (int info = check()) return report_xerbla(S, info);
   run_level3<S>(make(), a, b, c, all...);
+}
+
+// Offloadable LAPACK routines (generated from spec/offload/lapack.txt).
+template <Sym S, class Describe, class Query, class Finish, class... A>
+void lapack(Describe describe, Query query, Finish finish, A... a) {
+  if (inside_local()) return call_local<S>(a...);
+  client::LapackSite x;
+  describe(x);
+  const char* why = nullptr;
+  if (offload_lapack(S, x, client::Callback::of(query), client::Callback::of(finish), why)) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  call_local<S>(a...);
+  record_lapack_local(S, x, seconds_since(t0), why);
 }
 
 }  // namespace route

@@ -146,3 +146,39 @@ void codec(Ar& ar, Response& m) {
 }
 
 }  // namespace rcpu::protocol
+
+// ---- LAPACK calls (spec/offload/lapack.txt, common/lapack.h) ----
+// REQUEST with a LAPACK opcode (0x02xx): the options and dimensions, then every operand of the
+// routine in spec order with its role and packed shape (0 x 0 when the options leave it
+// unreferenced). Operands read by the routine (in/inout) follow as DATA frames, flags = operand
+// index in spec order. Stop-and-wait: the operands are O(n^2) bytes, the work O(n^3).
+namespace rcpu::protocol {
+
+inline constexpr std::uint64_t kCapLapack = 1ull << 2;  // REQUEST of LAPACK calls
+inline constexpr std::size_t kMaxLapackWireOperands = 6;
+
+struct LapackRequest {
+  std::uint8_t opts[4] = {0, 0, 0, 0};
+  std::int64_t dims[4] = {0, 0, 0, 0};
+  std::vector<OperandDesc> operands;
+};
+template <class Ar>
+void codec(Ar& ar, LapackRequest& m) {
+  ar(m.opts[0], m.opts[1], m.opts[2], m.opts[3], m.dims[0], m.dims[1], m.dims[2], m.dims[3]);
+  ar(bounded(m.operands, kMaxLapackWireOperands));
+}
+
+// RESPONSE to a LAPACK request: LAPACK's INFO, then every written operand (out/inout, in spec
+// order, non-empty) as DATA frames.
+struct LapackResponse {
+  std::uint64_t server_ns = 0;
+  std::uint64_t compute_ns = 0;
+  std::int64_t info = 0;
+  std::string backend;
+};
+template <class Ar>
+void codec(Ar& ar, LapackResponse& m) {
+  ar(m.server_ns, m.compute_ns, m.info, bounded(m.backend, kMaxNameBytes));
+}
+
+}  // namespace rcpu::protocol

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "protocol/lapack_request.h"
 #include "protocol/level3_request.h"
 #include "server/host_buffers.h"
 #include "protocol/tiling.h"
@@ -69,7 +70,8 @@ class Session {
           continue;
         }
         if (h.kind != Kind::request) fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
-        if (h.flags & kFlagTiled) handle_tiled_request(h);
+        if (lapack_routine(h.opcode)) handle_lapack_request(h);
+        else if (h.flags & kFlagTiled) handle_tiled_request(h);
         else handle_request(h);
         cache_.release();  // the buffers serve the next call of any session
       }
@@ -138,7 +140,7 @@ class Session {
     HelloOk ok;
     ok.server_version = "rcpud 0.1.0";
     ok.backend = ctx_.primary.name();
-    ok.capabilities = kCapLevel3 | kCapTiles;
+    ok.capabilities = kCapLevel3 | kCapTiles | kCapLapack;
     ok.max_request_bytes = ctx_.options.max_request_bytes;
     send_message(conn_, Kind::hello_ok, h.request_id, 0, ok);
     return true;
@@ -230,6 +232,80 @@ class Session {
     std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
     wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index], out.rows, out.cols,
                             out.rows, out.elem_size);
+    ctx_.counters.add_bytes_out(h.opcode, wire_out);
+  }
+
+  // ---- LAPACK requests (spec/offload/lapack.txt; docs/protocol.md "LAPACK calls") ----
+  void handle_lapack_request(const FrameHeader& h) {
+    LapackRequest req;
+    try {
+      req = recv_body<LapackRequest>(conn_, h);
+    } catch (const DecodeError& e) {
+      fail_and_close(h, ErrorCode::bad_request, std::string("bad LAPACK REQUEST: ") + e.what());
+    }
+    // The operand list decoded: its inputs can be drained if the request is refused.
+    Request as_level3;
+    as_level3.operands = req.operands;
+    auto refuse = [&](ErrorCode code, const std::string& message) {
+      reject(h, as_level3, code, message, "", [&] { drain_inputs(h.request_id, req.operands); });
+    };
+    if (auto err = check_lapack_request(h.opcode, req)) return refuse(ErrorCode::bad_request, *err);
+    const std::uint64_t total = total_bytes(req.operands);
+    if (total > ctx_.options.max_request_bytes)
+      return refuse(ErrorCode::over_limit, "request of " + std::to_string(total) +
+                                               " operand bytes exceeds --max-request-bytes " +
+                                               std::to_string(ctx_.options.max_request_bytes));
+    // Buffers: one per operand, at least 16 bytes (LAPACK may touch element 1 of an unreferenced
+    // array), charged to the memory budget while the call lasts.
+    std::uint64_t reserved = 0;
+    for (const OperandDesc& d : req.operands) reserved += std::max<std::uint64_t>(d.bytes(), 16);
+    if (!ctx_.memory.try_reserve(reserved)) {
+      cache_.drop();
+      if (!ctx_.memory.try_reserve(reserved))
+        return refuse(ErrorCode::out_of_memory,
+                      "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)");
+    }
+    struct Release {
+      MemoryBudget& m;
+      std::uint64_t n;
+      ~Release() { m.release(n); }
+    } release{ctx_.memory, reserved};
+    std::vector<std::unique_ptr<std::uint8_t[]>> bufs;
+    void* p[kMaxLapackOperands] = {};
+    for (const OperandDesc& d : req.operands) {
+      bufs.emplace_back(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(d.bytes(), 16)]());
+      if (!bufs.back()) return refuse(ErrorCode::out_of_memory, "server out of memory");
+      p[d.index] = bufs.back().get();
+    }
+    std::uint64_t wire_in = kHeaderSize + h.payload_length;
+    for (const OperandDesc& d : req.operands)
+      if ((d.role == Role::in || d.role == Role::inout) && d.bytes() > 0)
+        wire_in += recv_matrix(conn_, h.request_id, d.index, p[d.index], d.bytes());
+    const auto t_inputs = Clock::now();
+
+    const LapackArgs args = lapack_args_of(h.opcode, req);
+    backend::Backend& be = ctx_.primary.supports_lapack(args) ? ctx_.primary : ctx_.cpu;
+    LapackResponse resp;
+    try {
+      const auto t0 = Clock::now();
+      resp.info = be.lapack(args, p);
+      resp.compute_ns = ns_since(t0);
+    } catch (const backend::BackendError& e) {
+      ctx_.counters.add_error(h.opcode);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, std::string(be.name()) + ": " + e.what(), false);
+      return;
+    } catch (const std::bad_alloc&) {
+      ctx_.counters.add_error(h.opcode);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::out_of_memory, be.name() + ": out of memory", false);
+      return;
+    }
+    resp.backend = be.name();
+    resp.server_ns = ns_since(t_inputs);
+    ctx_.counters.add_call(h.opcode, wire_in, 0, resp.compute_ns);
+    std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
+    for (const OperandDesc& d : req.operands)
+      if ((d.role == Role::out || d.role == Role::inout) && d.bytes() > 0)
+        wire_out += send_matrix(conn_, h.request_id, h.opcode, d.index, p[d.index], d.rows, d.cols, d.rows, d.elem_size);
     ctx_.counters.add_bytes_out(h.opcode, wire_out);
   }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "backends/cpu/lapack_cpu.h"
 #include "backends/cpu/openblas_api.h"
 
 namespace rcpu::backend {
@@ -157,6 +158,10 @@ class CpuBackend final : public Backend {
     }
     throw BackendError("cpu backend: unknown data type");
   }
+
+  // LAPACK: OpenBLAS's own LAPACK, every offloaded routine (generated from the spec).
+  bool supports_lapack(const LapackArgs& args) const override { return lapack_cpu_supports(args.opcode); }
+  std::int64_t lapack(const LapackArgs& args, void* const* p) override { return lapack_cpu_call(args, p); }
 };
 
 }  // namespace
