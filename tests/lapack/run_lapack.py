@@ -15,8 +15,11 @@ All testers read the input on stdin and write the .out in a scratch folder (thei
 Modes:
   local     LD_LIBRARY_PATH=<shim dir>: liblapack.so.3 and libblas.so.3 are rcpu; RCPU_POLICY=local
   remote    as local, plus `rcpud --backend cpu` on 127.0.0.1 port 0 and RCPU_POLICY=remote,
-            RCPU_FALLBACK=error: the Level-3 BLAS calls the testers make themselves go remote; LAPACK
-            (and its inner BLAS calls) runs locally
+            RCPU_FALLBACK=error: the Level-3 BLAS calls the testers make themselves, and their calls of
+            the offloaded LAPACK routines (spec/offload/lapack.txt) with valid arguments, go remote;
+            everything else of LAPACK (and every inner BLAS call) runs locally
+  remote-cuda  as remote with `rcpud --backend cuda` (the GPU machine): cuSOLVER/cuBLAS where the
+            CUDA backend supports the call, the server's CPU backend otherwise
   baseline  no rcpu: LD_LIBRARY_PATH is a folder whose liblapack.so.3 and libblas.so.3 are the very
             library rcpu uses locally (what `rcpu config` reports as "local LAPACK opened")
 Every run uses OPENBLAS_NUM_THREADS=1 (deterministic numerics, 2-core CI).
@@ -30,8 +33,9 @@ A shim run passes when: the tester exited 0, lapack_testing.py counted the same 
 as the baseline and no more failures or errors, no fail line is new (a multiset: rcpu's minus the
 baseline's is empty), no pass line of the baseline is missing; and the shim was really used (the
 loader resolves liblapack.so.3 into the shim dir; RCPU_STATS's table is printed; in remote mode at
-least one Level-3 routine ran remotely when the tester calls any; in local mode none did; rcpud
-still alive at the end).
+least one Level-3 routine ran remotely when the tester calls any, and at least one offloaded LAPACK
+routine when it calls any (the offloaded routines that ran remotely are named); no other LAPACK
+routine ran remotely; in local mode nothing did; rcpud still alive at the end).
 
 Baseline file (tests/lapack/baseline.txt): written by --write-baseline from mode baseline; records
 the local library's identity (openblas_get_config()). When the library found at run time differs
@@ -62,7 +66,21 @@ EIG_TESTS = ["nep", "sep", "se2", "svd", "ec", "ed", "gg", "gd", "sb", "sg", "bb
              "lse"]
 EIG_SHARED_INPUT = {"nep", "sep", "se2", "svd", "glm", "gqr", "gsv", "csd", "lse"}
 PREC_NAME = {"s": "REAL", "d": "DOUBLE PRECISION", "c": "COMPLEX", "z": "COMPLEX16"}
-MODES = ("local", "remote", "baseline")
+MODES = ("local", "remote", "remote-cuda", "baseline")
+
+
+def offloaded_lapack():
+    """Routine names (with and without '_') of spec/offload/lapack.txt: the LAPACK routines that may go remote."""
+    spec = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec", "offload", "lapack.txt")
+    names = set()
+    if os.path.exists(spec):
+        for m in re.finditer(r"^lapack \w+ \| ([^|]+)\|", open(spec).read(), re.M):
+            for sym in m.group(1).split():
+                names.update({sym, sym.rstrip("_")})
+    return names
+
+
+OFFLOADED = offloaded_lapack()
 
 
 class Run:
@@ -252,12 +270,12 @@ def _die_with_parent():
 
 
 class Server:
-    def __init__(self, rcpud, workdir, timeout=60):
+    def __init__(self, rcpud, workdir, timeout=60, backend="cpu"):
         self.log_path = os.path.join(workdir, "rcpud.log")
         self.log = open(self.log_path, "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
         env["OPENBLAS_NUM_THREADS"] = "1"  # the same numerics as the local runs: no borderline ratio flips
-        self.proc = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu"], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", backend], stdout=subprocess.PIPE,
                                      stderr=self.log, stdin=subprocess.DEVNULL, env=env, cwd=workdir,
                                      preexec_fn=_die_with_parent)
         sel = selectors.DefaultSelector()
@@ -342,7 +360,7 @@ def run_one(run, mode, a, libdir, server):
     if mode != "baseline":
         env["RCPU_STATS"] = "1"
         env["RCPU_POLICY"] = "local" if mode == "local" else "remote"
-        if mode == "remote":
+        if mode.startswith("remote"):
             env["RCPU_SERVER"] = server.address
             env["RCPU_FALLBACK"] = "error"
     where = loader_resolution(tester, env)
@@ -383,16 +401,24 @@ def run_one(run, mode, a, libdir, server):
         else:
             l3 = {k: v for k, v in stats.items() if LEVEL3.match(k)}
             remote = {k: v[1] for k, v in stats.items() if v[1]}
-            lapack_remote = {k: n for k, n in remote.items() if not LEVEL3.match(k)}
+            solvers = {k: v for k, v in stats.items() if k in OFFLOADED}
+            solvers_remote = {k: n for k, n in remote.items() if k in OFFLOADED}
+            other_remote = {k: n for k, n in remote.items() if not LEVEL3.match(k) and k not in OFFLOADED}
+            l3_remote = {k: n for k, n in remote.items() if LEVEL3.match(k)}
             calls = sum(v[0] + v[1] for v in stats.values())
             notes.append(f"rcpu saw {calls} calls of {len(stats)} routines; Level-3 routines called by the "
-                         f"tester: {len(l3)}, remote calls: {sum(remote.values())}")
-            if lapack_remote:
-                problems.append(f"non-Level-3 routines ran remotely: {lapack_remote}")
+                         f"tester: {len(l3)}, remote calls: {sum(l3_remote.values())}")
+            if solvers:
+                notes.append("offloaded LAPACK routines (remote/all calls): " +
+                             ", ".join(f"{k} {v[1]}/{v[0] + v[1]}" for k, v in sorted(solvers.items())))
+            if other_remote:
+                problems.append(f"routines that are not offloadable ran remotely: {other_remote}")
             if mode == "local" and remote:
                 problems.append(f"remote calls in mode local: {remote}")
-            if mode == "remote" and l3 and not remote:
+            if mode != "local" and l3 and not l3_remote:
                 problems.append(f"the tester called Level-3 routines {sorted(l3)} but none ran remotely")
+            if mode != "local" and solvers and not solvers_remote:
+                problems.append(f"the tester called offloaded LAPACK routines {sorted(solvers)} but none ran remotely")
     if a.keep or problems:
         notes.append(f"scratch {scratch}")
     else:
@@ -531,7 +557,9 @@ def main():
             if live:
                 print(f"note: the committed baseline ({a.baseline}) is for {base['library']!r}; the local library "
                       f"is {identity!r}: computing the baseline live")
-            server = Server(a.rcpud, a.work_dir or tempfile.gettempdir()) if a.mode == "remote" else None
+            server = (Server(a.rcpud, a.work_dir or tempfile.gettempdir(),
+                             backend="cuda" if a.mode == "remote-cuda" else "cpu")
+                      if a.mode.startswith("remote") else None)
             try:
                 for r in runs:
                     ref = base["runs"].get(r.name)
