@@ -256,26 +256,22 @@ class Session {
                                                " operand bytes exceeds --max-request-bytes " +
                                                std::to_string(ctx_.options.max_request_bytes));
     // Buffers: one per operand, at least 16 bytes (LAPACK may touch element 1 of an unreferenced
-    // array), charged to the memory budget while the call lasts.
-    std::uint64_t reserved = 0;
-    for (const OperandDesc& d : req.operands) reserved += std::max<std::uint64_t>(d.bytes(), 16);
-    if (!ctx_.memory.try_reserve(reserved)) {
-      cache_.drop();
-      if (!ctx_.memory.try_reserve(reserved))
-        return refuse(ErrorCode::out_of_memory,
-                      "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)");
-    }
-    struct Release {
-      MemoryBudget& m;
-      std::uint64_t n;
-      ~Release() { m.release(n); }
-    } release{ctx_.memory, reserved};
-    std::vector<std::unique_ptr<std::uint8_t[]>> bufs;
+    // array), borrowed from the server's pool (charged to the memory budget) for the call.
+    struct Borrowed {
+      HostBufferPool& pool;
+      std::vector<HostBufferPool::Block> blocks;
+      ~Borrowed() {
+        for (const HostBufferPool::Block& b : blocks) pool.give(b);
+      }
+    } borrowed{ctx_.buffers, {}};
     void* p[kMaxLapackOperands] = {};
     for (const OperandDesc& d : req.operands) {
-      bufs.emplace_back(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(d.bytes(), 16)]());
-      if (!bufs.back()) return refuse(ErrorCode::out_of_memory, "server out of memory");
-      p[d.index] = bufs.back().get();
+      std::optional<HostBufferPool::Block> b = ctx_.buffers.take(std::max<std::uint64_t>(d.bytes(), 16));
+      if (!b)
+        return refuse(ErrorCode::out_of_memory,
+                      "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)");
+      borrowed.blocks.push_back(*b);
+      p[d.index] = b->p;
     }
     std::uint64_t wire_in = kHeaderSize + h.payload_length;
     for (const OperandDesc& d : req.operands)
