@@ -4,7 +4,7 @@
 # (client and `rcpud --backend cuda` on this machine, over loopback).
 #
 #   bash scripts/gpu_proof.sh [DEBS_DIR]
-# DEBS_DIR holds libblas-test, libblas3 (.deb files, `apt-get download` on any Debian machine);
+# DEBS_DIR holds libblas-test, libblas3 (and for LAPACK liblapack-test, liblapack3, libtmglib3) (.deb files, `apt-get download` on any Debian machine);
 # they are unpacked with dpkg -x, nothing is installed. Logs go to $OUT (default /tmp/rcpu-gpu).
 # Several GPUs (placement, issue 7): scripts/gpu_multigpu.sh [DEBS_DIR] (docs/placement.md).
 set -uo pipefail
@@ -37,5 +37,25 @@ export RCPU_NETLIB_DIR="$root/usr/lib/x86_64-linux-gnu/blas"
 python3 tests/netlib/run_netlib.py --build "$BUILD" --mode remote-cuda all > "$OUT/netlib-remote-cuda.log" 2>&1
 netlib_rc=$?
 grep -E 'PASS|FAIL|passed|failed|backends' "$OUT/netlib-remote-cuda.log" | tail -60
-echo "gpu tests rc=$gpu_rc, netlib remote-cuda rc=$netlib_rc"
-[ $gpu_rc -eq 0 ] && [ $netlib_rc -eq 0 ]
+
+echo "== LAPACK testers, mode remote-cuda (needs liblapack-test liblapack3 libtmglib3 .debs in DEBS_DIR)"
+lapack_rc=0
+if [ -x "$root/usr/lib/x86_64-linux-gnu/lapack/xlintstd" ]; then
+  export RCPU_LAPACK_TEST_DIR="$root/usr/lib/x86_64-linux-gnu/lapack"
+  # libtmglib.so.3 of the testers; the shim dir still comes first (run_lapack.py prepends it).
+  export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  python3 tests/lapack/run_lapack.py --build "$BUILD" --mode remote-cuda --work-dir "$OUT/lapack-work" \
+    lin-d lin-z eig-d-sep,svd eig-z-sep,svd lin-s lin-c > "$OUT/lapack-remote-cuda.log" 2>&1
+  lapack_rc=$?
+  grep -E '^==|PASS|FAIL|offloaded|lapack \[' "$OUT/lapack-remote-cuda.log" | tail -60
+else
+  echo "no LAPACK testers unpacked: skipped"
+fi
+
+echo "== LAPACK solver benchmark (local OpenBLAS, all cores, vs rcpu -> rcpud --backend cuda)"
+if [ "${RCPU_SKIP_LAPACK_BENCH:-0}" != 1 ]; then
+  python3 bench/run_lapack_bench.py --build "$BUILD" --out "$OUT/lapack-bench" > "$OUT/lapack-bench.log" 2>&1
+  tail -40 "$OUT/lapack-bench.log"
+fi
+echo "gpu tests rc=$gpu_rc, netlib remote-cuda rc=$netlib_rc, lapack remote-cuda rc=$lapack_rc"
+[ $gpu_rc -eq 0 ] && [ $netlib_rc -eq 0 ] && [ $lapack_rc -eq 0 ]
