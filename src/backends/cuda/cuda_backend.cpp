@@ -80,6 +80,7 @@
 #include "backends/cuda/copy_pool.h"
 #include "backends/cuda/cublas_call.h"
 #include "backends/cuda/cuda_util.h"
+#include "backends/cuda/cusolver_lapack.h"
 #include "backends/cuda/plan.h"
 #include "common/log.h"
 
@@ -722,6 +723,36 @@ class CudaBackend final : public Backend {
     std::deque<int> queued_;  // slot of each started, unfinished panel in order; -1: already done
   };
 
+  // LAPACK (issue #5): cuSOLVER for what CusolverLapack::supports(), else the server's CPU backend.
+  // Serialized with the Level-3 calls (one GPU, shared memory); device memory is allocated per call,
+  // and on an out-of-memory failure the Level-3 arena is released and the call retried once.
+  bool supports_lapack(const LapackArgs& args) const override {
+    return !broken_.load() && CusolverLapack::supports(args);
+  }
+  std::int64_t lapack(const LapackArgs& args, void* const* p) override {
+    std::lock_guard lock(mu_);
+    if (broken_.load()) throw BackendError("cuda: device " + std::to_string(dev_) + " is unusable: " + broken_reason_);
+    const LapackRoutine* r = lapack_routine(args.opcode);
+    const std::string routine = r ? r->name : "LAPACK";
+    try {
+      if (!solver_) solver_ = std::make_unique<CusolverLapack>(dev_);
+      return solver_->run(args, p);
+    } catch (const OutOfDeviceMemory& e) {
+      recover(routine);
+      if (broken_.load()) throw;
+      log::warn(std::string(e.what()) + "; retrying once after releasing the device pool");
+      try {
+        return solver_->run(args, p);
+      } catch (const BackendError&) {
+        recover(routine);
+        throw;
+      }
+    } catch (const BackendError&) {
+      recover(routine);
+      throw;
+    }
+  }
+
   // After a failed call: drain the streams, detect a poisoned context, reset the pool.
   void recover(const std::string& routine) {
     if (cudaSetDevice(dev_) == cudaSuccess) {
@@ -761,6 +792,7 @@ class CudaBackend final : public Backend {
 
   std::atomic<bool> broken_{false};
   std::string broken_reason_;  // written once, before broken_ is set
+  std::unique_ptr<CusolverLapack> solver_;  // made at the first LAPACK call
 };
 
 }  // namespace
