@@ -12,11 +12,13 @@
 //           then cusolverDn?potri (legacy API; no 64-bit one exists).
 //   trtri   the same host check when diag = 'N', then Xtrtri.
 //   geqrf   Xgeqrf (Householder vectors and tau in LAPACK's convention).
+//   orgqr/ungqr, ormqr/unmqr   the typed cusolverDn?orgqr/?ormqr (no 64-bit API).
+//   gels    trans = 'N', m >= n: Xgeqrf, ?ormqr, cuBLAS trsm -- LAPACK's own path for that case.
 //   syevd/heevd, syev/heev   Xsyevd (syev's contract -- ascending eigenvalues, orthonormal
 //           eigenvectors in A -- is syevd's; INFO > 0 reruns locally).
 //   gesvd   Xgesvd for m >= n and jobu/jobvt in {A, S, N} (cuSOLVER needs m >= n).
 //   gesdd   Xgesvd with jobu = jobvt = jobz, for m >= n and jobz in {A, S, N}.
-// Everything else (orgqr/ungqr, ormqr/unmqr, gels, gesvd/gesdd with m < n or 'O') answers
+// Everything else (gels with m < n or trans != 'N', gesvd/gesdd with m < n or 'O') answers
 // supports() == false and runs on the server's CPU backend.
 // Operands are copied to device memory allocated for the call and back; the host buffers are the
 // server's packed operands (leading dimension max(1, rows)).
@@ -39,6 +41,7 @@ struct CusolverLapack::Handles {
   cusolverDnHandle_t solver = nullptr;
   cusolverDnParams_t params = nullptr;
   cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;  // trsm of gels, on the same stream
 };
 
 namespace {
@@ -308,6 +311,154 @@ std::int64_t gesvd(const Call& c, char jobu, char jobvt, std::int64_t m, std::in
   return c.info(info);
 }
 
+// The typed (32-bit) cuSOLVER/cuBLAS routines where no generic one exists: orgqr/ungqr,
+// ormqr/unmqr, and cuBLAS trsm for gels.
+template <class P> struct Legacy;
+template <> struct Legacy<float> {
+  static constexpr auto orgqr_size = cusolverDnSorgqr_bufferSize;
+  static constexpr auto orgqr = cusolverDnSorgqr;
+  static constexpr auto ormqr_size = cusolverDnSormqr_bufferSize;
+  static constexpr auto ormqr = cusolverDnSormqr;
+  static constexpr auto trsm = cublasStrsm;
+  static float one() { return 1.0f; }
+};
+template <> struct Legacy<double> {
+  static constexpr auto orgqr_size = cusolverDnDorgqr_bufferSize;
+  static constexpr auto orgqr = cusolverDnDorgqr;
+  static constexpr auto ormqr_size = cusolverDnDormqr_bufferSize;
+  static constexpr auto ormqr = cusolverDnDormqr;
+  static constexpr auto trsm = cublasDtrsm;
+  static double one() { return 1.0; }
+};
+template <> struct Legacy<cuComplex> {
+  static constexpr auto orgqr_size = cusolverDnCungqr_bufferSize;
+  static constexpr auto orgqr = cusolverDnCungqr;
+  static constexpr auto ormqr_size = cusolverDnCunmqr_bufferSize;
+  static constexpr auto ormqr = cusolverDnCunmqr;
+  static constexpr auto trsm = cublasCtrsm;
+  static cuComplex one() { return make_cuComplex(1, 0); }
+};
+template <> struct Legacy<cuDoubleComplex> {
+  static constexpr auto orgqr_size = cusolverDnZungqr_bufferSize;
+  static constexpr auto orgqr = cusolverDnZungqr;
+  static constexpr auto ormqr_size = cusolverDnZunmqr_bufferSize;
+  static constexpr auto ormqr = cusolverDnZunmqr;
+  static constexpr auto trsm = cublasZtrsm;
+  static cuDoubleComplex one() { return make_cuDoubleComplex(1, 0); }
+};
+
+// Calls f(P*) with the device element type of the call's data type.
+template <class F>
+std::int64_t by_type(Dtype t, F f) {
+  switch (t) {
+    case Dtype::s: return f(static_cast<float*>(nullptr));
+    case Dtype::d: return f(static_cast<double*>(nullptr));
+    case Dtype::c: return f(static_cast<cuComplex*>(nullptr));
+    case Dtype::z: return f(static_cast<cuDoubleComplex*>(nullptr));
+  }
+  throw BackendError("cuda: unknown data type");
+}
+
+// orgqr/ungqr: Q (m x n) from k reflectors.
+std::int64_t orgqr(const Call& c, std::int64_t m, std::int64_t n, std::int64_t k, void* a_host, const void* tau_host) {
+  DevBuf a(std::size_t(m * n) * c.elem, c.dev), tau(std::size_t(std::max<std::int64_t>(k, 1)) * c.elem, c.dev);
+  DevBuf info(sizeof(int), c.dev);
+  c.up(a.get(), a_host, std::size_t(m * n) * c.elem);
+  c.up(tau.get(), tau_host, std::size_t(k) * c.elem);
+  by_type(c.t, [&](auto* tag) -> std::int64_t {
+    using P = std::remove_pointer_t<decltype(tag)>;
+    using L = Legacy<P>;
+    const int lda = int(std::max<std::int64_t>(1, m));
+    int lwork = 0;
+    check_solver(L::orgqr_size(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
+                               static_cast<P*>(tau.get()), &lwork), c.dev, "orgqr_bufferSize");
+    DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
+    check_solver(L::orgqr(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda, static_cast<P*>(tau.get()),
+                          static_cast<P*>(w.get()), lwork, static_cast<int*>(info.get())), c.dev, "orgqr");
+    c.sync();
+    return 0;
+  });
+  c.down(a_host, a.get(), std::size_t(m * n) * c.elem);
+  return c.info(info);
+}
+
+// ormqr/unmqr on device operands: C := op(Q) C or C op(Q); Q from k reflectors in a (rows x k).
+void ormqr_dev(const Call& c, char side, char trans, std::int64_t m, std::int64_t n, std::int64_t k, const DevBuf& a,
+               std::int64_t a_rows, const DevBuf& tau, DevBuf& cm, std::int64_t ldc, DevBuf& info) {
+  const cublasSideMode_t sd = side == 'L' ? CUBLAS_SIDE_LEFT : CUBLAS_SIDE_RIGHT;
+  const cublasOperation_t op = trans == 'N' ? CUBLAS_OP_N : is_complex(c.t) ? CUBLAS_OP_C : CUBLAS_OP_T;
+  by_type(c.t, [&](auto* tag) -> std::int64_t {
+    using P = std::remove_pointer_t<decltype(tag)>;
+    using L = Legacy<P>;
+    const int lda = int(std::max<std::int64_t>(1, a_rows));
+    int lwork = 0;
+    check_solver(L::ormqr_size(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
+                               static_cast<P*>(tau.get()), static_cast<P*>(cm.get()), int(ldc), &lwork), c.dev,
+                 "ormqr_bufferSize");
+    DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
+    check_solver(L::ormqr(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
+                          static_cast<P*>(tau.get()), static_cast<P*>(cm.get()), int(ldc), static_cast<P*>(w.get()), lwork,
+                          static_cast<int*>(info.get())), c.dev, "ormqr");
+    c.sync();
+    return 0;
+  });
+}
+
+std::int64_t ormqr(const Call& c, char side, char trans, std::int64_t m, std::int64_t n, std::int64_t k,
+                   const void* a_host, const void* tau_host, void* c_host) {
+  const std::int64_t a_rows = side == 'L' ? m : n;
+  DevBuf a(std::size_t(a_rows * k) * c.elem, c.dev), tau(std::size_t(std::max<std::int64_t>(k, 1)) * c.elem, c.dev);
+  DevBuf cm(std::size_t(m * n) * c.elem, c.dev), info(sizeof(int), c.dev);
+  c.up(a.get(), a_host, std::size_t(a_rows * k) * c.elem);
+  c.up(tau.get(), tau_host, std::size_t(k) * c.elem);
+  c.up(cm.get(), c_host, std::size_t(m * n) * c.elem);
+  ormqr_dev(c, side, trans, m, n, k, a, a_rows, tau, cm, std::max<std::int64_t>(1, m), info);
+  c.down(c_host, cm.get(), std::size_t(m * n) * c.elem);
+  return c.info(info);
+}
+
+// gels, trans = 'N', m >= n (LAPACK's own path for that case): A = QR (Xgeqrf), B := Q^H B
+// (ormqr), then R X = B(1:n, :) (trsm) -- unless R has an exact zero on its diagonal: LAPACK's trtrs
+// then returns INFO = its index (and the spec reruns the call locally).
+std::int64_t gels(const Call& c, std::int64_t m, std::int64_t n, std::int64_t nrhs, void* a_host, void* b_host) {
+  const cudaDataType dt = data_type(c.t);
+  const std::int64_t ldb = std::max<std::int64_t>(1, std::max(m, n));
+  DevBuf a(std::size_t(m * n) * c.elem, c.dev), tau(std::size_t(std::max<std::int64_t>(n, 1)) * c.elem, c.dev);
+  DevBuf b(std::size_t(ldb * nrhs) * c.elem, c.dev), info(sizeof(int), c.dev);
+  std::size_t wd = 0, wh = 0;
+  check_solver(cusolverDnXgeqrf_bufferSize(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt,
+                                           tau.get(), dt, &wd, &wh), c.dev, "Xgeqrf_bufferSize");
+  Work w(wd, wh, c.dev);
+  c.up(a.get(), a_host, std::size_t(m * n) * c.elem);
+  c.up(b.get(), b_host, std::size_t(ldb * nrhs) * c.elem);
+  check_solver(cusolverDnXgeqrf(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt, tau.get(),
+                                dt, w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())), c.dev, "Xgeqrf");
+  if (const int i = c.info(info)) return i;
+  // R's diagonal: the packed host copy of A is refreshed only at the end, so read it from the device.
+  std::vector<unsigned char> r(std::size_t(m * n) * c.elem);
+  c.down(r.data(), a.get(), r.size());
+  c.sync();
+  std::vector<unsigned char> rdiag(std::size_t(n * n) * c.elem);
+  for (std::int64_t j = 0; j < n; ++j)
+    std::memcpy(&rdiag[std::size_t(j * n) * c.elem], &r[std::size_t(j * m) * c.elem], std::size_t(n) * c.elem);
+  if (const std::int64_t z = first_zero_diagonal(rdiag.data(), n, c.t)) return z;
+  ormqr_dev(c, 'L', 'C', ldb, nrhs, n, a, m, tau, b, ldb, info);
+  if (const int i = c.info(info)) return i;
+  by_type(c.t, [&](auto* tag) -> std::int64_t {
+    using P = std::remove_pointer_t<decltype(tag)>;
+    using L = Legacy<P>;
+    const P one = L::one();
+    check_cublas(L::trsm(c.h->blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, int(n),
+                         int(nrhs), &one, static_cast<const P*>(a.get()), int(std::max<std::int64_t>(1, m)),
+                         static_cast<P*>(b.get()), int(ldb)), c.dev, "trsm (gels)");
+    return 0;
+  });
+  std::memcpy(a_host, r.data(), r.size());  // the QR factors, as LAPACK leaves them
+  c.down(b_host, b.get(), std::size_t(ldb * nrhs) * c.elem);
+  c.sync();
+  return 0;
+}
+
 }  // namespace
 
 CusolverLapack::CusolverLapack(int device) : dev_(device), h_(std::make_unique<Handles>()) {
@@ -316,10 +467,15 @@ CusolverLapack::CusolverLapack(int device) : dev_(device), h_(std::make_unique<H
   check_solver(cusolverDnCreate(&h_->solver), dev_, "cusolverDnCreate");
   check_solver(cusolverDnSetStream(h_->solver, h_->stream), dev_, "cusolverDnSetStream");
   check_solver(cusolverDnCreateParams(&h_->params), dev_, "cusolverDnCreateParams");
+  check_cublas(cublasCreate(&h_->blas), dev_, "cublasCreate (LAPACK)");
+  check_cublas(cublasSetStream(h_->blas, h_->stream), dev_, "cublasSetStream (LAPACK)");
+  check_cublas(cublasSetPointerMode(h_->blas, CUBLAS_POINTER_MODE_HOST), dev_, "cublasSetPointerMode (LAPACK)");
+  check_cublas(cublasSetMathMode(h_->blas, CUBLAS_DEFAULT_MATH), dev_, "cublasSetMathMode (LAPACK)");
 }
 
 CusolverLapack::~CusolverLapack() {
   if (!h_) return;
+  if (h_->blas) (void)cublasDestroy(h_->blas);
   if (h_->params) (void)cusolverDnDestroyParams(h_->params);
   if (h_->solver) (void)cusolverDnDestroy(h_->solver);
   if (h_->stream) (void)cudaStreamDestroy(h_->stream);
@@ -331,8 +487,9 @@ bool CusolverLapack::supports(const LapackArgs& x) {
   if (!r) return false;
   const std::string f = r->family;
   if (f == "getrf" || f == "getrs" || f == "gesv" || f == "getri" || f == "potrf" || f == "potrs" || f == "posv" ||
-      f == "potri" || f == "trtri" || f == "geqrf" || f == "syevd" || f == "syev")
+      f == "potri" || f == "trtri" || f == "geqrf" || f == "syevd" || f == "syev" || f == "orgqr" || f == "ormqr")
     return true;
+  if (f == "gels") return x.opts[0] == 'N' && x.dims[0] >= x.dims[1];
   auto job_ok = [](char j) { return j == 'A' || j == 'S' || j == 'N'; };
   if (f == "gesvd") return x.dims[0] >= x.dims[1] && job_ok(x.opts[0]) && job_ok(x.opts[1]);
   if (f == "gesdd") return x.dims[0] >= x.dims[1] && job_ok(x.opts[0]);
@@ -416,6 +573,9 @@ std::int64_t CusolverLapack::run(const LapackArgs& x, void* const* p) {
     return info;
   }
   if (f == "geqrf") return geqrf(c, d[0], d[1], p[0], p[1]);
+  if (f == "orgqr") return orgqr(c, d[0], d[1], d[2], p[0], p[1]);                        // m n k; a tau
+  if (f == "ormqr") return ormqr(c, x.opts[0], x.opts[1], d[0], d[1], d[2], p[0], p[1], p[2]);  // side trans; m n k; a tau c
+  if (f == "gels") return gels(c, d[0], d[1], d[2], p[0], p[1]);                           // trans; m n nrhs; a b
   if (f == "syevd" || f == "syev") return syevd(c, x.opts[0], x.opts[1], d[0], p[0], p[1]);
   if (f == "gesvd") return gesvd(c, x.opts[0], x.opts[1], d[0], d[1], p[0], p[1], p[2], p[3]);
   if (f == "gesdd") return gesvd(c, x.opts[0], x.opts[0], d[0], d[1], p[0], p[1], p[2], p[3]);
