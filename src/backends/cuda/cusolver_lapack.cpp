@@ -16,9 +16,10 @@
 //   gels    trans = 'N', m >= n: Xgeqrf, ?ormqr, cuBLAS trsm -- LAPACK's own path for that case.
 //   syevd/heevd, syev/heev   Xsyevd (syev's contract -- ascending eigenvalues, orthonormal
 //           eigenvectors in A -- is syevd's; INFO > 0 reruns locally).
-//   gesvd   Xgesvd for m >= n and jobu/jobvt in {A, S, N} (cuSOLVER needs m >= n).
-//   gesdd   Xgesvd with jobu = jobvt = jobz, for m >= n and jobz in {A, S, N}.
-// Everything else (gels with m < n or trans != 'N', gesvd/gesdd with m < n or 'O') answers
+//   gesvd   Xgesvd for jobu/jobvt in {A, S, N}; cuSOLVER needs m >= n, so for m < n the SVD of
+//           A^H is computed and transposed back (gesvd_wide).
+//   gesdd   as gesvd with jobu = jobvt = jobz, for jobz in {A, S, N}.
+// Everything else (gels with m < n or trans != 'N', gesvd/gesdd with 'O') answers
 // supports() == false and runs on the server's CPU backend.
 // Operands are copied to device memory allocated for the call and back; the host buffers are the
 // server's packed operands (leading dimension max(1, rows)).
@@ -459,6 +460,36 @@ std::int64_t gels(const Call& c, std::int64_t m, std::int64_t n, std::int64_t nr
   return 0;
 }
 
+// dst (cols x rows) = src (rows x cols)^H, both packed.
+void conj_transpose(const void* src, std::int64_t rows, std::int64_t cols, void* dst, Dtype t) {
+  const std::size_t e = element_size(t);
+  const auto* in = static_cast<const unsigned char*>(src);
+  auto* out = static_cast<unsigned char*>(dst);
+  for (std::int64_t j = 0; j < cols; ++j)
+    for (std::int64_t i = 0; i < rows; ++i) {
+      unsigned char* o = out + (std::size_t(i) * std::size_t(cols) + std::size_t(j)) * e;
+      std::memcpy(o, in + (std::size_t(j) * std::size_t(rows) + std::size_t(i)) * e, e);
+      if (t == Dtype::c) { float im; std::memcpy(&im, o + 4, 4); im = -im; std::memcpy(o + 4, &im, 4); }
+      if (t == Dtype::z) { double im; std::memcpy(&im, o + 8, 8); im = -im; std::memcpy(o + 8, &im, 8); }
+    }
+}
+
+// gesvd for m < n (cuSOLVER needs m >= n): the SVD of B = A^H (n x m) is U_B S V_B^H, so
+// A = V_B S U_B^H: U = VT_B^H (from jobvt_B = jobu), VT = U_B^H (from jobu_B = jobvt).
+std::int64_t gesvd_wide(const Call& c, char jobu, char jobvt, std::int64_t m, std::int64_t n, void* a_host,
+                        void* s_host, void* u_host, void* vt_host) {
+  const std::int64_t ub_cols = jobvt == 'A' ? n : jobvt == 'S' ? m : 0;  // U_B: n x ub_cols
+  const std::int64_t vtb_rows = (jobu == 'A' || jobu == 'S') ? m : 0;    // VT_B: vtb_rows x m
+  std::vector<unsigned char> b(std::size_t(m * n) * c.elem), ub(std::size_t(std::max<std::int64_t>(n * ub_cols, 1)) * c.elem),
+      vtb(std::size_t(std::max<std::int64_t>(vtb_rows * m, 1)) * c.elem);
+  conj_transpose(a_host, m, n, b.data(), c.t);
+  const std::int64_t info = gesvd(c, jobvt, jobu, n, m, b.data(), s_host, ub.data(), vtb.data());
+  if (vtb_rows) conj_transpose(vtb.data(), vtb_rows, m, u_host, c.t);  // U: m x m
+  if (ub_cols) conj_transpose(ub.data(), n, ub_cols, vt_host, c.t);    // VT: ub_cols x n
+  conj_transpose(b.data(), n, m, a_host, c.t);                          // A: destroyed, as in LAPACK
+  return info;
+}
+
 }  // namespace
 
 CusolverLapack::CusolverLapack(int device) : dev_(device), h_(std::make_unique<Handles>()) {
@@ -491,8 +522,8 @@ bool CusolverLapack::supports(const LapackArgs& x) {
     return true;
   if (f == "gels") return x.opts[0] == 'N' && x.dims[0] >= x.dims[1];
   auto job_ok = [](char j) { return j == 'A' || j == 'S' || j == 'N'; };
-  if (f == "gesvd") return x.dims[0] >= x.dims[1] && job_ok(x.opts[0]) && job_ok(x.opts[1]);
-  if (f == "gesdd") return x.dims[0] >= x.dims[1] && job_ok(x.opts[0]);
+  if (f == "gesvd") return job_ok(x.opts[0]) && job_ok(x.opts[1]);
+  if (f == "gesdd") return job_ok(x.opts[0]);
   return false;
 }
 
@@ -577,8 +608,11 @@ std::int64_t CusolverLapack::run(const LapackArgs& x, void* const* p) {
   if (f == "ormqr") return ormqr(c, x.opts[0], x.opts[1], d[0], d[1], d[2], p[0], p[1], p[2]);  // side trans; m n k; a tau c
   if (f == "gels") return gels(c, d[0], d[1], d[2], p[0], p[1]);                           // trans; m n nrhs; a b
   if (f == "syevd" || f == "syev") return syevd(c, x.opts[0], x.opts[1], d[0], p[0], p[1]);
-  if (f == "gesvd") return gesvd(c, x.opts[0], x.opts[1], d[0], d[1], p[0], p[1], p[2], p[3]);
-  if (f == "gesdd") return gesvd(c, x.opts[0], x.opts[0], d[0], d[1], p[0], p[1], p[2], p[3]);
+  if (f == "gesvd" || f == "gesdd") {
+    const char ju = x.opts[0], jv = f == "gesvd" ? x.opts[1] : x.opts[0];
+    if (d[0] >= d[1]) return gesvd(c, ju, jv, d[0], d[1], p[0], p[1], p[2], p[3]);
+    return gesvd_wide(c, ju, jv, d[0], d[1], p[0], p[1], p[2], p[3]);
+  }
   throw BackendError("cuda: no cuSOLVER path for " + std::string(r->name));
 }
 

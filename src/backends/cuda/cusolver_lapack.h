@@ -18,7 +18,7 @@ class CusolverLapack {
   CusolverLapack& operator=(const CusolverLapack&) = delete;
 
   // Whether cuSOLVER runs this call (routine and options); the rest goes to the CPU backend:
-  // gels with m < n or trans != 'N', and gesvd/gesdd with m < n or jobu/jobvt/jobz = 'O'.
+  // gels with m < n or trans != 'N', and gesvd/gesdd with jobu/jobvt/jobz = 'O'.
   static bool supports(const LapackArgs& args);
 
   // Runs a validated call on packed host buffers (Backend::lapack); returns LAPACK's INFO.
