@@ -742,6 +742,7 @@ class CudaBackend final : public Backend {
       if (broken_.load()) throw;
       log::warn(std::string(e.what()) + "; retrying once after releasing the device pool");
       try {
+        if (!solver_) solver_ = std::make_unique<CusolverLapack>(dev_);
         return solver_->run(args, p);
       } catch (const BackendError&) {
         recover(routine);
