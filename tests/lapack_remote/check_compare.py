@@ -4,7 +4,10 @@
 Starts rcpud (--backend cpu, or cuda with --gpu) on 127.0.0.1 port 0, runs compare_solvers with the
 shim as liblapack.so.3, RCPU_POLICY=remote and RCPU_FALLBACK=error, and asserts that the program's
 comparisons pass and that the trace shows every routine of spec/offload/lapack.txt ran remotely
-at least once (with the backend named).
+at least once (with the backend named). Then (CPU backend only) once more against an rcpud whose
+memory budget (--max-memory 24000) refuses the larger calls after their operands were sent: with
+RCPU_FALLBACK=local every comparison must still pass, the refused calls running locally (trace:
+why = fallback) on the same connections as the accepted ones (trace: remote).
 
 usage: check_compare.py COMPARE_SOLVERS SHIM_DIR RCPUD RCPU_CLI [--gpu]
 Exit 77 with --gpu when the CUDA backend cannot start (no GPU): CTest reports the test as skipped.
@@ -57,4 +60,29 @@ try:
     assert not missing, f"never ran remotely: {missing}"
 finally:
     rcpud_process.stop(p)
+
+if not gpu:
+    p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu", "--max-memory", "24000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = p.stdout.readline()
+        assert "listening on" in line, f"rcpud did not start: {line!r}"
+        addr = line.strip().rsplit(" ", 1)[1]
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "trace.jsonl")
+            env = dict(os.environ, LD_LIBRARY_PATH=shim, RCPU_SERVER=addr, RCPU_POLICY="remote", RCPU_TRACE=trace,
+                       RCPU_FALLBACK="local", OPENBLAS_NUM_THREADS="1")
+            r = subprocess.run([prog, local], env=env, capture_output=True, text=True, timeout=1200)
+            print(r.stdout[-2000:])
+            assert r.returncode == 0, f"compare_solvers against a refusing server failed (exit {r.returncode})"
+            rows = [json.loads(l) for l in open(trace) if json.loads(l)["routine"] in routines]
+        where = {}
+        for x in rows:
+            key = "remote" if x.get("where") == "remote" else x.get("why", "")
+            where[key] = where.get(key, 0) + 1
+        print(f"against a server refusing large calls: {where}")
+        assert where.get("remote") and where.get("fallback"), "expected both remote calls and refused ones run locally"
+        assert p.poll() is None, "rcpud died"
+    finally:
+        rcpud_process.stop(p)
 print("compare: every offloaded LAPACK routine ran remotely and matched the local library")
