@@ -38,6 +38,7 @@ const char* status_name(client::RemoteStatus s) {
     case client::RemoteStatus::ok: return "ok";
     case client::RemoteStatus::unavailable: return "unavailable";
     case client::RemoteStatus::failed: return "failed";
+    case client::RemoteStatus::rerun_local: return "rerun_local";
   }
   return "?";
 }
