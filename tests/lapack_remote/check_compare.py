@@ -4,7 +4,8 @@
 Starts rcpud (--backend cpu, or cuda with --gpu) on 127.0.0.1 port 0, runs compare_solvers with the
 shim as liblapack.so.3, RCPU_POLICY=remote and RCPU_FALLBACK=error, and asserts that the program's
 comparisons pass and that the trace shows every routine of spec/offload/lapack.txt ran remotely
-at least once (with the backend named). Then (CPU backend only) once more against an rcpud whose
+at least once (with the backend named). Then (CPU backend only) against an rcpud with three
+virtual devices (placement layer), and once more against an rcpud whose
 memory budget (--max-memory 24000) refuses the larger calls after their operands were sent: with
 RCPU_FALLBACK=local every comparison must still pass, the refused calls running locally (trace:
 why = fallback) on the same connections as the accepted ones (trace: remote).
@@ -61,7 +62,34 @@ try:
 finally:
     rcpud_process.stop(p)
 
+def run_against(extra, fallback):
+    """compare_solvers against `rcpud --backend cpu EXTRA`; returns the trace rows of offloaded routines."""
+    p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu", *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = p.stdout.readline()
+        assert "listening on" in line, f"rcpud did not start: {line!r}"
+        addr = line.strip().rsplit(" ", 1)[1]
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "trace.jsonl")
+            env = dict(os.environ, LD_LIBRARY_PATH=shim, RCPU_SERVER=addr, RCPU_POLICY="remote", RCPU_TRACE=trace,
+                       RCPU_FALLBACK=fallback, OPENBLAS_NUM_THREADS="1")
+            r = subprocess.run([prog, local], env=env, capture_output=True, text=True, timeout=1200)
+            print(r.stdout[-2000:] + r.stderr[-2000:])
+            assert r.returncode == 0, f"compare_solvers against rcpud {extra} failed (exit {r.returncode})"
+            rows = [json.loads(l) for l in open(trace)]
+        assert p.poll() is None, "rcpud died"
+        return [x for x in rows if x["routine"] in routines]
+    finally:
+        rcpud_process.stop(p)
+
+
 if not gpu:
+    # Three virtual devices behind rcpud's placement layer: LAPACK calls run whole on one of them.
+    rows = run_against(["--virtual-devices", "3"], "error")
+    missing = sorted(routines - {x["routine"] for x in rows if x.get("where") == "remote"})
+    assert not missing, f"through 3 virtual devices, never ran remotely: {missing}"
+    print("through 3 virtual devices: every offloaded routine ran remotely")
     p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu", "--max-memory", "24000"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -331,6 +331,41 @@ int Placement::pick_device(const Level3Args& args) const {
   return best;
 }
 
+bool Placement::supports_lapack(const LapackArgs& args) const {
+  for (const auto& d : devices_)
+    if (d->be->supports_lapack(args)) return true;
+  return false;
+}
+
+// A LAPACK call is not split: it runs whole on the device that would finish it first, counted as a
+// whole call with the spec's flop count.
+std::int64_t Placement::lapack(const LapackArgs& args, void* const* p) {
+  const LapackRoutine* r = lapack_routine(args.opcode);
+  const double flops = r ? r->flops(args) : 0;
+  int d = -1;
+  double best_finish = 0;
+  for (std::size_t i = 0; i < devices_.size(); ++i) {
+    if (!devices_[i]->be->supports_lapack(args)) continue;
+    std::lock_guard lock(mu_);
+    const double finish = (devices_[i]->in_flight + flops) / devices_[i]->stats.rate;
+    if (d < 0 || finish < best_finish) {
+      d = int(i);
+      best_finish = finish;
+    }
+  }
+  if (d < 0) throw BackendError("no device runs this LAPACK call");
+  begin_work(d, flops);
+  const auto t0 = Clock::now();
+  try {
+    const std::int64_t info = devices_[std::size_t(d)]->be->lapack(args, p);
+    end_work(d, flops, ns_since(t0), 0);
+    return info;
+  } catch (...) {
+    end_work(d, flops, ns_since(t0), 0);
+    throw;
+  }
+}
+
 std::vector<Piece> Placement::plan(const Level3Args& args) const {
   if (devices_.size() == 1 || level3_flops(args) < options_.split_min_flops) return {};
   return split_call(args, rates(), options_.split_min_cols);

@@ -76,6 +76,9 @@ class Placement final : public backend::Backend {
   void* alloc_host(std::size_t bytes) override;
   void free_host(void* p, std::size_t bytes) override;
   std::string usage_report() const override;
+  // LAPACK calls (issue #5) run whole on the least busy device that supports them.
+  bool supports_lapack(const LapackArgs& args) const override;
+  std::int64_t lapack(const LapackArgs& args, void* const* p) override;
 
   struct DeviceStats {
     double rate = 0;                  // GFLOP/s (or the fixed relative rate)
