@@ -6,12 +6,14 @@ dgesvd (jobu=jobvt=S) at n = 1000 ... 16000, side by side:
   rcpu-cuda  the same program on rcpu's liblapack.so.3, RCPU_POLICY=remote, to
              `rcpud --backend cuda` on 127.0.0.1 (the trace says which backend ran each call:
              routines the CUDA backend does not support run on the server's CPU backend)
-Each point is the best of REPEATS calls (the slower one is kept in results.csv too). Writes
+Each point is the best of REPEATS calls when a call takes under --repeat-below-s (else one call;
+the slower one is kept in results.csv too); once a routine's call took more than --max-point-s / 8,
+its larger sizes are skipped (recorded as such), so one run stays within minutes. Writes
 results.csv, meta.json, table.md (the markdown table for docs/benchmarks.md) and, when matplotlib
 is there, lapack_<routine>.png/.svg (time and GFLOP/s vs n).
 
 usage: run_lapack_bench.py --build BUILD --out DIR [--sizes 1000,2000,4000,8000,16000]
-                           [--routines dgetrf,...] [--modes local,rcpu-cuda] [--timeout 900]
+                           [--routines dgetrf,...] [--modes local,rcpu-cuda] [--max-point-s 120]
 """
 import argparse, csv, datetime, json, os, signal, subprocess, sys, tempfile
 
@@ -68,7 +70,10 @@ def main():
     ap.add_argument("--routines", default=",".join(ROUTINES))
     ap.add_argument("--modes", default="local,rcpu-cuda")
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--timeout", type=float, default=600, help="seconds one point may take")
+    ap.add_argument("--max-point-s", type=float, default=120,
+                    help="skip larger n of a routine once 8x its last time exceeds this")
+    ap.add_argument("--repeat-below-s", type=float, default=10, help="repeat a point only when it took less")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     build = os.path.abspath(a.build)
@@ -90,10 +95,21 @@ def main():
                 lib = os.path.join(build, "lib", "rcpu", "liblapack.so.3")
                 env.update(RCPU_SERVER=addr, RCPU_POLICY="remote", RCPU_FALLBACK="error")
             for routine in routines:
+                too_long = None
                 for n in sizes:
+                    if too_long:
+                        row = {"mode": mode, "routine": routine, "n": n, "best_s": None, "slowest_s": None,
+                               "gflops": None, "info": too_long, "backend": ""}
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+                        continue
                     trace = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name
                     env["RCPU_TRACE"] = trace if mode.startswith("rcpu-") else ""
-                    times, info = run_point(bench, lib, routine, n, a.repeats, env, a.timeout)
+                    # One call, a second only when the first was short (the big ones take minutes).
+                    times, info = run_point(bench, lib, routine, n, 1, env, a.timeout)
+                    if times and a.repeats > 1 and min(times) < a.repeat_below_s:
+                        more, _ = run_point(bench, lib, routine, n, a.repeats - 1, env, a.timeout)
+                        times += more or []
                     backend = ""
                     if mode.startswith("rcpu-") and os.path.exists(trace):
                         for line in open(trace):
@@ -102,6 +118,9 @@ def main():
                                 backend = x.get("backend", "")
                     os.unlink(trace)
                     best = min(times) if times else None
+                    # O(n^3): the next size (2x) takes about 8x as long; skip it beyond the cap.
+                    if best is None or best * 8 > a.max_point_s:
+                        too_long = f"skipped: {n}'s call took {best:.0f} s" if best else f"skipped after {info}"
                     row = {"mode": mode, "routine": routine, "n": n, "best_s": best,
                            "slowest_s": max(times) if times else None,
                            "gflops": FLOPS[routine](n) / best / 1e9 if best else None,
