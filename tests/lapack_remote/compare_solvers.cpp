@@ -183,6 +183,35 @@ void compare_columns(const std::string& what, const Mat<T>& got, const Mat<T>& r
   }
 }
 
+// An eigendecomposition judged as LAPACK's own tester does (xSYT21): the residual
+// ||A V - V diag(w)||_F / (||A||_F n eps) and the orthogonality ||V^H V - I||_F / (n eps), each
+// at most 100. Used instead of comparing eigenvectors with the local ones: eigenvectors of
+// eigenvalues closer than eps ||A|| (the graded, ill-conditioned inputs) are not unique, and the
+// GPU's differ from the local library's while being just as right.
+template <class T, class R>
+void check_eigenpairs(const std::string& what, Mat<T> a0, Mat<T> v, const std::vector<R>& w, fint n) {
+  ++g_checks;
+  double anorm = 0, res = 0, orth = 0;
+  for (fint j = 0; j < n; ++j)
+    for (fint i = 0; i < n; ++i) anorm += std::norm(a0(i, j));
+  for (fint j = 0; j < n; ++j)
+    for (fint i = 0; i < n; ++i) {
+      T av(0), vv(0);
+      for (fint k = 0; k < n; ++k) {
+        av += a0(i, k) * v(k, j);
+        vv += cj(v(k, i)) * v(k, j);
+      }
+      res += std::norm(av - v(i, j) * T(w[std::size_t(j)]));
+      orth += std::norm(vv - T(i == j ? 1 : 0));
+    }
+  const double e = double(eps<T>()) * std::max(1, n);
+  const double r = std::sqrt(res) / (std::max(std::sqrt(anorm), 1e-300) * e), o = std::sqrt(orth) / e;
+  if (!(r <= 100 && o <= 100)) {
+    ++g_failures;
+    std::printf("FAIL %s: residual %.3g, orthogonality %.3g (units of n eps, at most 100)\n", what.c_str(), r, o);
+  }
+}
+
 // The array with every element of the m x n block zeroed: what is left are the padding rows.
 template <class T>
 std::vector<T> padding_only(Mat<T> a) {
@@ -504,9 +533,12 @@ void test_eig(Kind kind, fint n) {
         const std::string what = label(r, kind, std::string("jobz=") + jobz + " uplo=" + uplo);
         compare_info(what, i1, i2);
         compare(what + " eigenvalues", w1, w2, tol);
-        // Eigenvectors are defined up to a unit factor each: a rounding difference anywhere (inner
-        // BLAS calls of the reference run also go remote here) may flip one.
-        if (jobz == 'V') compare_columns(what + " eigenvectors", a1, a2, n, n, kind == Kind::random ? tol : 1e-3);
+        // Eigenvectors: see check_eigenpairs (the local library's pass against the same criterion
+        // too, so the criterion itself is proven on this input).
+        if (jobz == 'V' && i1 == 0) {
+          check_eigenpairs(what + " eigenpairs", a0, a1, w1, n);
+          check_eigenpairs(what + " eigenpairs (local library)", a0, a2, w2, n);
+        }
         if (jobz == 'V') compare(what + " padding", padding_only(a1), padding_only(a2), 0);
         // jobz = N: the uplo triangle is destroyed; the other one, and the padding, stay untouched.
         if (jobz == 'N') compare(what + " other triangle", outside_triangle(a1, uplo), outside_triangle(a2, uplo), 0);
