@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +45,26 @@ std::string configured_path() {
   std::abort();
 }
 
+void* nothing(void*) { return nullptr; }
+
+// Each copy of libc skips locking while it believes the process has one thread (its
+// __libc_single_threaded, cleared for good by its first pthread_create). With two copies that is
+// wrong both ways: FFTW's worker threads are created by the namespace's libc, unseen by the
+// application's, whose dynamic-loader locks then raced (seen: a deadlock in dlsym at exit of a
+// single-threaded Python using pyfftw with threads); and application threads calling FFTW
+// concurrently are unseen by the namespace's libc, whose malloc would run unlocked. One thread
+// started and joined through each copy makes both take their locks from then on.
+void mark_multithreaded(void* ns_handle) {
+  pthread_t t;
+  if (pthread_create(&t, nullptr, &nothing, nullptr) == 0) pthread_join(t, nullptr);
+  using Create = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+  using Join = int (*)(pthread_t, void**);
+  auto ns_create = reinterpret_cast<Create>(dlsym(ns_handle, "pthread_create"));
+  auto ns_join = reinterpret_cast<Join>(dlsym(ns_handle, "pthread_join"));
+  if (!ns_create || !ns_join) fatal("no pthread_create in the local FFTW's namespace");
+  if (ns_create(&t, nullptr, &nothing, nullptr) == 0) ns_join(t, nullptr);
+}
+
 // Opens the double-precision library first: it creates the namespace, and every later library's
 // DT_NEEDED libfftw3.so.3 / libfftw3f.so.3 then matches the one already there by soname. The
 // single-precision library must be in before its threads library for the same reason.
@@ -57,6 +79,7 @@ void* open_library(unsigned which) {
     if (!h) fatal(std::string("cannot open the local FFTW: ") + dlerror());
     if (dlinfo(h, RTLD_DI_LMID, &n.lmid) != 0) fatal(std::string("dlinfo: ") + dlerror());
     if (!dlsym(h, "fftw_mksolver")) fatal(n.main_path + " is not the real FFTW (no fftw_mksolver)");
+    mark_multithreaded(h);
     n.handles[0] = h;
     n.opened = true;
     log::debug("local FFTW: " + n.main_path);
