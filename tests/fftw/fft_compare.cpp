@@ -24,6 +24,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -429,6 +430,52 @@ std::vector<Case> cases() {
   return v;
 }
 
+// Several application threads executing their own plans at once through the shim (FFTW allows
+// concurrent fftw_execute of different plans): every result equals the reference.
+void concurrent_executions() {
+  ++g_cases;
+  constexpr int kThreads = 4, kRounds = 25, n = 4096;
+  Api shim{false, false}, ref{true, false};
+  auto plan_shim = shim.fn<void* (*)(int, void*, void*, int, unsigned)>("plan_dft_1d");
+  auto plan_ref = ref.fn<void* (*)(int, void*, void*, int, unsigned)>("plan_dft_1d");
+  std::vector<std::vector<double>> in(kThreads, std::vector<double>(2 * n)), out(kThreads, std::vector<double>(2 * n));
+  std::vector<std::vector<double>> want(kThreads, std::vector<double>(2 * n));
+  std::vector<void*> plans(kThreads);
+  std::mt19937_64 rng(99);
+  for (int t = 0; t < kThreads; ++t) {
+    fill(in[t], rng);
+    std::vector<double> copy = in[t];
+    void* rp = plan_ref(n, copy.data(), want[t].data(), FFTW_FORWARD, kFlags);
+    ref.fn<void (*)(void*)>("execute")(rp);
+    ref.fn<void (*)(void*)>("destroy_plan")(rp);
+    plans[t] = plan_shim(n, in[t].data(), out[t].data(), FFTW_FORWARD, kFlags);  // the planner: one thread
+  }
+  std::vector<int> bad(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      auto execute = shim.fn<void (*)(void*)>("execute");
+      for (int r = 0; r < kRounds; ++r) {
+        std::fill(out[t].begin(), out[t].end(), 0.0);
+        execute(plans[t]);
+        for (int i = 0; i < 2 * n; ++i)
+          if (std::fabs(out[t][std::size_t(i)] - want[t][std::size_t(i)]) > 1e-9 * n) ++bad[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  int total = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    total += bad[t];
+    shim.fn<void (*)(void*)>("destroy_plan")(plans[t]);
+  }
+  if (total) {
+    ++g_failures;
+    std::printf("FAIL concurrent executions: %d wrong elements\n", total);
+  } else {
+    std::printf("ok   concurrent executions: %d threads x %d transforms of %d points\n", kThreads, kRounds, n);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -442,6 +489,7 @@ int main(int argc, char** argv) {
   const std::vector<Case> all = cases();
   for (const Case& c : all) run_case<double>(c, false);
   for (const Case& c : all) run_case<float>(c, true);
+  concurrent_executions();
   std::printf("%d of %d cases agree with the reference FFTW\n", g_cases - g_failures, g_cases);
   return g_failures ? 1 : 0;
 }
