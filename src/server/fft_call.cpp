@@ -1,14 +1,14 @@
 #include "server/fft_call.h"
 
 #include <chrono>
-#include <cstdlib>
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "common/log.h"
 #include "protocol/fft_request.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
-#include "server/memory_budget.h"
 
 namespace rcpu::server {
 namespace {
@@ -19,19 +19,34 @@ std::uint64_t ns_since(Clock::time_point t0) {
   return std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 }
 
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<std::uint8_t, AlignedFree>;
+}  // namespace
 
-// 64-byte aligned, so that every FFTW plan made on one buffer runs on any other (same alignment).
-Buffer allocate(std::uint64_t bytes) {
-  void* p = nullptr;
-  if (posix_memalign(&p, 64, std::size_t(bytes ? bytes : 1)) != 0) return nullptr;
-  return Buffer(static_cast<std::uint8_t*>(p));
+void FftHostBuffer::release() {
+  if (raw_) be_->free_host(raw_, std::size_t(cap_ + 64));
+  if (cap_) budget_->release(cap_);
+  raw_ = nullptr;
+  cap_ = 0;
 }
 
-}  // namespace
+std::uint8_t* FftHostBuffer::get(backend::Backend& be, MemoryBudget& budget, std::uint64_t bytes) {
+  bytes = std::max<std::uint64_t>(bytes, 64);
+  if (raw_ && cap_ >= bytes) {
+    const auto p = reinterpret_cast<std::uintptr_t>(raw_);
+    return reinterpret_cast<std::uint8_t*>((p + 63) & ~std::uintptr_t(63));
+  }
+  release();
+  if (!budget.try_reserve(bytes)) return nullptr;
+  be_ = &be;
+  budget_ = &budget;
+  cap_ = bytes;
+  raw_ = be.alloc_host(std::size_t(bytes + 64));
+  if (!raw_) {
+    release();
+    return nullptr;
+  }
+  const auto p = reinterpret_cast<std::uintptr_t>(raw_);
+  return reinterpret_cast<std::uint8_t*>((p + 63) & ~std::uintptr_t(63));
+}
 
 std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext& ctx, FftSessionState& state,
                                      const FrameHeader& h) {
@@ -57,12 +72,11 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
     return std::nullopt;
   };
 
-  Reservation reserved(ctx.memory, in_op.bytes() + out_op.bytes());
-  if (!reserved)
+  std::uint8_t* in = state.in.get(ctx.primary, ctx.memory, in_op.bytes());
+  std::uint8_t* out = in ? state.out.get(ctx.primary, ctx.memory, out_op.bytes()) : nullptr;
+  if (!in || !out)
     return refuse(ErrorCode::out_of_memory,
                   "server memory budget exhausted (" + std::to_string(ctx.memory.limit()) + " bytes)");
-  Buffer in = allocate(in_op.bytes()), out = allocate(out_op.bytes());
-  if (!in || !out) return refuse(ErrorCode::out_of_memory, "out of memory for the FFT buffers");
 
   const bool primary = ctx.primary.supports_fft(d);
   backend::Backend& be = primary ? ctx.primary : ctx.cpu;
@@ -70,17 +84,17 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
   std::uint64_t compute_ns = 0;
   try {
     if (!cache) cache = be.new_fft_cache();
-    be.prepare_fft(*cache, d, req.planner_flags, in.get(), out.get());  // before the input: may overwrite
+    be.prepare_fft(*cache, d, req.planner_flags, in, out);  // before the input: may overwrite
   } catch (const backend::BackendError& e) {
     return refuse(ErrorCode::backend_failed, be.name() + ": " + e.what());
   } catch (const std::bad_alloc&) {
     return refuse(ErrorCode::out_of_memory, be.name() + ": out of memory");
   }
-  wire_in += recv_matrix(conn, h.request_id, in_op.index, in.get(), in_op.bytes());
+  wire_in += recv_matrix(conn, h.request_id, in_op.index, in, in_op.bytes());
   const auto t_inputs = Clock::now();
   try {
     const auto t0 = Clock::now();
-    be.fft(*cache, d, req.planner_flags, in.get(), out.get());
+    be.fft(*cache, d, req.planner_flags, in, out);
     compute_ns = ns_since(t0);
   } catch (const backend::BackendError& e) {
     ctx.counters.add_error(h.opcode);
@@ -98,7 +112,7 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
   resp.backend = be.name();
   ctx.counters.add_call(h.opcode, wire_in, 0, compute_ns);
   std::uint64_t wire_out = send_message(conn, Kind::response, h.request_id, h.opcode, resp);
-  wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out.get(), out_op.rows, 1, out_op.rows,
+  wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out, out_op.rows, 1, out_op.rows,
                           out_op.elem_size);
   ctx.counters.add_bytes_out(h.opcode, wire_out);
   return std::nullopt;
