@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Runs an FFTW client program through the shim in one mode, and checks where its transforms ran.
 
-  check_fftw.py MODE SHIM_DIR RCPUD -- PROGRAM [ARGS...]
+  check_fftw.py [--expect-split] MODE SHIM_DIR RCPUD -- PROGRAM [ARGS...]
 MODE: local        RCPU_POLICY=local: every transform on the local FFTW (trace: none remote)
       remote       rcpud --backend cpu on 127.0.0.1 port 0, RCPU_POLICY=remote: every transform a
                    server can run goes there (trace: remote, backend cpu, no fallback)
       remote-cuda  the same with rcpud --backend cuda (GPU machine; exit 77 = skipped without a GPU)
 The program must exit 0 (its own comparison with a reference); the RCPU_TRACE lines must show at
 least one FFTW execution, and in the remote modes every c2c/r2c/c2r execution remote on the
-expected backend (only 'trivial' 1-point and 'not-offloadable' r2r/split ones may stay local).
+expected backend (only 'trivial' 1-point and 'not-offloadable' r2r/split ones may stay local);
+with --expect-split, at least one batched transform cut over several connections (RCPU_STREAMS=3).
 """
 import json, os, shutil, subprocess, sys, tempfile
 
@@ -19,9 +20,11 @@ SKIP = 77
 
 
 def main():
-    mode, shim_dir, rcpud = sys.argv[1:4]
-    assert sys.argv[4] == "--"
-    program = sys.argv[5:]
+    args = sys.argv[1:]
+    expect_split = "--expect-split" in args[:args.index("--")]
+    args = [x for x in args[:args.index("--")] if x != "--expect-split"] + args[args.index("--"):]
+    mode, shim_dir, rcpud = args[0:3]
+    program = args[4:]
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = shim_dir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
     env["OPENBLAS_NUM_THREADS"] = "1"
@@ -46,6 +49,7 @@ def main():
                 return SKIP if backend == "cuda" else 1
             env["RCPU_SERVER"] = endpoint
             env["RCPU_POLICY"] = "remote"
+            env["RCPU_STREAMS"] = "3"  # large batched transforms are cut over 3 connections
         else:
             sys.exit(f"unknown mode {mode}")
         try:
@@ -80,6 +84,11 @@ def main():
         return 1
     if not remote:
         print("FAIL: nothing ran remotely")
+        return 1
+    split = [x for x in remote if x.get("streams", 1) > 1]
+    print(f"trace: {len(split)} remote transforms cut over several connections")
+    if expect_split and not split:
+        print("FAIL: no batched transform was cut over several connections")
         return 1
     return 0
 

@@ -250,6 +250,21 @@ std::vector<Case> cases() {
     };
     v.push_back(c);
   }
+  {
+    // Large enough (2 x 19 MiB) for the remote path to cut the batch over several connections.
+    static const int n[] = {4096};
+    const int howmany = 300;
+    Case c;
+    c.name = "c2c many 4096 x 300 contiguous batches (split over connections when remote)";
+    c.in_reals = c.out_reals = 2 * 4096 * std::size_t(howmany);
+    c.points = 4096;
+    c.input_preserved = true;
+    c.plan = [=](const Api& api, void* in, void* out) {
+      return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
+          "plan_many_dft")(1, n, howmany, in, nullptr, 1, 4096, out, nullptr, 1, 4096, FFTW_FORWARD, kFlags);
+    };
+    v.push_back(c);
+  }
   // ---- complex DFT, guru and guru64: two batch loops, transposed output ----
   for (bool g64 : {false, true}) {
     Case c;

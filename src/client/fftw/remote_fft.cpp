@@ -7,6 +7,9 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "client/remote_pool.h"
@@ -187,10 +190,67 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
   return r;
 }
 
+// A batched, out-of-place transform of at least kSplitMinBytes is cut along its outermost batch
+// loop into up to RCPU_STREAMS independent requests on as many connections, run side by side, so
+// that one part's transfer overlaps another's compute and several connections share the link
+// (one loopback stream is far slower than several). Each part is a whole request of its own;
+// parts never overlap, the input is never written, and if any part fails the caller's local
+// rerun writes every output element again (out of place: FFTW writes them all).
+constexpr std::uint64_t kSplitMinBytes = 16ull << 20;
+
+std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void* in, void* out,
+                                              unsigned planner_flags) {
+  const int streams = client::streams_per_call();
+  if (streams < 2 || in == out || fft_in_bytes(d) + fft_out_bytes(d) < kSplitMinBytes) return std::nullopt;
+  std::size_t loop = 0;
+  while (loop < d.howmany.size() && d.howmany[loop].n < 2) ++loop;
+  if (loop == d.howmany.size()) return std::nullopt;
+  const std::int64_t n = d.howmany[loop].n;
+  const std::int64_t parts = std::min<std::int64_t>(streams, n);
+  std::vector<client::RemoteResult> results(static_cast<std::size_t>(parts));
+  std::vector<std::thread> threads;
+  auto part = [&](std::int64_t k) {
+    const std::int64_t first = n * k / parts, count = n * (k + 1) / parts - first;
+    FftDescriptor sub = d;
+    sub.howmany[loop].n = count;
+    const auto* i = static_cast<const std::uint8_t*>(in) + first * d.howmany[loop].is * std::int64_t(elem_size(d, 0));
+    auto* o = static_cast<std::uint8_t*>(out) + first * d.howmany[loop].os * std::int64_t(elem_size(d, 1));
+    try {
+      results[std::size_t(k)] = run(sub, i, o, planner_flags);
+    } catch (const std::exception& e) {
+      results[std::size_t(k)] = make(client::RemoteStatus::failed, e.what());
+    }
+  };
+  try {
+    for (std::int64_t k = 1; k < parts; ++k) threads.emplace_back(part, k);
+  } catch (const std::system_error&) {
+    for (auto& t : threads) t.join();
+    return std::nullopt;  // no threads: one request instead
+  }
+  part(0);
+  for (auto& t : threads) t.join();
+  client::RemoteResult all = results[0];
+  all.timing.streams = int(parts);
+  for (std::size_t k = 1; k < results.size(); ++k) {
+    const client::RemoteResult& r = results[k];
+    if (r.status != client::RemoteStatus::ok && all.status == client::RemoteStatus::ok) {
+      all.status = r.status;
+      all.cause = r.cause;
+    }
+    all.timing.bytes_sent += r.timing.bytes_sent;
+    all.timing.bytes_received += r.timing.bytes_received;
+    all.timing.to_server_s = std::max(all.timing.to_server_s, r.timing.to_server_s);
+    all.timing.on_server_s = std::max(all.timing.on_server_s, r.timing.on_server_s);
+    all.timing.from_server_s = std::max(all.timing.from_server_s, r.timing.from_server_s);
+  }
+  return all;
+}
+
 }  // namespace
 
 client::RemoteResult run_fft_remote(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
   try {
+    if (auto split = run_split(d, in, out, planner_flags)) return *split;
     return run(d, in, out, planner_flags);
   } catch (const std::bad_alloc&) {
     return make(client::RemoteStatus::failed, "out of memory");

@@ -58,8 +58,8 @@ bool try_remote(const char* routine, const Plan& p, void* in, void* out, const c
       r.t_on_server_s = res.timing.on_server_s;
       r.t_from_server_s = res.timing.from_server_s;
       r.backend = res.timing.backend;
-      r.transfer = "stop-and-wait";
-      r.streams = 1;
+      r.transfer = res.timing.streams > 1 ? "batches-split" : "stop-and-wait";
+      r.streams = res.timing.streams;
       r.emulated_link_gbps = transport::emulated_link_gbps();
       r.t_total_s = since(t0);
       client::record(r);
