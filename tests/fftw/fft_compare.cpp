@@ -80,6 +80,10 @@ struct Case {
   std::function<bool(std::size_t)> compared;   // which reals of the output are compared (default all)
   bool input_preserved = false;                // out-of-place c2c/r2c: the input must be unchanged
   std::size_t alt_offset = 0;                  // new-array execute: offset (in reals) of the second arrays
+  // c2r cases: an r2c planner from the c2r's output layout to its input layout. The random input is
+  // first made Hermitian (c2r then r2c by the reference), as c2r input from real programs always
+  // is: FFTW documents c2r only for Hermitian input, and implementations may differ on the rest.
+  std::function<void*(const Api&, void* real, void* cplx)> mirror;
 };
 
 template <class R>
@@ -107,6 +111,32 @@ void run_case(const Case& c, bool single) {
   std::vector<R> init_in(total_in), init_out(std::max<std::size_t>(out_n, 1));
   fill(init_in, rng);
   fill(init_out, rng);
+  if (c.mirror) {
+    Api ref{true, single};
+    auto execute = ref.fn<void (*)(void*)>("execute");
+    auto destroy = ref.fn<void (*)(void*)>("destroy_plan");
+    auto mal = ref.fn<void* (*)(size_t)>("malloc");
+    auto fr = ref.fn<void (*)(void*)>("free");
+    const std::size_t real_n = c.in_place ? total_in : std::max<std::size_t>(out_n, 1);
+    R* cplx = static_cast<R*>(mal(sizeof(R) * total_in));
+    R* real = c.in_place ? cplx : static_cast<R*>(mal(sizeof(R) * real_n));
+    std::memcpy(cplx, init_in.data(), sizeof(R) * total_in);
+    void* back = c.plan(ref, cplx + c.alt_offset, real + c.alt_offset);
+    void* fwd = c.mirror(ref, real + c.alt_offset, cplx + c.alt_offset);
+    if (!back || !fwd) {
+      std::fprintf(stderr, "%s: no reference plan to make the input Hermitian\n", c.name.c_str());
+      std::exit(2);
+    }
+    std::memcpy(cplx, init_in.data(), sizeof(R) * total_in);  // planning may not have touched it; be sure
+    execute(back);
+    if (!c.in_place) std::memcpy(cplx, init_in.data(), sizeof(R) * total_in);  // untouched elements stay random
+    execute(fwd);
+    std::memcpy(init_in.data(), cplx, sizeof(R) * total_in);
+    destroy(back);
+    destroy(fwd);
+    fr(cplx);
+    if (!c.in_place) fr(real);
+  }
   void* plans[2];
   for (int side = 0; side < 2; ++side) {
     Api api{side == 1, single};
@@ -327,6 +357,11 @@ std::vector<Case> cases() {
           return api.fn<void* (*)(int, const int*, void*, void*, unsigned)>(forward ? "plan_dft_r2c" : "plan_dft_c2r")(
               rank, shape.data(), in, out, kFlags);
         };
+        if (!forward)
+          c.mirror = [=](const Api& api, void* real, void* cplx) {
+            return api.fn<void* (*)(int, const int*, void*, void*, unsigned)>("plan_dft_r2c")(rank, shape.data(), real,
+                                                                                          cplx, kFlags);
+          };
         v.push_back(c);
       }
     }
@@ -347,6 +382,10 @@ std::vector<Case> cases() {
     c2.plan = [=](const Api& api, void* in, void* out) {
       return api.fn<void* (*)(int, void*, void*, unsigned)>("plan_dft_c2r_1d")(n, in, out, kFlags | FFTW_PRESERVE_INPUT);
     };
+    c2.mirror = [=](const Api& api, void* real, void* cplx) {
+      return api.fn<void* (*)(int, void*, void*, unsigned)>("plan_dft_r2c_1d")(n, real, cplx, kFlags);
+    };
+    c2.input_preserved = true;  // FFTW_PRESERVE_INPUT
     v.push_back(c2);
   }
   {
@@ -372,6 +411,9 @@ std::vector<Case> cases() {
     d.plan = [](const Api& api, void* in, void* out) {
       return api.fn<void* (*)(int, int, int, void*, void*, unsigned)>("plan_dft_c2r_3d")(4, 6, 10, in, out, kFlags);
     };
+    d.mirror = [](const Api& api, void* real, void* cplx) {
+      return api.fn<void* (*)(int, int, int, void*, void*, unsigned)>("plan_dft_r2c_3d")(4, 6, 10, real, cplx, kFlags);
+    };
     d.execute = [](const Api& api, void* p, void* in, void* out) {
       api.fn<void (*)(void*, void*, void*)>("execute_dft_c2r")(p, in, out);
     };
@@ -395,6 +437,11 @@ std::vector<Case> cases() {
       return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
           "plan_many_dft_c2r")(2, n, howmany, in, nullptr, 2, cdist, out, nullptr, 2, rdist, kFlags);
     };
+    if (!forward)
+      c.mirror = [=](const Api& api, void* real, void* cplx) {
+        return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
+            "plan_many_dft_r2c")(2, n, howmany, real, nullptr, 2, rdist, cplx, nullptr, 2, cdist, kFlags);
+      };
     v.push_back(c);
   }
   // ---- r2c / c2r guru64 with a batch loop ----
@@ -413,6 +460,13 @@ std::vector<Case> cases() {
       return api.fn<void* (*)(int, const fftw_iodim64*, int, const fftw_iodim64*, void*, void*, unsigned)>(
           forward ? "plan_guru64_dft_r2c" : "plan_guru64_dft_c2r")(2, forward ? rdims : cdims, 1, hm, in, out, kFlags);
     };
+    if (!forward)
+      c.mirror = [=](const Api& api, void* real, void* cplx) {
+        fftw_iodim64 rdims[] = {{16, 9, half}, {9, 1, 1}};
+        fftw_iodim64 hm[] = {{5, 144, 16 * half}};
+        return api.fn<void* (*)(int, const fftw_iodim64*, int, const fftw_iodim64*, void*, void*, unsigned)>(
+            "plan_guru64_dft_r2c")(2, rdims, 1, hm, real, cplx, kFlags);
+      };
     v.push_back(c);
   }
   // ---- local-only interfaces: r2r, split arrays ----
