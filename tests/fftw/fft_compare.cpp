@@ -545,6 +545,71 @@ void concurrent_executions() {
   }
 }
 
+// The legacy-Fortran interface through the shim (dfftw_* / sfftw_*: every argument by reference,
+// the plan in an INTEGER*8, dimensions in Fortran order) against the reference FFTW's C API; also
+// its threads routines. These run on the local FFTW (docs/architecture.md, "FFTW").
+template <class R>
+void fortran_legacy(bool single) {
+  ++g_cases;
+  const char p = single ? 's' : 'd';
+  auto f = [&](const char* base) {
+    const std::string name = std::string(1, p) + "fftw_" + base + "_";
+    void* fn = dlsym(RTLD_DEFAULT, name.c_str());
+    if (!fn) {
+      std::fprintf(stderr, "missing %s in the shim\n", name.c_str());
+      std::exit(2);
+    }
+    return fn;
+  };
+  Api ref{true, single};
+  std::mt19937_64 rng(7);
+  int nx = 12, ny = 10, n = 96, sign = FFTW_BACKWARD, flags = FFTW_ESTIMATE, nthreads = 2, ok_threads = 0;
+  reinterpret_cast<void (*)(int*)>(f("init_threads"))(&ok_threads);
+  reinterpret_cast<void (*)(int*)>(f("plan_with_nthreads"))(&nthreads);
+  int got_threads = 0;
+  reinterpret_cast<void (*)(int*)>(f("planner_nthreads"))(&got_threads);
+  std::int64_t plan = 0;  // INTEGER*8
+  // c2c 1-D
+  std::vector<R> in(2 * std::size_t(n)), out(2 * std::size_t(n)), want(2 * std::size_t(n));
+  fill(in, rng);
+  std::vector<R> in_copy = in;
+  reinterpret_cast<void (*)(std::int64_t*, int*, void*, void*, int*, int*)>(f("plan_dft_1d"))(&plan, &n, in.data(),
+                                                                                          out.data(), &sign, &flags);
+  reinterpret_cast<void (*)(std::int64_t*)>(f("execute"))(&plan);
+  reinterpret_cast<void (*)(std::int64_t*)>(f("destroy_plan"))(&plan);
+  void* rp = ref.fn<void* (*)(int, void*, void*, int, unsigned)>("plan_dft_1d")(n, in_copy.data(), want.data(), sign,
+                                                                                 FFTW_ESTIMATE);
+  ref.fn<void (*)(void*)>("execute")(rp);
+  ref.fn<void (*)(void*)>("destroy_plan")(rp);
+  double err = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) err = std::max(err, std::fabs(double(out[i]) - double(want[i])));
+  // r2c 2-D: Fortran's (nx, ny) column-major array is C's ny x nx
+  const std::size_t half = std::size_t(nx / 2 + 1);
+  std::vector<R> rin(std::size_t(nx * ny)), rout(2 * half * std::size_t(ny)), rwant(rout.size());
+  fill(rin, rng);
+  std::vector<R> rin_copy = rin;
+  reinterpret_cast<void (*)(std::int64_t*, int*, int*, void*, void*, int*)>(f("plan_dft_r2c_2d"))(
+      &plan, &nx, &ny, rin.data(), rout.data(), &flags);
+  reinterpret_cast<void (*)(std::int64_t*, void*, void*)>(f("execute_dft_r2c"))(&plan, rin.data(), rout.data());
+  reinterpret_cast<void (*)(std::int64_t*)>(f("destroy_plan"))(&plan);
+  rp = ref.fn<void* (*)(int, int, void*, void*, unsigned)>("plan_dft_r2c_2d")(ny, nx, rin_copy.data(), rwant.data(),
+                                                                               FFTW_ESTIMATE);
+  ref.fn<void (*)(void*)>("execute")(rp);
+  ref.fn<void (*)(void*)>("destroy_plan")(rp);
+  for (std::size_t i = 0; i < rout.size(); ++i) err = std::max(err, std::fabs(double(rout[i]) - double(rwant[i])));
+  nthreads = 1;
+  reinterpret_cast<void (*)(int*)>(f("plan_with_nthreads"))(&nthreads);
+  const double tol = single ? 1e-4 : 1e-12;
+  if (!(err <= tol) || ok_threads == 0 || got_threads != 2) {
+    ++g_failures;
+    std::printf("FAIL [%c] legacy Fortran: max error %.3g, init_threads %d, planner_nthreads %d\n", p, err, ok_threads,
+                got_threads);
+  } else {
+    std::printf("ok   [%c] legacy Fortran: plan_dft_1d/execute, plan_dft_r2c_2d/execute_dft_r2c, threads (max error %.2g)\n",
+                p, err);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -559,6 +624,8 @@ int main(int argc, char** argv) {
   for (const Case& c : all) run_case<double>(c, false);
   for (const Case& c : all) run_case<float>(c, true);
   concurrent_executions();
+  fortran_legacy<double>(false);
+  fortran_legacy<float>(true);
   std::printf("%d of %d cases agree with the reference FFTW\n", g_cases - g_failures, g_cases);
   return g_failures ? 1 : 0;
 }
