@@ -1,5 +1,7 @@
 #include "server/fft_call.h"
 
+#include <fftw3.h>  // the planner flags travel as FFTW spells them
+
 #include <chrono>
 #include <algorithm>
 #include <cstdint>
@@ -78,33 +80,62 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
     return refuse(ErrorCode::out_of_memory,
                   "server memory budget exhausted (" + std::to_string(ctx.memory.limit()) + " bytes)");
 
-  const bool primary = ctx.primary.supports_fft(d);
-  backend::Backend& be = primary ? ctx.primary : ctx.cpu;
-  std::unique_ptr<backend::FftPlanCache>& cache = primary ? state.primary : state.cpu;
+  // The primary backend if it describes the transform, else (or when it fails) the CPU backend:
+  // a failure of the GPU path must not cost the client a round trip and a local rerun.
+  const bool has_fallback = &ctx.cpu != &ctx.primary;
+  bool primary = ctx.primary.supports_fft(d);
+  auto backend_of = [&](bool p) -> backend::Backend& { return p ? ctx.primary : ctx.cpu; };
+  auto cache_of = [&](bool p) -> std::unique_ptr<backend::FftPlanCache>& { return p ? state.primary : state.cpu; };
+  auto prepare = [&](bool p, unsigned flags) {
+    auto& cache = cache_of(p);
+    if (!cache) cache = backend_of(p).new_fft_cache();
+    backend_of(p).prepare_fft(*cache, d, flags, in, out);
+  };
   std::uint64_t compute_ns = 0;
   try {
-    if (!cache) cache = be.new_fft_cache();
-    be.prepare_fft(*cache, d, req.planner_flags, in, out);  // before the input: may overwrite
+    try {
+      prepare(primary, req.planner_flags);  // before the input: MEASURE planning may overwrite the buffers
+    } catch (const backend::BackendError& e) {
+      if (!primary || !has_fallback) throw;
+      log::info(std::string("FFT ") + opcode_name(h.opcode) + ": " + ctx.primary.name() + " cannot plan it (" +
+                e.what() + "); the CPU backend runs it");
+      primary = false;
+      prepare(primary, req.planner_flags);
+    }
   } catch (const backend::BackendError& e) {
-    return refuse(ErrorCode::backend_failed, be.name() + ": " + e.what());
+    return refuse(ErrorCode::backend_failed, backend_of(primary).name() + ": " + e.what());
   } catch (const std::bad_alloc&) {
-    return refuse(ErrorCode::out_of_memory, be.name() + ": out of memory");
+    return refuse(ErrorCode::out_of_memory, backend_of(primary).name() + ": out of memory");
   }
   wire_in += recv_matrix(conn, h.request_id, in_op.index, in, in_op.bytes());
   const auto t_inputs = Clock::now();
   try {
     const auto t0 = Clock::now();
-    be.fft(*cache, d, req.planner_flags, in, out);
+    try {
+      backend_of(primary).fft(*cache_of(primary), d, req.planner_flags, in, out);
+    } catch (const backend::BackendError& e) {
+      if (!primary || !has_fallback) throw;
+      // The device only read the host input: the CPU backend runs it from the same buffers, with
+      // an FFTW_ESTIMATE plan (which never touches them).
+      log::info(std::string("FFT ") + opcode_name(h.opcode) + ": " + ctx.primary.name() + " failed (" + e.what() +
+                "); the CPU backend runs it");
+      primary = false;
+      prepare(primary, FFTW_ESTIMATE);
+      backend_of(primary).fft(*cache_of(primary), d, FFTW_ESTIMATE, in, out);
+    }
     compute_ns = ns_since(t0);
   } catch (const backend::BackendError& e) {
     ctx.counters.add_error(h.opcode);
-    send_error(conn, h.request_id, h.opcode, ErrorCode::backend_failed, be.name() + ": " + e.what(), false);
+    send_error(conn, h.request_id, h.opcode, ErrorCode::backend_failed, backend_of(primary).name() + ": " + e.what(),
+               false);
     return std::nullopt;
   } catch (const std::bad_alloc&) {
     ctx.counters.add_error(h.opcode);
-    send_error(conn, h.request_id, h.opcode, ErrorCode::out_of_memory, be.name() + ": out of memory", false);
+    send_error(conn, h.request_id, h.opcode, ErrorCode::out_of_memory, backend_of(primary).name() + ": out of memory",
+               false);
     return std::nullopt;
   }
+  backend::Backend& be = backend_of(primary);
   Response resp;
   resp.compute_ns = compute_ns;
   resp.output = out_op;
