@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <fftw3.h>
 
+#include <cmath>
 #include <complex>
 #include <cstring>
 #include <random>
@@ -127,13 +128,34 @@ TEST(FftGather, ScatterWritesExactlyTheOutputElements) {
 
 // ---------------- the remote path against an in-process server ----------------
 
+// A primary backend that claims every FFT and fails to plan (mode 0) or to run (mode 1) it.
+class FailingFftBackend final : public backend::Backend {
+ public:
+  explicit FailingFftBackend(int mode) : mode_(mode) {}
+  std::string name() const override { return "failing"; }
+  std::string description() const override { return "test backend whose FFTs fail"; }
+  bool supports(const Level3Args&) const override { return false; }
+  void level3(const Level3Args&, const void*, const void*, void*) override { throw backend::BackendError("no"); }
+  bool supports_fft(const FftDescriptor&) const override { return true; }
+  void prepare_fft(backend::FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) override {
+    if (mode_ == 0) throw backend::BackendError("cannot plan");
+  }
+  void fft(backend::FftPlanCache&, const FftDescriptor&, unsigned, void*, void* out) override {
+    static_cast<char*>(out)[0] = 42;  // scribbles on the output, then fails
+    throw backend::BackendError("device error");
+  }
+
+ private:
+  int mode_;
+};
+
 struct FftServer {
-  explicit FftServer(std::uint64_t max_request = 1ull << 32) {
+  explicit FftServer(std::uint64_t max_request = 1ull << 32, std::unique_ptr<backend::Backend> primary = nullptr) {
     server::ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
     o.max_request_bytes = max_request;
-    srv = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
+    srv = std::make_unique<server::Server>(o, primary ? std::move(primary) : backend::make_cpu_backend({}));
     thread = std::thread([this] { srv->run(); });
     setenv("RCPU_SERVER", srv->endpoint().c_str(), 1);
     client::remote_reset();
@@ -220,6 +242,22 @@ TEST(FftRemote, OverTheLimitFailsCleanly) {
   EXPECT_EQ(r.status, client::RemoteStatus::failed);
   EXPECT_NE(r.cause.find("limit"), std::string::npos) << r.cause;
   EXPECT_EQ(out[0], std::complex<double>(3, 3));
+}
+
+// The primary backend failing to plan or to run a transform: the CPU backend runs it in the same
+// request, and the result is right.
+TEST(FftRemote, APrimaryBackendFailureFallsThroughToTheCpuBackend) {
+  for (int mode : {0, 1}) {
+    FftServer s(1ull << 32, std::make_unique<FailingFftBackend>(mode));
+    std::vector<std::complex<double>> in(256), out(256);
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = {std::cos(0.1 * double(i)), 0.5};
+    const client::RemoteResult r = fftw::run_fft_remote(c2c({{256, 1, 1}}), in.data(), out.data(), FFTW_MEASURE);
+    ASSERT_EQ(r.status, client::RemoteStatus::ok) << r.cause;
+    EXPECT_EQ(r.timing.backend, "cpu") << mode;
+    std::complex<double> sum = 0;
+    for (const auto& x : in) sum += x;
+    EXPECT_NEAR(std::abs(out[0] - sum), 0.0, 1e-10) << mode;
+  }
 }
 
 }  // namespace
