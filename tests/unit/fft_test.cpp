@@ -79,7 +79,7 @@ TEST(FftRequest, CodecRoundTripAndChecks) {
   EXPECT_EQ(back.desc, r.desc);
   EXPECT_EQ(back.planner_flags, r.planner_flags);
   const std::uint32_t op = fft_opcode(FftKind::c2c, FftPrecision::f64);
-  EXPECT_EQ(op, 0x0201u);
+  EXPECT_EQ(op, 0x1001u);
   EXPECT_STREQ(opcode_name(op), "fft_c2c_d");
   EXPECT_TRUE(is_fft_opcode(op));
   EXPECT_FALSE(is_fft_opcode(0x0101));
