@@ -14,11 +14,13 @@ Writes into the output folder:
                         in assembly that tail-calls the local library (see gen_generic_stubs)
   librcpu.map           linker version script: the ABI symbols global, everything else local
   expected_symbols.txt  every symbol the shim must export (the coverage test reads it)
+  fftw_symbols.h, fftw_exports.cpp   the FFTW entry points (codegen/fftw_gen.py)
 """
 import argparse, os, re, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lapack_offload  # noqa: E402  (spec/offload/lapack.txt: remote LAPACK routines)
+import fftw_gen  # noqa: E402  (the FFTW entry points: codegen/fftw_gen.py)
 
 L3_FIELD = {"side": "side", "uplo": "uplo", "transa": "transa", "trans": "transa", "transb": "transb",
             "diag": "diag", "m": "m", "n": "n", "k": "k", "lda": "lda", "ldb": "ldb", "ldc": "ldc"}
@@ -71,6 +73,7 @@ def parse_abi(path):
             pname = m.group(2) + ("_" if m.group(2) in CXX_KEYWORDS else "")
             plist.append((m.group(1).strip(), pname))
         syms.append(Symbol(name, group, ret, plist))
+        syms[-1].extra = parts[4] if len(parts) > 4 else ""  # fftw.txt: the reference library
     return syms
 
 
@@ -130,6 +133,8 @@ def gen_opcodes(out, opcodes, lapack_fams=()):
          "constexpr Entry kEntries[] = {"]
     for code, name in opcodes:
         fam, dt = name[1:], name[0]
+        if name.startswith("fft_"):
+            continue  # FFT opcodes (spec/offload/fftw.txt): named in the table, not Level-3 entries
         if fam not in fams:
             sys.exit(f"opcode {name}: not a Level-3 routine")
         c.append(f'  {{0x{code:04x}, "{name}", L3Family::{fam}, Dtype::{dt}}},')
@@ -145,7 +150,8 @@ def gen_opcodes(out, opcodes, lapack_fams=()):
           "const char* opcode_name(std::uint32_t opcode) {",
           "  for (const Entry& e : kEntries)",
           "    if (e.code == opcode) return e.name;",
-          "  switch (opcode) {"] + [f'    case 0x{code:04x}: return "{name}";' for code, name in lapack_offload.opcodes(lapack_fams)] + [
+          "  switch (opcode) {"] + [f'    case 0x{code:04x}: return "{name}";' for code, name in
+                                   lapack_offload.opcodes(lapack_fams) + [o for o in opcodes if o[1].startswith("fft_")]] + [
           "  }",
           '  return "unknown";', "}", "",
           "const char kOpcodeTable[] ="]
@@ -386,6 +392,10 @@ def main():
                 sys.exit(f"symbol {n} is exported twice (spec/abi: {seen[n]} and {s.name})")
             seen[n] = s.name
     families, opcodes, explicit_derived = parse_offload(os.path.join(a.spec, "offload", "blas.txt"))
+    _, fft_opcodes, _ = parse_offload(os.path.join(a.spec, "offload", "fftw.txt"))
+    opcodes += fft_opcodes
+    if len({c for c, _ in opcodes}) != len(opcodes):
+        sys.exit("spec/offload: an opcode is used twice")
     derived = derived_symbols(syms, explicit_derived)
     names = {s.name for s in syms}
     for fam, info in families.items():
@@ -411,6 +421,7 @@ def main():
             sys.exit(f"derive {d} from {src}: unknown symbol")
     gen_exports(a.out, syms, families, derived, lapack_fams)
     gen_version_script(a.out, syms)
+    fftw_gen.gen_fftw(a.out, syms, write)
 
 
 if __name__ == "__main__":

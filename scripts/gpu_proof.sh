@@ -57,5 +57,13 @@ if [ "${RCPU_SKIP_LAPACK_BENCH:-0}" != 1 ]; then
   python3 bench/run_lapack_bench.py --build "$BUILD" --out "$OUT/lapack-bench" > "$OUT/lapack-bench.log" 2>&1
   tail -40 "$OUT/lapack-bench.log"
 fi
-echo "gpu tests rc=$gpu_rc, netlib remote-cuda rc=$netlib_rc, lapack remote-cuda rc=$lapack_rc"
-[ $gpu_rc -eq 0 ] && [ $netlib_rc -eq 0 ] && [ $lapack_rc -eq 0 ]
+
+echo "== FFTW through the shim, modes local, remote (cpu) and remote-cuda (cuFFT)"
+ctest --test-dir "$BUILD" -R '^fftw\.' -j1 --output-on-failure > "$OUT/fftw-tests.log" 2>&1
+fftw_rc=$?
+grep -E 'Test +#|trace:|agree|tests passed' "$OUT/fftw-tests.log" | tail -20
+# The FFT benchmark (Figure 8, docs/benchmarks.md) is separate, ~15 minutes:
+#   python3 bench/run_fft_bench.py --build "$BUILD" --out "$OUT/fft" --docs docs/benchmarks.md
+#   python3 bench/plot_fft.py "$OUT/fft/fft_results.csv" docs/bench
+echo "gpu tests rc=$gpu_rc, netlib remote-cuda rc=$netlib_rc, lapack remote-cuda rc=$lapack_rc, fftw rc=$fftw_rc"
+[ $gpu_rc -eq 0 ] && [ $netlib_rc -eq 0 ] && [ $lapack_rc -eq 0 ] && [ $fftw_rc -eq 0 ]

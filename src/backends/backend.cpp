@@ -40,4 +40,12 @@ std::int64_t Backend::lapack(const LapackArgs&, void* const*) {
   throw BackendError(name() + " backend runs no LAPACK calls");
 }
 
+// A backend without FFTs: the server never routes one to it (supports_fft is false).
+bool Backend::supports_fft(const FftDescriptor&) const { return false; }
+std::unique_ptr<FftPlanCache> Backend::new_fft_cache() { return std::make_unique<FftPlanCache>(); }
+void Backend::prepare_fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) {
+  throw BackendError(name() + ": no FFTs");
+}
+void Backend::fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) { throw BackendError(name() + ": no FFTs"); }
+
 }  // namespace rcpu::backend

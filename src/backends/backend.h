@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/lapack.h"
+#include "common/fft.h"
 #include "common/level3.h"
 
 namespace rcpu::backend {
@@ -48,6 +49,13 @@ class StreamedCall {
   }
 };
 
+// The FFT plans a backend keeps for ONE session (FFTW plans, cuFFT plans), keyed by the packed
+// descriptor. The session owns it, so every plan is freed when the session ends, however it ends.
+class FftPlanCache {
+ public:
+  virtual ~FftPlanCache() = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -78,6 +86,18 @@ class Backend {
   // 1-based). Throws BackendError on failure.
   virtual std::int64_t lapack(const LapackArgs& args, void* const* p);
 
+  // ---- FFTs (common/fft.h; descriptors are packed: fft_packed) ----
+  // Whether this backend runs the transform; the server sends what it does not to the CPU backend.
+  virtual bool supports_fft(const FftDescriptor& packed) const;
+  // A new, empty plan cache for one session.
+  virtual std::unique_ptr<FftPlanCache> new_fft_cache();
+  // Called before the input arrives: finds or makes the plan (may overwrite `in` and `out`, as
+  // FFTW's MEASURE planning does). `planner_flags` are the application's FFTW flags.
+  virtual void prepare_fft(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in,
+                           void* out);
+  // Runs it: `in` holds the packed input (may be destroyed), `out` receives the packed output.
+  virtual void fft(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in, void* out);
+
   // Host memory for the server's receive buffers (reused across calls): a device backend returns
   // page-locked memory its DMA engines read directly. Returns null when it cannot allocate.
   virtual void* alloc_host(std::size_t bytes);
@@ -95,6 +115,12 @@ struct BackendOptions {
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
+
+// The CPU backend's FFTs (FFTW; backends/cpu/fftw_ops.cpp), also the fallthrough of other backends.
+bool fftw_supports(const FftDescriptor& packed);
+std::unique_ptr<FftPlanCache> fftw_new_cache();
+void fftw_prepare(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in, void* out);
+void fftw_run(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in, void* out);
 #ifdef RCPU_WITH_CUDA
 // Throws BackendError when no usable GPU is present.
 std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);  // the first of options.devices

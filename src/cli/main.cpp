@@ -14,6 +14,7 @@
 #include <string>
 
 #include "client/config.h"
+#include "client/fftw/local_fftw.h"
 #include "client/local_library.h"
 
 namespace fs = std::filesystem;
@@ -105,6 +106,9 @@ int cmd_config() {
   show("RCPU_AUTO_MIN_FLOPS", std::to_string(c.auto_min_flops), std::to_string(c.auto_min_flops).c_str());
   show("RCPU_LOCAL_BLAS", c.local_blas, "(search: libopenblas.so.0, then the reference BLAS)");
   show("RCPU_LOCAL_LAPACK", c.local_lapack, "(the local BLAS if it has dgetrf_, else the reference LAPACK)");
+  show("RCPU_LOCAL_FFTW", std::getenv("RCPU_LOCAL_FFTW") ? std::getenv("RCPU_LOCAL_FFTW") : "",
+       "/usr/lib/x86_64-linux-gnu/libfftw3.so.3 (opened in its own namespace)");
+  show("RCPU_FFT_AUTO_MIN_FLOPS", std::to_string(c.fft_auto_min_flops), std::to_string(c.fft_auto_min_flops).c_str());
   show("RCPU_TRACE", c.trace_path, "(off)");
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
   // Transfer settings, read by the remote path itself: shown as given, with the defaults it uses.
@@ -125,6 +129,7 @@ int cmd_config() {
   }
   std::printf("%-20s %s\n", "local BLAS opened", rcpu::client::local_blas_path().c_str());
   std::printf("%-20s %s\n", "local LAPACK opened", rcpu::client::local_lapack_path().c_str());
+  std::printf("%-20s %s\n", "local FFTW opened", rcpu::fftw::local_fftw_path().c_str());
   std::printf("%-20s %s\n", "shim folder", shim_dir().c_str());
   return 0;
 }

@@ -40,6 +40,13 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     if (end && *end == 0 && v >= 0) c.auto_min_flops = v;
     else log::warn("RCPU_AUTO_MIN_FLOPS=" + min_flops + " is not a number; ignored");
   }
+  const std::string fft_min = get("RCPU_FFT_AUTO_MIN_FLOPS");
+  if (!fft_min.empty()) {
+    char* end = nullptr;
+    const double v = std::strtod(fft_min.c_str(), &end);
+    if (end && *end == 0 && v >= 0) c.fft_auto_min_flops = v;
+    else log::warn("RCPU_FFT_AUTO_MIN_FLOPS=" + fft_min + " is not a number; ignored");
+  }
   c.local_blas = get("RCPU_LOCAL_BLAS");
   c.local_lapack = get("RCPU_LOCAL_LAPACK");
   c.trace_path = get("RCPU_TRACE");

@@ -21,4 +21,13 @@ Decision decide_lapack(const Config& config, double flops, bool server_configure
   return {true, "above-threshold"};
 }
 
+Decision decide_fft(const Config& config, double flops, bool server_configured) {
+  if (config.policy == PolicyMode::local) return {false, "policy=local"};
+  if (flops <= 0) return {false, "trivial"};
+  if (!server_configured) return {false, "no-server"};
+  if (config.policy == PolicyMode::remote) return {true, "policy=remote"};
+  if (flops < config.fft_auto_min_flops) return {false, "below-threshold"};
+  return {true, "above-threshold"};
+}
+
 }  // namespace rcpu::client

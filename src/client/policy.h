@@ -22,4 +22,8 @@ Decision decide_level3(const Config& config, const Level3Args& args, bool server
 // factorizations below RCPU_AUTO_MIN_FLOPS stay local like small Level-3 calls.
 Decision decide_lapack(const Config& config, double flops, bool server_configured);
 
+// FFTs: `flops` is common/fft.h's fft_flops (5 N log2 N per transform). `auto` sends transforms of
+// at least RCPU_FFT_AUTO_MIN_FLOPS; `remote` every transform a server can run.
+Decision decide_fft(const Config& config, double flops, bool server_configured);
+
 }  // namespace rcpu::client

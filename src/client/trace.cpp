@@ -102,6 +102,9 @@ std::string to_json(const CallRecord& r) {
     if (r.panel_cols > 0) {
       std::snprintf(buf, sizeof buf, ",\"panel_cols\":%lld,\"streams\":%d", (long long)r.panel_cols, r.streams);
       out += buf;
+    } else if (r.streams > 1) {  // FFTs whose batches were cut over several connections
+      std::snprintf(buf, sizeof buf, ",\"streams\":%d", r.streams);
+      out += buf;
     }
   }
   if (r.emulated_link_gbps > 0) {

@@ -17,7 +17,9 @@
 #include "server/host_buffers.h"
 #include "protocol/tiling.h"
 #include "protocol/wire.h"
+#include "protocol/fft_request.h"
 #include "rcpu_opcodes.h"
+#include "server/fft_call.h"
 
 namespace rcpu::server {
 namespace {
@@ -172,6 +174,10 @@ class Session {
   }
 
   void handle_request(const FrameHeader& h) {
+    if (is_fft_opcode(h.opcode)) {  // FFTs: server/fft_call.h
+      if (auto fatal = serve_fft(conn_, ctx_, fft_, h)) fail_and_close(h, ErrorCode::bad_request, *fatal);
+      return;
+    }
     Request req;
     try {
       req = recv_body<Request>(conn_, h);
@@ -580,6 +586,7 @@ class Session {
   Connection& conn_;
   SessionContext& ctx_;
   BufferCache cache_;
+  FftSessionState fft_;  // FFT plans of this session (freed with it)
   std::vector<std::uint8_t> scratch_;
   bool counted_ = false;
 };

@@ -59,6 +59,11 @@ def main():
     ap.add_argument("--reference", action="append",
                     help=f"reference library to cover (repeatable; default {DEFAULT_REFERENCE}, "
                          "or $RCPU_REFERENCE_BLAS)")
+    ap.add_argument("--reference-fftw", action="append", default=[],
+                    help="reference FFTW library (repeatable): its PUBLIC symbols must all be exported, "
+                         "under its soname beside the shim")
+    ap.add_argument("--fftw-header", default="/usr/include/fftw3.h",
+                    help="the header naming FFTW's public C API (the rest of an FFTW library is internal)")
     ap.add_argument("--nm", default=os.environ.get("NM", "nm"))
     a = ap.parse_args()
     ci = os.environ.get("CI", "").lower() in ("true", "1", "yes")
@@ -105,6 +110,9 @@ def main():
             problems.append("symbol kind differs from the reference (function vs. data): " +
                             ", ".join(f"{n} ({rsyms[n]} there, {exported[n]} here)" for n in wrong_kind))
 
+    if a.reference_fftw:
+        problems += check_fftw(a, exported, expected, ci)
+
     extra = exported.keys() - expected
     markers = extra & LINKER_MARKERS
     extra -= LINKER_MARKERS
@@ -120,6 +128,48 @@ def main():
         return 1
     print(f"PASS: all {len(expected)} expected symbols exported, reference covered, nothing extra")
     return 0
+
+
+def fftw_public_names(header):
+    """The names FFTW's header declares (the C API of every precision), by preprocessing it."""
+    import re
+    out = subprocess.run(["gcc", "-E", "-P", header], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"FAIL: gcc -E {header}: {out.stderr.strip()}")
+    return set(re.findall(r"\b(fftw[fql]?_[a-z0-9_]+)\s*\(", out.stdout))
+
+
+def check_fftw(a, exported, expected, ci):
+    """Each reference FFTW library: its public symbols (declared by fftw3.h, or legacy-Fortran
+    [ds]fftw_* names) exported by the shim, in the spec, and the shim installed under its soname.
+    FFTW's ~900 internal exports (fftw_mksolver ...) are not API and are not required."""
+    problems = []
+    declared = fftw_public_names(a.fftw_header)
+    shim_dir = os.path.dirname(os.path.realpath(a.shim))
+    for ref in a.reference_fftw:
+        if not os.path.exists(ref):
+            msg = f"reference FFTW {ref} not found (package libfftw3-dev; scripts/setup.sh installs it)"
+            if ci:
+                problems.append(msg + " -- required when CI=true")
+            else:
+                print(f"WARNING: {msg}; check skipped (it is mandatory in CI)")
+            continue
+        rsyms = dynamic_symbols(ref, a.nm)
+        public = {n for n in rsyms if n in declared or n.startswith(("dfftw_", "sfftw_"))}
+        print(f"reference {ref}: {len(rsyms)} defined dynamic symbols, {len(public)} public")
+        if not public:
+            problems.append(f"{ref}: no public FFTW symbol found (not an FFTW library?)")
+        rmissing = public - exported.keys()
+        if rmissing:
+            problems.append(f"{len(rmissing)} public symbol(s) of {ref} not exported: {show(rmissing)}")
+        not_in_spec = public - expected
+        if not_in_spec:
+            problems.append(f"{len(not_in_spec)} public symbol(s) of {ref} absent from the spec: {show(not_in_spec)}")
+        soname = os.path.basename(ref)
+        installed = os.path.join(shim_dir, soname)
+        if not (os.path.exists(installed) and os.path.realpath(installed) == os.path.realpath(a.shim)):
+            problems.append(f"the shim is not installed as {installed}")
+    return problems
 
 
 if __name__ == "__main__":

@@ -162,6 +162,16 @@ class CpuBackend final : public Backend {
   // LAPACK: OpenBLAS's own LAPACK, every offloaded routine (generated from the spec).
   bool supports_lapack(const LapackArgs& args) const override { return lapack_cpu_supports(args.opcode); }
   std::int64_t lapack(const LapackArgs& args, void* const* p) override { return lapack_cpu_call(args, p); }
+
+  // FFTs: FFTW (fftw_ops.cpp).
+  bool supports_fft(const FftDescriptor& d) const override { return fftw_supports(d); }
+  std::unique_ptr<FftPlanCache> new_fft_cache() override { return fftw_new_cache(); }
+  void prepare_fft(FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) override {
+    fftw_prepare(c, d, flags, in, out);
+  }
+  void fft(FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) override {
+    fftw_run(c, d, flags, in, out);
+  }
 };
 
 }  // namespace

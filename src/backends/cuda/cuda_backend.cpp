@@ -81,6 +81,7 @@
 #include "backends/cuda/cublas_call.h"
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/cusolver_lapack.h"
+#include "backends/cuda/cufft_ops.h"
 #include "backends/cuda/plan.h"
 #include "common/log.h"
 
@@ -323,6 +324,12 @@ class CudaBackend final : public Backend {
 
   std::string name() const override { return "cuda"; }
   std::string description() const override { return description_; }
+
+  // FFTs: cuFFT (cufft_ops.cpp); what it cannot describe goes to the CPU backend.
+  bool supports_fft(const FftDescriptor& d) const override { return !broken_.load() && cufft_supports(d); }
+  std::unique_ptr<FftPlanCache> new_fft_cache() override { return cufft_new_cache(dev_); }
+  void prepare_fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void*, void*) override { cufft_prepare(c, d); }
+  void fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void* in, void* out) override { cufft_run(c, d, in, out); }
 
   bool supports(const Level3Args& args) const override {
     if (broken_.load()) return false;

@@ -635,4 +635,13 @@ std::unique_ptr<StreamedCall> Placement::begin_streamed(const Level3Args& args, 
 void* Placement::alloc_host(std::size_t bytes) { return devices_[0]->be->alloc_host(bytes); }
 void Placement::free_host(void* p, std::size_t bytes) { devices_[0]->be->free_host(p, bytes); }
 
+bool Placement::supports_fft(const FftDescriptor& d) const { return devices_[0]->be->supports_fft(d); }
+std::unique_ptr<backend::FftPlanCache> Placement::new_fft_cache() { return devices_[0]->be->new_fft_cache(); }
+void Placement::prepare_fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) {
+  devices_[0]->be->prepare_fft(c, d, flags, in, out);
+}
+void Placement::fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) {
+  devices_[0]->be->fft(c, d, flags, in, out);
+}
+
 }  // namespace rcpu::server::placement

@@ -79,6 +79,14 @@ class Placement final : public backend::Backend {
   // LAPACK calls (issue #5) run whole on the least busy device that supports them.
   bool supports_lapack(const LapackArgs& args) const override;
   std::int64_t lapack(const LapackArgs& args, void* const* p) override;
+  // FFTs run whole on the first device (docs/placement.md, "FFT placement": splitting batches
+  // over devices is the next step).
+  bool supports_fft(const FftDescriptor& packed) const override;
+  std::unique_ptr<backend::FftPlanCache> new_fft_cache() override;
+  void prepare_fft(backend::FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in,
+                   void* out) override;
+  void fft(backend::FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in,
+           void* out) override;
 
   struct DeviceStats {
     double rate = 0;                  // GFLOP/s (or the fixed relative rate)

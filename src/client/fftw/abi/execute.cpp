@@ -1,0 +1,131 @@
+// The FFTW execute entry points: where each transform runs. A plan a server can run (complex DFT,
+// r2c, c2r) goes through the one decision point (client/policy.h, decide_fft: small transforms stay
+// local); a remote failure of any kind runs it locally instead, with the arrays as they were.
+// Everything else runs on the local FFTW plan.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "client/config.h"
+#include "client/fftw/fftw_route.h"
+#include "client/fftw/remote_fft.h"
+#include "client/policy.h"
+#include "client/remote.h"
+#include "client/trace.h"
+#include "common/log.h"
+#include "transport/tcp.h"
+
+namespace rcpu::fftw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+client::CallRecord fft_record(const char* routine, const Plan& p) {
+  client::CallRecord r;
+  r.routine = routine;
+  if (p.remote_capable) {
+    r.has_dims = true;
+    r.m = std::int64_t(fft_points(p.desc));  // points of one transform
+    r.n = std::int64_t(fft_batch(p.desc));   // transforms
+  }
+  return r;
+}
+
+// Runs the plan remotely if the policy says so and the server does it. Returns false (and why) to
+// have the caller run it locally.
+bool try_remote(const char* routine, const Plan& p, void* in, void* out, const char*& why) {
+  if (!p.remote_capable) {
+    why = "not-offloadable";
+    return false;
+  }
+  const client::Config& cfg = client::config();
+  const client::Decision d = client::decide_fft(cfg, fft_flops(p.desc), client::remote_configured());
+  if (!d.remote) {
+    why = d.why;
+    return false;
+  }
+  const auto t0 = Clock::now();
+  const client::RemoteResult res = run_fft_remote(p.desc, in, out, p.flags);
+  if (res.status == client::RemoteStatus::ok) {
+    if (client::recording()) {
+      client::CallRecord r = fft_record(routine, p);
+      r.remote = true;
+      r.why = d.why;
+      r.bytes_to_server = res.timing.bytes_sent;
+      r.bytes_from_server = res.timing.bytes_received;
+      r.t_to_server_s = res.timing.to_server_s;
+      r.t_on_server_s = res.timing.on_server_s;
+      r.t_from_server_s = res.timing.from_server_s;
+      r.backend = res.timing.backend;
+      r.transfer = res.timing.streams > 1 ? "batches-split" : "stop-and-wait";
+      r.streams = res.timing.streams;
+      r.emulated_link_gbps = transport::emulated_link_gbps();
+      r.t_total_s = since(t0);
+      client::record(r);
+    }
+    return true;
+  }
+  if (cfg.fallback == client::FallbackMode::error) {
+    std::fprintf(stderr, "rcpu: fatal: %s could not run remotely (%s) and RCPU_FALLBACK=error\n", routine,
+                 res.cause.c_str());
+    std::exit(EXIT_FAILURE);
+  }
+  log::warn_once("fallback:" + res.cause, "running locally: " + res.cause);
+  why = "fallback";
+  return false;
+}
+
+template <class RunLocal>
+void execute(const char* routine, const Plan& p, void* in, void* out, RunLocal run_local) {
+  const char* why = "";
+  if (try_remote(routine, p, in, out, why)) return;
+  if (!client::recording()) return run_local();
+  const auto t0 = Clock::now();
+  run_local();
+  client::CallRecord r = fft_record(routine, p);
+  r.why = why;
+  r.t_total_s = since(t0);
+  client::record(r);
+}
+
+}  // namespace
+}  // namespace rcpu::fftw
+
+using namespace rcpu;
+using namespace rcpu::fftw;
+
+extern "C" {
+
+RCPU_EXPORT void fftw_execute(const fftw_plan p) {
+  execute("fftw_execute", p->plan, p->plan.in, p->plan.out, [&] { local<FftwSym::fftw_execute>(local_plan(p)); });
+}
+RCPU_EXPORT void fftwf_execute(const fftwf_plan p) {
+  execute("fftwf_execute", p->plan, p->plan.in, p->plan.out, [&] { local<FftwSym::fftwf_execute>(local_plan(p)); });
+}
+RCPU_EXPORT void fftw_execute_dft(const fftw_plan p, fftw_complex* in, fftw_complex* out) {
+  execute("fftw_execute_dft", p->plan, in, out,
+          [&] { local<FftwSym::fftw_execute_dft>(local_plan(p), in, out); });
+}
+RCPU_EXPORT void fftwf_execute_dft(const fftwf_plan p, fftwf_complex* in, fftwf_complex* out) {
+  execute("fftwf_execute_dft", p->plan, in, out,
+          [&] { local<FftwSym::fftwf_execute_dft>(local_plan(p), in, out); });
+}
+RCPU_EXPORT void fftw_execute_dft_r2c(const fftw_plan p, double* in, fftw_complex* out) {
+  execute("fftw_execute_dft_r2c", p->plan, in, out,
+          [&] { local<FftwSym::fftw_execute_dft_r2c>(local_plan(p), in, out); });
+}
+RCPU_EXPORT void fftwf_execute_dft_r2c(const fftwf_plan p, float* in, fftwf_complex* out) {
+  execute("fftwf_execute_dft_r2c", p->plan, in, out,
+          [&] { local<FftwSym::fftwf_execute_dft_r2c>(local_plan(p), in, out); });
+}
+RCPU_EXPORT void fftw_execute_dft_c2r(const fftw_plan p, fftw_complex* in, double* out) {
+  execute("fftw_execute_dft_c2r", p->plan, in, out,
+          [&] { local<FftwSym::fftw_execute_dft_c2r>(local_plan(p), in, out); });
+}
+RCPU_EXPORT void fftwf_execute_dft_c2r(const fftwf_plan p, fftwf_complex* in, float* out) {
+  execute("fftwf_execute_dft_c2r", p->plan, in, out,
+          [&] { local<FftwSym::fftwf_execute_dft_c2r>(local_plan(p), in, out); });
+}
+
+}  // extern "C"

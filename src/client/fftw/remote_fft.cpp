@@ -1,0 +1,264 @@
+// The remote path of an FFT (see remote_fft.h for the contract): gather, send, receive, scatter.
+// Stop-and-wait on one pooled connection, like a Level-3 call without tiles: the request, the
+// packed input (DATA frames), then RESPONSE and the packed output.
+#include "client/fftw/remote_fft.h"
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "client/remote_pool.h"
+#include "protocol/fft_request.h"
+#include "protocol/wire.h"
+
+namespace rcpu::fftw {
+namespace {
+
+using namespace rcpu::protocol;
+using Clock = std::chrono::steady_clock;
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+client::RemoteResult make(client::RemoteStatus status, std::string cause) {
+  client::RemoteResult r;
+  r.status = status;
+  r.cause = std::move(cause);
+  return r;
+}
+
+struct Loop {
+  std::int64_t n;       // iterations
+  std::int64_t stride;  // in elements of the side's type, in the application's array
+};
+
+// The loops of one side, outermost first: the batch loops, then the transform dimensions (on the
+// half-spectrum side of a real transform the last dimension has n/2+1 elements).
+std::vector<Loop> loops(const FftDescriptor& d, int side) {
+  std::vector<Loop> l;
+  for (const FftDim& h : d.howmany) l.push_back({h.n, side == 0 ? h.is : h.os});
+  for (std::size_t i = 0; i < d.dims.size(); ++i) {
+    std::int64_t n = d.dims[i].n;
+    const bool half = (side == 0 && d.kind == FftKind::c2r) || (side == 1 && d.kind == FftKind::r2c);
+    if (half && i + 1 == d.dims.size()) n = n / 2 + 1;
+    l.push_back({n, side == 0 ? d.dims[i].is : d.dims[i].os});
+  }
+  return l;
+}
+
+std::size_t elem_size(const FftDescriptor& d, int side) {
+  const bool real = (side == 0 && d.kind == FftKind::r2c) || (side == 1 && d.kind == FftKind::c2r);
+  return fft_real_size(d.precision) * (real ? 1 : 2);
+}
+
+// Visits every element of a side in packed order: f(packed element index, array element offset).
+// The innermost loop is handed over as a run (count, stride) so contiguous runs become one memcpy.
+template <class F>
+void visit(const FftDescriptor& d, int side, F f) {
+  const std::vector<Loop> l = loops(d, side);
+  for (const Loop& x : l)
+    if (x.n <= 0) return;
+  const std::size_t depth = l.size();
+  std::vector<std::int64_t> idx(depth, 0);
+  const Loop inner = l.back();
+  std::uint64_t packed = 0;
+  for (;;) {
+    std::int64_t offset = 0;
+    for (std::size_t i = 0; i + 1 < depth; ++i) offset += idx[i] * l[i].stride;
+    f(packed, offset, inner.n, inner.stride);
+    packed += std::uint64_t(inner.n);
+    std::size_t i = depth - 1;
+    for (;;) {
+      if (i == 0) return;
+      --i;
+      if (++idx[i] < l[i].n) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void fft_gather(const FftDescriptor& d, int side, const void* array, void* packed) {
+  const std::size_t e = elem_size(d, side);
+  const auto* a = static_cast<const std::uint8_t*>(array);
+  auto* p = static_cast<std::uint8_t*>(packed);
+  visit(d, side, [&](std::uint64_t pk, std::int64_t off, std::int64_t n, std::int64_t stride) {
+    if (stride == 1) return void(std::memcpy(p + pk * e, a + off * std::int64_t(e), std::size_t(n) * e));
+    for (std::int64_t j = 0; j < n; ++j) std::memcpy(p + (pk + std::uint64_t(j)) * e, a + (off + j * stride) * std::int64_t(e), e);
+  });
+}
+
+void fft_scatter(const FftDescriptor& d, int side, const void* packed, void* array) {
+  const std::size_t e = elem_size(d, side);
+  auto* a = static_cast<std::uint8_t*>(array);
+  const auto* p = static_cast<const std::uint8_t*>(packed);
+  visit(d, side, [&](std::uint64_t pk, std::int64_t off, std::int64_t n, std::int64_t stride) {
+    if (stride == 1) return void(std::memcpy(a + off * std::int64_t(e), p + pk * e, std::size_t(n) * e));
+    for (std::int64_t j = 0; j < n; ++j) std::memcpy(a + (off + j * stride) * std::int64_t(e), p + (pk + std::uint64_t(j)) * e, e);
+  });
+}
+
+namespace {
+
+// Whether one side of the application's layout already is the packed layout (contiguous, batches
+// one after another): then it travels straight from / into the application's array, saving a copy
+// as slow as the link itself (one memcpy stream moves ~3 GB/s).
+bool side_is_packed(const FftDescriptor& d, int side) {
+  const FftDescriptor p = fft_packed(d);
+  for (std::size_t i = 0; i < d.dims.size(); ++i) {
+    const bool unit_len = d.dims[i].n == 1;  // a length-1 dimension's stride never matters
+    if (!unit_len && (side == 0 ? d.dims[i].is != p.dims[i].is : d.dims[i].os != p.dims[i].os)) return false;
+  }
+  std::size_t loops = 0;
+  for (const FftDim& h : d.howmany) {
+    if (h.n == 1) continue;
+    if (++loops > 1) return false;
+    if (side == 0 ? h.is != p.howmany[0].is : h.os != p.howmany[0].os) return false;
+  }
+  return true;
+}
+
+client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
+  FftRequest req;
+  req.desc = fft_packed(d);
+  req.planner_flags = planner_flags;
+  const std::uint32_t opcode = fft_opcode(d.kind, d.precision);
+  const OperandDesc in_op = fft_input_operand(req.desc), out_op = fft_output_operand(req.desc);
+
+  std::string cause;
+  std::optional<client::Lease> lease = client::pool().acquire(cause);
+  if (!lease) return make(client::RemoteStatus::unavailable, cause);
+  client::RemoteConnection& rc = *lease->conn;
+  if (fft_validate(req.desc, rc.info().max_request_bytes)) {
+    lease->pool->release(std::move(*lease));
+    return make(client::RemoteStatus::failed, "FFT over the server's size limit");
+  }
+  // Packed copies of the sides the application's layout does not already match: the input is
+  // gathered before anything is sent (so in-place transforms are safe); a strided output lands in
+  // staging and is scattered only once complete. A packed, out-of-place output is received in
+  // place: if the call breaks midway, the local rerun overwrites every element of it anyway.
+  const bool send_direct = side_is_packed(d, 0);
+  const bool receive_direct = side_is_packed(d, 1) && in != out;
+  std::unique_ptr<std::uint8_t[]> packed_in, packed_out;
+  if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
+  if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
+  if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) {
+    lease->pool->release(std::move(*lease));
+    return make(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
+  }
+  if (!send_direct) fft_gather(d, 0, in, packed_in.get());
+  const void* send_from = send_direct ? in : static_cast<const void*>(packed_in.get());
+  void* receive_into = receive_direct ? out : static_cast<void*>(packed_out.get());
+
+  client::RemoteResult r;
+  transport::Connection& conn = rc.conn();
+  const std::uint64_t id = rc.next_request_id();
+  try {
+    const auto t0 = Clock::now();
+    r.timing.bytes_sent += send_message(conn, Kind::request, id, opcode, req);
+    r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, send_from, in_op.rows, 1, in_op.rows,
+                                       in_op.elem_size);
+    const auto t1 = Clock::now();
+    r.timing.to_server_s = seconds(t1 - t0);
+    const FrameHeader h = recv_header(conn);
+    r.timing.bytes_received += kHeaderSize + h.payload_length;
+    if (h.kind == Kind::error) {
+      const ErrorReply e = recv_body<ErrorReply>(conn, h);
+      if (h.flags & kFlagClosing) lease->pool->discard(std::move(*lease));
+      else lease->pool->release(std::move(*lease));
+      return make(client::RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
+    }
+    if (h.kind != Kind::response || h.request_id != id)
+      throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+    const Response resp = recv_body<Response>(conn, h);
+    if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
+    r.timing.bytes_received += recv_matrix(conn, id, out_op.index, receive_into, out_op.bytes());
+    r.timing.on_server_s = double(resp.server_ns) * 1e-9;
+    r.timing.from_server_s = std::max(0.0, seconds(Clock::now() - t1) - r.timing.on_server_s);
+    r.timing.backend = resp.backend;
+  } catch (const std::exception& e) {
+    lease->pool->discard(std::move(*lease));
+    return make(client::RemoteStatus::failed, std::string("connection lost: ") + e.what());
+  }
+  lease->pool->release(std::move(*lease));
+  if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
+  r.status = client::RemoteStatus::ok;
+  return r;
+}
+
+// A batched, out-of-place transform of at least kSplitMinBytes is cut along its outermost batch
+// loop into up to RCPU_STREAMS independent requests on as many connections, run side by side, so
+// that one part's transfer overlaps another's compute and several connections share the link
+// (one loopback stream is far slower than several). Each part is a whole request of its own;
+// parts never overlap, the input is never written, and if any part fails the caller's local
+// rerun writes every output element again (out of place: FFTW writes them all).
+constexpr std::uint64_t kSplitMinBytes = 16ull << 20;
+
+std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void* in, void* out,
+                                              unsigned planner_flags) {
+  const int streams = client::streams_per_call();
+  if (streams < 2 || in == out || fft_in_bytes(d) + fft_out_bytes(d) < kSplitMinBytes) return std::nullopt;
+  std::size_t loop = 0;
+  while (loop < d.howmany.size() && d.howmany[loop].n < 2) ++loop;
+  if (loop == d.howmany.size()) return std::nullopt;
+  const std::int64_t n = d.howmany[loop].n;
+  const std::int64_t parts = std::min<std::int64_t>(streams, n);
+  std::vector<client::RemoteResult> results(static_cast<std::size_t>(parts));
+  std::vector<std::thread> threads;
+  auto part = [&](std::int64_t k) {
+    const std::int64_t first = n * k / parts, count = n * (k + 1) / parts - first;
+    FftDescriptor sub = d;
+    sub.howmany[loop].n = count;
+    const auto* i = static_cast<const std::uint8_t*>(in) + first * d.howmany[loop].is * std::int64_t(elem_size(d, 0));
+    auto* o = static_cast<std::uint8_t*>(out) + first * d.howmany[loop].os * std::int64_t(elem_size(d, 1));
+    try {
+      results[std::size_t(k)] = run(sub, i, o, planner_flags);
+    } catch (const std::exception& e) {
+      results[std::size_t(k)] = make(client::RemoteStatus::failed, e.what());
+    }
+  };
+  try {
+    for (std::int64_t k = 1; k < parts; ++k) threads.emplace_back(part, k);
+  } catch (const std::system_error&) {
+    for (auto& t : threads) t.join();
+    return std::nullopt;  // no threads: one request instead
+  }
+  part(0);
+  for (auto& t : threads) t.join();
+  client::RemoteResult all = results[0];
+  all.timing.streams = int(parts);
+  for (std::size_t k = 1; k < results.size(); ++k) {
+    const client::RemoteResult& r = results[k];
+    if (r.status != client::RemoteStatus::ok && all.status == client::RemoteStatus::ok) {
+      all.status = r.status;
+      all.cause = r.cause;
+    }
+    all.timing.bytes_sent += r.timing.bytes_sent;
+    all.timing.bytes_received += r.timing.bytes_received;
+    all.timing.to_server_s = std::max(all.timing.to_server_s, r.timing.to_server_s);
+    all.timing.on_server_s = std::max(all.timing.on_server_s, r.timing.on_server_s);
+    all.timing.from_server_s = std::max(all.timing.from_server_s, r.timing.from_server_s);
+  }
+  return all;
+}
+
+}  // namespace
+
+client::RemoteResult run_fft_remote(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
+  try {
+    if (auto split = run_split(d, in, out, planner_flags)) return *split;
+    return run(d, in, out, planner_flags);
+  } catch (const std::bad_alloc&) {
+    return make(client::RemoteStatus::failed, "out of memory");
+  } catch (const std::exception& e) {
+    return make(client::RemoteStatus::failed, e.what());
+  } catch (...) {
+    return make(client::RemoteStatus::failed, "unknown error");
+  }
+}
+
+}  // namespace rcpu::fftw

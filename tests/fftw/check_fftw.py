@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Runs an FFTW client program through the shim in one mode, and checks where its transforms ran.
+
+  check_fftw.py [--expect-split] MODE SHIM_DIR RCPUD -- PROGRAM [ARGS...]
+MODE: local        RCPU_POLICY=local: every transform on the local FFTW (trace: none remote)
+      remote       rcpud --backend cpu on 127.0.0.1 port 0, RCPU_POLICY=remote: every transform a
+                   server can run goes there (trace: remote, backend cpu, no fallback)
+      remote-cuda  the same with rcpud --backend cuda (GPU machine; exit 77 = skipped without a GPU)
+The program must exit 0 (its own comparison with a reference); the RCPU_TRACE lines must show at
+least one FFTW execution, and in the remote modes every c2c/r2c/c2r execution remote on the
+expected backend (only 'trivial' 1-point and 'not-offloadable' r2r/split ones may stay local);
+with --expect-split, at least one batched transform cut over several connections (RCPU_STREAMS=3).
+"""
+import json, os, shutil, subprocess, sys, tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
+from rcpud_process import start_server, stop  # noqa: E402
+
+SKIP = 77
+
+
+def main():
+    args = sys.argv[1:]
+    expect_split = "--expect-split" in args[:args.index("--")]
+    args = [x for x in args[:args.index("--")] if x != "--expect-split"] + args[args.index("--"):]
+    mode, shim_dir, rcpud = args[0:3]
+    program = args[4:]
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = shim_dir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    server = None
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace.jsonl")
+        env["RCPU_TRACE"] = trace
+        env["RCPU_FALLBACK"] = "error"  # a remote failure must fail the test, not hide behind a local rerun
+        backend = None
+        if mode == "local":
+            env["RCPU_POLICY"] = "local"
+        elif mode in ("remote", "remote-cuda"):
+            backend = "cpu" if mode == "remote" else "cuda"
+            if backend == "cuda" and (not shutil.which("nvidia-smi")
+                                      or subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode != 0):
+                print("no GPU here: skipped")
+                return SKIP
+            try:
+                server, endpoint = start_server(rcpud) if backend == "cpu" else start_cuda(rcpud)
+            except AssertionError as e:
+                print(e)
+                return SKIP if backend == "cuda" else 1
+            env["RCPU_SERVER"] = endpoint
+            env["RCPU_POLICY"] = "remote"
+            env["RCPU_STREAMS"] = "3"  # large batched transforms are cut over 3 connections
+        else:
+            sys.exit(f"unknown mode {mode}")
+        try:
+            r = subprocess.run(program, env=env, capture_output=True, text=True, timeout=600)
+        finally:
+            if server:
+                stop(server)
+        out = r.stdout + r.stderr
+        print("\n".join(l for l in out.splitlines() if not l.startswith("ok ")))
+        if r.returncode != 0:
+            print(f"FAIL: {program[0]} exited {r.returncode}")
+            return 1
+        records = [json.loads(l) for l in open(trace)] if os.path.exists(trace) else []
+    ffts = [x for x in records if "fftw" in x.get("routine", "") and "execute" in x.get("routine", "")]
+    remote = [x for x in ffts if x.get("where") == "remote"]
+    print(f"trace: {len(ffts)} FFTW executions, {len(remote)} remote")
+    if not ffts:
+        print("FAIL: no FFTW execution in the trace (did the program load the shim?)")
+        return 1
+    if backend is None:
+        if remote:
+            print("FAIL: remote executions in local mode")
+            return 1
+        return 0
+    stayed = [x for x in ffts if x.get("where") != "remote" and x.get("why") not in ("trivial", "not-offloadable")]
+    if stayed:
+        print(f"FAIL: {len(stayed)} transforms stayed local, e.g. {stayed[0]}")
+        return 1
+    wrong = [x for x in remote if x.get("backend") != backend]
+    if wrong:
+        print(f"FAIL: {len(wrong)} remote transforms ran on another backend, e.g. {wrong[0]}")
+        return 1
+    if not remote:
+        print("FAIL: nothing ran remotely")
+        return 1
+    split = [x for x in remote if x.get("streams", 1) > 1]
+    print(f"trace: {len(split)} remote transforms cut over several connections")
+    if expect_split and not split:
+        print("FAIL: no batched transform was cut over several connections")
+        return 1
+    return 0
+
+
+def start_cuda(rcpud):
+    import subprocess as sp
+    p = sp.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cuda"], stdout=sp.PIPE, stderr=sp.DEVNULL, text=True)
+    line = p.stdout.readline()
+    if "listening on" not in line:
+        p.wait()
+        raise AssertionError(f"rcpud --backend cuda did not start: {line!r}")
+    return p, line.strip().rsplit(" ", 1)[1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+// FFTs: the shared description (common/fft.h), the FFT request codec and checks
+// (protocol/fft_request.h), the client's gather/scatter of strided arrays, and the whole remote
+// path against an in-process rcpud (CPU backend), including malformed requests.
+#include <gtest/gtest.h>
+#include <fftw3.h>
+
+#include <cmath>
+#include <complex>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "backends/backend.h"
+#include "client/fftw/remote_fft.h"
+#include "client/remote.h"
+#include "common/fft.h"
+#include "protocol/fft_request.h"
+#include "protocol/wire.h"
+#include "rcpu_opcodes.h"
+#include "server/server.h"
+#include "transport/tcp.h"
+
+namespace rcpu {
+namespace {
+
+using namespace rcpu::protocol;
+
+FftDescriptor c2c(std::vector<FftDim> dims, std::vector<FftDim> howmany = {}) {
+  FftDescriptor d;
+  d.dims = std::move(dims);
+  d.howmany = std::move(howmany);
+  return d;
+}
+
+TEST(Fft, SizesOfRealTransforms) {
+  FftDescriptor d = c2c({{6, 10, 10}, {10, 1, 1}}, {{3, 60, 60}});
+  d.kind = FftKind::r2c;
+  EXPECT_EQ(fft_points(d), 60u);
+  EXPECT_EQ(fft_batch(d), 3u);
+  EXPECT_EQ(fft_packed_in_elems(d), 60u);
+  EXPECT_EQ(fft_packed_out_elems(d), 36u);  // 6 x (10/2+1)
+  EXPECT_EQ(fft_in_bytes(d), 3u * 60 * 8);
+  EXPECT_EQ(fft_out_bytes(d), 3u * 36 * 16);
+  const FftDescriptor p = fft_packed(d);
+  ASSERT_EQ(p.dims.size(), 2u);
+  EXPECT_EQ(p.dims[0], (FftDim{6, 10, 6}));
+  EXPECT_EQ(p.dims[1], (FftDim{10, 1, 1}));
+  ASSERT_EQ(p.howmany.size(), 1u);
+  EXPECT_EQ(p.howmany[0], (FftDim{3, 60, 36}));
+  EXPECT_EQ(fft_packed(p), p);
+  EXPECT_DOUBLE_EQ(fft_flops(c2c({{1024, 1, 1}})), 5.0 * 1024 * 10);
+}
+
+TEST(Fft, ValidateRejectsAbsurdDescriptors) {
+  const std::uint64_t big = ~std::uint64_t(0);
+  EXPECT_FALSE(fft_validate(c2c({{8, 1, 1}}), big));
+  EXPECT_TRUE(fft_validate(c2c({}), big));                                   // rank 0
+  EXPECT_TRUE(fft_validate(c2c(std::vector<FftDim>(9, FftDim{2, 1, 1})), big));  // rank 9
+  EXPECT_TRUE(fft_validate(c2c({{0, 1, 1}}), big));
+  EXPECT_TRUE(fft_validate(c2c({{-5, 1, 1}}), big));
+  EXPECT_TRUE(fft_validate(c2c({{8, 1, 1}}, {{0, 1, 1}}), big));
+  EXPECT_TRUE(fft_validate(c2c({{std::int64_t(1) << 40, 1, 1}, {std::int64_t(1) << 40, 1, 1}}), big));  // overflow
+  EXPECT_TRUE(fft_validate(c2c({{1024, 1, 1}}), 1024 * 16));  // 32 KiB in + out > limit
+  FftDescriptor d = c2c({{8, 1, 1}});
+  d.sign = 0;
+  EXPECT_TRUE(fft_validate(d, big));
+  d.sign = 1;
+  d.kind = FftKind(7);
+  EXPECT_TRUE(fft_validate(d, big));
+}
+
+TEST(FftRequest, CodecRoundTripAndChecks) {
+  FftRequest r;
+  r.desc = fft_packed(c2c({{5, 1, 1}, {7, 1, 1}}, {{2, 1, 1}, {3, 1, 1}}));
+  r.desc.sign = 1;
+  r.planner_flags = FFTW_MEASURE;
+  const auto bytes = encode(r);
+  const FftRequest back = decode<FftRequest>(bytes);
+  EXPECT_EQ(back.desc, r.desc);
+  EXPECT_EQ(back.planner_flags, r.planner_flags);
+  const std::uint32_t op = fft_opcode(FftKind::c2c, FftPrecision::f64);
+  EXPECT_EQ(op, 0x1001u);
+  EXPECT_STREQ(opcode_name(op), "fft_c2c_d");
+  EXPECT_TRUE(is_fft_opcode(op));
+  EXPECT_FALSE(is_fft_opcode(0x0101));
+  EXPECT_FALSE(check_fft_request(op, r, ~0ull));
+  EXPECT_TRUE(check_fft_request(fft_opcode(FftKind::r2c, FftPrecision::f64), r, ~0ull));  // opcode mismatch
+  FftRequest strided = r;
+  strided.desc.dims[1].is = 2;  // not packed
+  EXPECT_TRUE(check_fft_request(op, strided, ~0ull));
+  // Every truncation fails to decode; random bytes never crash or allocate without bound.
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + std::ptrdiff_t(n));
+    EXPECT_THROW(decode<FftRequest>(cut), DecodeError) << n;
+  }
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<std::uint8_t> junk(rng() % 200);
+    for (auto& b : junk) b = std::uint8_t(rng());
+    try {
+      const FftRequest x = decode<FftRequest>(junk);
+      (void)check_fft_request(op, x, 1ull << 30);
+    } catch (const DecodeError&) {
+    }
+  }
+}
+
+TEST(FftGather, ScatterWritesExactlyTheOutputElements) {
+  // An r2c output side: 2 batches (dist 40 complex), 3 x (8/2+1) complex with row stride 7 and
+  // element stride 1, embedded in a larger array: gather after scatter gives the packed data
+  // back, and elements outside the layout keep their values.
+  FftDescriptor d;
+  d.kind = FftKind::r2c;
+  d.dims = {{3, 9, 7}, {8, 1, 1}};
+  d.howmany = {{2, 30, 40}};
+  const std::size_t packed_n = 2 * 3 * 5;
+  std::vector<std::complex<double>> packed(packed_n), array(80, {-1, -1});
+  for (std::size_t i = 0; i < packed_n; ++i) packed[i] = {double(i), -double(i)};
+  fftw::fft_scatter(d, 1, packed.data(), array.data());
+  std::vector<std::complex<double>> again(packed_n);
+  fftw::fft_gather(d, 1, array.data(), again.data());
+  EXPECT_EQ(again, packed);
+  std::size_t touched = 0;
+  for (std::size_t i = 0; i < array.size(); ++i) touched += array[i] != std::complex<double>(-1, -1);
+  EXPECT_EQ(touched, packed_n);  // rows of 5 at stride 7, batches 40 apart: nothing else written
+  EXPECT_EQ(array[5], std::complex<double>(-1, -1));  // the gap after the first row
+}
+
+// ---------------- the remote path against an in-process server ----------------
+
+// A primary backend that claims every FFT and fails to plan (mode 0) or to run (mode 1) it.
+class FailingFftBackend final : public backend::Backend {
+ public:
+  explicit FailingFftBackend(int mode) : mode_(mode) {}
+  std::string name() const override { return "failing"; }
+  std::string description() const override { return "test backend whose FFTs fail"; }
+  bool supports(const Level3Args&) const override { return false; }
+  void level3(const Level3Args&, const void*, const void*, void*) override { throw backend::BackendError("no"); }
+  bool supports_fft(const FftDescriptor&) const override { return true; }
+  void prepare_fft(backend::FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) override {
+    if (mode_ == 0) throw backend::BackendError("cannot plan");
+  }
+  void fft(backend::FftPlanCache&, const FftDescriptor&, unsigned, void*, void* out) override {
+    static_cast<char*>(out)[0] = 42;  // scribbles on the output, then fails
+    throw backend::BackendError("device error");
+  }
+
+ private:
+  int mode_;
+};
+
+struct FftServer {
+  explicit FftServer(std::uint64_t max_request = 1ull << 32, std::unique_ptr<backend::Backend> primary = nullptr) {
+    server::ServerOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.max_request_bytes = max_request;
+    srv = std::make_unique<server::Server>(o, primary ? std::move(primary) : backend::make_cpu_backend({}));
+    thread = std::thread([this] { srv->run(); });
+    setenv("RCPU_SERVER", srv->endpoint().c_str(), 1);
+    client::remote_reset();
+  }
+  ~FftServer() {
+    unsetenv("RCPU_SERVER");
+    client::remote_reset();
+    srv->stop();
+    thread.join();
+  }
+  std::unique_ptr<server::Server> srv;
+  std::thread thread;
+};
+
+// A strided, batched c2c transform remotely vs. the CPU backend's FFTW on the packed data.
+TEST(FftRemote, StridedBatchedMatchesFftwAndLeavesTheRestAlone) {
+  FftServer s;
+  FftDescriptor d = c2c({{12, 3, 3}, {10, 36, 36}}, {{3, 1, 1}});  // interleaved batches, transposed dims
+  d.sign = 1;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> g;
+  std::vector<std::complex<double>> in(360 + 8), out(in.size(), {7, 7});
+  for (auto& x : in) x = {g(rng), g(rng)};
+  const auto in_before = in;
+  const client::RemoteResult r = fftw::run_fft_remote(d, in.data(), out.data(), FFTW_ESTIMATE);
+  ASSERT_EQ(r.status, client::RemoteStatus::ok) << r.cause;
+  EXPECT_EQ(r.timing.backend, "cpu");
+  EXPECT_EQ(in, in_before);
+  // Reference: FFTW's guru64 interface on the same strided layout.
+  std::vector<std::complex<double>> want(out.size(), {7, 7}), in_copy = in;
+  fftw_iodim64 dims[] = {{12, 3, 3}, {10, 36, 36}};
+  fftw_iodim64 hm[] = {{3, 1, 1}};
+  fftw_plan p = fftw_plan_guru64_dft(2, dims, 1, hm, reinterpret_cast<fftw_complex*>(in_copy.data()),
+                                     reinterpret_cast<fftw_complex*>(want.data()), 1, FFTW_ESTIMATE);
+  ASSERT_TRUE(p);
+  fftw_execute(p);
+  fftw_destroy_plan(p);
+  double err = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) err = std::max(err, std::abs(out[i] - want[i]));
+  EXPECT_LT(err, 1e-11);
+}
+
+// A malformed request gets an ERROR and its connection is closed; the server keeps serving.
+TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
+  FftServer s;
+  auto conn = transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000);
+  Hello hello;
+  hello.opcode_hash = opcode_table_hash();
+  hello.capabilities = kCapLevel3;
+  send_message(*conn, Kind::hello, 1, 0, hello);
+  FrameHeader h = recv_header(*conn);
+  ASSERT_EQ(h.kind, Kind::hello_ok);
+  (void)recv_payload(*conn, h);
+  for (int variant = 0; variant < 3; ++variant) {
+    FftRequest bad;
+    bad.desc = c2c({{1024, 1, 1}});
+    if (variant == 0) bad.desc.dims[0].n = -1;
+    if (variant == 1) bad.desc.sign = 0;
+    if (variant == 2) bad.desc.dims = {{std::int64_t(1) << 40, 1, 1}, {std::int64_t(1) << 40, 1, 1}};
+    auto c = transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000);
+    send_message(*c, Kind::hello, 1, 0, hello);
+    h = recv_header(*c);
+    (void)recv_payload(*c, h);
+    send_message(*c, Kind::request, 2, fft_opcode(FftKind::c2c, FftPrecision::f64), bad);
+    h = recv_header(*c);
+    ASSERT_EQ(h.kind, Kind::error) << variant;
+    const ErrorReply e = recv_body<ErrorReply>(*c, h);
+    EXPECT_EQ(e.code, ErrorCode::bad_request);
+    EXPECT_TRUE(h.flags & kFlagClosing);
+  }
+  // The server still runs transforms.
+  std::vector<std::complex<double>> in(64, {1, 0}), out(64);
+  const client::RemoteResult r = fftw::run_fft_remote(c2c({{64, 1, 1}}), in.data(), out.data(), FFTW_ESTIMATE);
+  ASSERT_EQ(r.status, client::RemoteStatus::ok) << r.cause;
+  EXPECT_NEAR(out[0].real(), 64.0, 1e-12);
+  EXPECT_NEAR(std::abs(out[1]), 0.0, 1e-12);
+}
+
+// Over the server's request limit: the client does not even send it, and says why.
+TEST(FftRemote, OverTheLimitFailsCleanly) {
+  FftServer s(1 << 16);
+  std::vector<std::complex<double>> in(8192), out(8192, {3, 3});
+  const client::RemoteResult r = fftw::run_fft_remote(c2c({{8192, 1, 1}}), in.data(), out.data(), FFTW_ESTIMATE);
+  EXPECT_EQ(r.status, client::RemoteStatus::failed);
+  EXPECT_NE(r.cause.find("limit"), std::string::npos) << r.cause;
+  EXPECT_EQ(out[0], std::complex<double>(3, 3));
+}
+
+// The primary backend failing to plan or to run a transform: the CPU backend runs it in the same
+// request, and the result is right.
+TEST(FftRemote, APrimaryBackendFailureFallsThroughToTheCpuBackend) {
+  for (int mode : {0, 1}) {
+    FftServer s(1ull << 32, std::make_unique<FailingFftBackend>(mode));
+    std::vector<std::complex<double>> in(256), out(256);
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = {std::cos(0.1 * double(i)), 0.5};
+    const client::RemoteResult r = fftw::run_fft_remote(c2c({{256, 1, 1}}), in.data(), out.data(), FFTW_MEASURE);
+    ASSERT_EQ(r.status, client::RemoteStatus::ok) << r.cause;
+    EXPECT_EQ(r.timing.backend, "cpu") << mode;
+    std::complex<double> sum = 0;
+    for (const auto& x : in) sum += x;
+    EXPECT_NEAR(std::abs(out[0] - sum), 0.0, 1e-10) << mode;
+  }
+}
+
+}  // namespace
+}  // namespace rcpu
