@@ -24,8 +24,11 @@ ROUTINES = list(FLOPS)
 
 
 def start_rcpud(build, backend):
+    # RCPU_CUDA_SVD=1: dgesvd on cuSOLVER (opt-in on the server; by default the SVD runs on the
+    # server's CPU backend, see src/backends/cuda/cusolver_lapack.cpp).
     p = subprocess.Popen([os.path.join(build, "bin", "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, RCPU_CUDA_SVD="1"))
     line = p.stdout.readline()
     if "listening on" not in line:
         p.kill()

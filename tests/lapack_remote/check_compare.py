@@ -31,8 +31,10 @@ local = m.group(1) if m and os.path.exists(m.group(1)) else "libopenblas.so.0"
 
 backend = "cuda" if gpu else "cpu"
 try:
+    # With --gpu the SVDs run on cuSOLVER too (opt-in, RCPU_CUDA_SVD=1: see cusolver_lapack.cpp),
+    # so every call's result is checked against LAPACK's contract on the GPU.
     p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", backend], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, RCPU_CUDA_SVD="1"))
     line = p.stdout.readline()
     if "listening on" not in line:
         err = p.stderr.read()
