@@ -17,7 +17,8 @@ a single transform cannot return output before all its input has arrived, so its
 Writes DIR/fft_results.csv, DIR/netbench.jsonl, DIR/fft_table.md (the markdown table) and, with
 --docs, replaces the block between the FFT markers of docs/benchmarks.md with that table; plots
 with bench/plot_fft.py. usage:
-  run_fft_bench.py --build BUILD --out DIR [--backend cuda] [--quick] [--docs docs/benchmarks.md]
+  run_fft_bench.py --build BUILD --out DIR [--backend cuda] [--quick] [--shapes KIND:SHAPE,...]
+                   [--max-1t-measure POINTS] [--docs docs/benchmarks.md]
 """
 import argparse, csv, datetime, json, os, subprocess, sys
 
@@ -108,6 +109,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--backend", default="cuda")
     ap.add_argument("--quick", action="store_true", help="a few small sizes (to try the script)")
+    ap.add_argument("--shapes", help="only these, e.g. c2c:16777216,c2c:4096x4096,r2c:16777216")
+    ap.add_argument("--max-1t-measure", type=int, default=2 ** 24,
+                    help="largest transform planned with FFTW_MEASURE on one thread (planning is slow)")
     ap.add_argument("--docs", help="docs/benchmarks.md: replace its FFT block with the table")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -126,11 +130,12 @@ def main():
             base.pop(k)
     server, endpoint = start_rcpud(a.build, a.backend, base)
     try:
-        for kind, shape in shapes(a.quick):
+        todo = shapes(a.quick) if not a.shapes else [tuple(x.split(":")) for x in a.shapes.split(",")]
+        for kind, shape in todo:
             pts, bin_, bout = sizes(kind, shape)
             reps = 5 if pts <= 2 ** 22 else 3
             modes = [("fftw-1t-estimate", 1, "estimate"), ("fftw-all-measure", cores, "measure"), ("rcpu", 1, "estimate")]
-            if pts <= 2 ** 24:
+            if pts <= a.max_1t_measure:
                 modes.insert(1, ("fftw-1t-measure", 1, "measure"))
             for mode, threads, rigor in modes:
                 env = dict(base)
