@@ -116,6 +116,10 @@ std::string to_json(const CallRecord& r) {
                   (long long)r.k);
     out += buf;
   }
+  if (r.fft_rank > 0) {
+    std::snprintf(buf, sizeof buf, ",\"rank\":%d,\"howmany_rank\":%d", r.fft_rank, r.fft_howmany_rank);
+    out += buf;
+  }
   std::snprintf(buf, sizeof buf,
                 ",\"bytes_to_server\":%llu,\"bytes_from_server\":%llu,\"t_to_server_s\":%.9f,"
                 "\"t_on_server_s\":%.9f,\"t_from_server_s\":%.9f,\"t_total_s\":%.9f,\"pid\":%d}",

@@ -22,6 +22,7 @@ struct CallRecord {
   std::int64_t panel_cols = 0;
   int streams = 0;                // connections a tiled call was striped over
   double emulated_link_gbps = 0;  // RCPU_LINK_GBPS was in force: every number here is "emulated"
+  int fft_rank = 0, fft_howmany_rank = 0;  // FFTW executions: the transform's rank and batch rank
 };
 
 bool recording();  // tracing or statistics requested

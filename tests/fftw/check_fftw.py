@@ -78,7 +78,16 @@ def main():
     if stayed:
         print(f"FAIL: {len(stayed)} transforms stayed local, e.g. {stayed[0]}")
         return 1
-    wrong = [x for x in remote if x.get("backend") != backend]
+    # cuFFT plans ranks 1..3 (cufft_supports): the server runs rank 4 and up on its CPU backend, by
+    # design (on the H100, fft_compare's two rank-4 cases). Everything else must run on the
+    # expected backend. (Batches of rank 2 reach the server merged into one batch dimension.)
+    def cufft_can(x):
+        return 1 <= x.get("rank", 0) <= 3
+    wrong = [x for x in remote if x.get("backend") != backend and not (backend == "cuda" and not cufft_can(x)
+                                                                       and x.get("backend") == "cpu")]
+    if backend == "cuda":
+        print(f"trace: {len([x for x in remote if not cufft_can(x)])} remote transforms beyond cuFFT (rank > 3) "
+              "ran on the server's CPU backend")
     if wrong:
         print(f"FAIL: {len(wrong)} remote transforms ran on another backend, e.g. {wrong[0]}")
         return 1

@@ -28,6 +28,8 @@ client::CallRecord fft_record(const char* routine, const Plan& p) {
     r.has_dims = true;
     r.m = std::int64_t(fft_points(p.desc));  // points of one transform
     r.n = std::int64_t(fft_batch(p.desc));   // transforms
+    r.fft_rank = int(p.desc.dims.size());
+    r.fft_howmany_rank = int(p.desc.howmany.size());
   }
   return r;
 }
