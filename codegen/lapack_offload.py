@@ -17,10 +17,11 @@ DTYPES = "sdcz"
 
 
 class Family:
-    def __init__(self, name, members, opcode, valid, flops, ops, scratch, local_if_info, text):
+    def __init__(self, name, members, opcode, valid, flops, ops, scratch, local_if_info, text, auto_scale=1.0):
         self.name, self.members, self.opcode = name, members, opcode
         self.valid, self.flops, self.ops, self.scratch = valid, flops, ops, scratch
         self.local_if_info, self.text = local_if_info, text
+        self.auto_scale = auto_scale
 
 
 def parse(path):
@@ -73,8 +74,14 @@ def parse(path):
         for item in [s.strip() for s in fields.get("scratch", "").split(";") if s.strip()]:
             k, _, v = item.partition("=")
             scratch[k.strip()] = v.strip()
+        try:
+            auto_scale = float(fields.get("auto-scale", "1"))
+        except ValueError:
+            sys.exit(f"{path}: {head[1]}: auto-scale must be a number")
+        if not auto_scale > 0:
+            sys.exit(f"{path}: {head[1]}: auto-scale must be positive")
         fams.append(Family(head[1], members, opcode, fields["valid"], fields["flops"], ops, scratch,
-                           local_if_info, line))
+                           local_if_info, line, auto_scale))
     return fams
 
 
@@ -150,7 +157,7 @@ def gen_offload(out_write, fams, by_name):
             lines.append("")
             table.append(f'  {{0x{fam.opcode + i:04x}, "{rn}", "{fam.name}", Dtype::{dt}, {len(opts)}, {len(dims)}, '
                          f'{len(fam.ops)}, opts_{rn}, dims_{rn}, {"true" if fam.local_if_info else "false"}, '
-                         f'&valid_{rn}, &shapes_{rn}, &flops_{rn}}},')
+                         f'&valid_{rn}, &shapes_{rn}, &flops_{rn}, {fam.auto_scale!r}}},')
     lines += ["constexpr LapackRoutine kRoutines[] = {"] + table + ["};", "}  // namespace", "",
               "const LapackRoutine* lapack_routine(std::uint32_t opcode) {",
               "  for (const LapackRoutine& r : kRoutines)",

@@ -12,12 +12,12 @@ Decision decide_level3(const Config& config, const Level3Args& args, bool server
   return {true, "above-threshold"};
 }
 
-Decision decide_lapack(const Config& config, double flops, bool server_configured) {
+Decision decide_lapack(const Config& config, double flops, bool server_configured, double auto_scale) {
   if (config.policy == PolicyMode::local) return {false, "policy=local"};
   if (!(flops > 0)) return {false, "trivial"};
   if (!server_configured) return {false, "no-server"};
   if (config.policy == PolicyMode::remote) return {true, "policy=remote"};
-  if (flops < config.auto_min_flops) return {false, "below-threshold"};
+  if (flops < config.auto_min_flops * auto_scale) return {false, "below-threshold"};
   return {true, "above-threshold"};
 }
 

@@ -20,7 +20,8 @@ Decision decide_level3(const Config& config, const Level3Args& args, bool server
 // The same decision for a valid LAPACK call of `flops` (its spec's flop count): a call with nothing
 // to compute (0 flops: empty matrices, quick returns) stays local whatever the policy; under `auto`
 // factorizations below RCPU_AUTO_MIN_FLOPS stay local like small Level-3 calls.
-Decision decide_lapack(const Config& config, double flops, bool server_configured);
+// auto_scale: the routine's spec factor on RCPU_AUTO_MIN_FLOPS (LapackRoutine::auto_scale).
+Decision decide_lapack(const Config& config, double flops, bool server_configured, double auto_scale = 1.0);
 
 // FFTs: `flops` is common/fft.h's fft_flops (5 N log2 N per transform). `auto` sends transforms of
 // at least RCPU_FFT_AUTO_MIN_FLOPS; `remote` every transform a server can run.

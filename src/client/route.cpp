@@ -229,7 +229,7 @@ bool offload_lapack(Sym s, const client::LapackSite& x, client::Callback enough_
     return false;
   }
   const client::Config& cfg = client::config();
-  const client::Decision d = client::decide_lapack(cfg, rt->flops(x.args), client::remote_configured());
+  const client::Decision d = client::decide_lapack(cfg, rt->flops(x.args), client::remote_configured(), rt->auto_scale);
   if (!d.remote) {
     why_local = d.why;
     return false;

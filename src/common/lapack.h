@@ -56,6 +56,9 @@ struct LapackRoutine {
   // Every operand, in spec order (nops of them), for valid arguments.
   void (*shapes)(const LapackArgs&, LapackOperand* out);
   double (*flops)(const LapackArgs&);
+  // RCPU_POLICY=auto sends a call remote from auto_scale x RCPU_AUTO_MIN_FLOPS flops on (the
+  // spec's auto-scale: routines whose remote path was measured slower than local below that).
+  double auto_scale;
 };
 
 // The routine an opcode names, or null (generated).

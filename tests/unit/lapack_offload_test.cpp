@@ -129,6 +129,19 @@ TEST(LapackPolicy, SmallFactorizationsStayLocal) {
   const LapackRoutine* getrf = lapack_routine(std::uint32_t(Opcode::dgetrf));
   EXPECT_FALSE(client::decide_lapack(c, getrf->flops(args(Opcode::dgetrf, {}, {500, 500})), true).remote);
   EXPECT_TRUE(client::decide_lapack(c, getrf->flops(args(Opcode::dgetrf, {}, {2000, 2000})), true).remote);
+  // The spec's auto-scale: getrf measured slower remote than local up to n = 8000 stays local
+  // there under auto; geqrf goes from about n = 1500 on.
+  EXPECT_EQ(getrf->auto_scale, 4096.0);
+  const auto a8000 = args(Opcode::dgetrf, {}, {8000, 8000});
+  EXPECT_FALSE(client::decide_lapack(c, getrf->flops(a8000), true, getrf->auto_scale).remote);
+  const auto a16000 = args(Opcode::dgetrf, {}, {16000, 16000});
+  EXPECT_TRUE(client::decide_lapack(c, getrf->flops(a16000), true, getrf->auto_scale).remote);
+  const LapackRoutine* geqrf = lapack_routine(std::uint32_t(Opcode::dgeqrf));
+  const LapackRoutine* syevd = lapack_routine(std::uint32_t(Opcode::dsyevd));
+  EXPECT_EQ(syevd->auto_scale, 1.0);
+  const auto q1000 = args(Opcode::dgeqrf, {}, {1000, 1000}), q2000 = args(Opcode::dgeqrf, {}, {2000, 2000});
+  EXPECT_FALSE(client::decide_lapack(c, geqrf->flops(q1000), true, geqrf->auto_scale).remote);
+  EXPECT_TRUE(client::decide_lapack(c, geqrf->flops(q2000), true, geqrf->auto_scale).remote);
   c.policy = client::PolicyMode::remote;
   EXPECT_TRUE(client::decide_lapack(c, 1.0, true).remote);
   EXPECT_FALSE(client::decide_lapack(c, 0.0, true).remote);  // quick return: local
