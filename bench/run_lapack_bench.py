@@ -15,41 +15,15 @@ is there, lapack_<routine>.png/.svg (time and GFLOP/s vs n).
 usage: run_lapack_bench.py --build BUILD --out DIR [--sizes 1000,2000,4000,8000,16000]
                            [--routines dgetrf,...] [--modes local,rcpu-cuda] [--max-point-s 120]
 """
-import argparse, csv, datetime, json, os, signal, subprocess, sys, tempfile
+import argparse, csv, datetime, json, os, subprocess, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_level3 import openblas_lib, start_rcpud, stop  # noqa: E402
 
 FLOPS = {  # LAPACK Working Note 41 counts (square, real)
     "dgetrf": lambda n: 2 * n ** 3 / 3, "dpotrf": lambda n: n ** 3 / 3, "dgesv": lambda n: 2 * n ** 3 / 3 + 2 * n ** 2,
     "dgeqrf": lambda n: 4 * n ** 3 / 3, "dsyevd": lambda n: 9 * n ** 3, "dgesvd": lambda n: 22 * n ** 3}
 ROUTINES = list(FLOPS)
-
-
-def start_rcpud(build, backend):
-    # RCPU_CUDA_SVD=1: dgesvd on cuSOLVER (opt-in on the server; by default the SVD runs on the
-    # server's CPU backend, see src/backends/cuda/cusolver_lapack.cpp).
-    p = subprocess.Popen([os.path.join(build, "bin", "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ, RCPU_CUDA_SVD="1"))
-    line = p.stdout.readline()
-    if "listening on" not in line:
-        p.kill()
-        raise RuntimeError(f"rcpud --backend {backend} did not start: {line!r}")
-    return p, line.strip().rsplit(" ", 1)[1]
-
-
-def stop(p):
-    if p and p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-
-
-def openblas_lib():
-    for c in ["/usr/lib/x86_64-linux-gnu/libopenblas.so.0", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"]:
-        if os.path.exists(c):
-            return c
-    return "libopenblas.so.0"
 
 
 def run_point(bench, lib, routine, n, repeats, env, timeout):
@@ -94,7 +68,9 @@ def main():
             env = dict(base_env)
             lib = openblas_lib()
             if mode.startswith("rcpu-"):
-                server, addr = start_rcpud(build, mode.split("-", 1)[1])
+                # RCPU_CUDA_SVD=1: dgesvd on cuSOLVER (opt-in on the server; by default the SVD
+                # runs on the server's CPU backend, see src/backends/cuda/cusolver_lapack.cpp).
+                server, addr = start_rcpud(build, mode.split("-", 1)[1], dict(os.environ, RCPU_CUDA_SVD="1"))
                 lib = os.path.join(build, "lib", "rcpu", "liblapack.so.3")
                 env.update(RCPU_SERVER=addr, RCPU_POLICY="remote", RCPU_FALLBACK="error")
             for routine in routines:

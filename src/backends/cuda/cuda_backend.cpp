@@ -652,7 +652,10 @@ class CudaBackend final : public Backend {
     }
 
    private:
-    void panel(std::int64_t col0, std::int64_t cols) {
+    // Queues panel [col0, col0 + cols): its inputs up on the copy stream (A, and B when every panel
+    // needs all of it, before the first panel), `in` recorded there, cuBLAS on the compute stream
+    // after `in`, `done` recorded after it. Returns the panel's output bytes (in C's buffer).
+    ByteRange queue_panel(std::int64_t col0, std::int64_t cols, cudaEvent_t in, cudaEvent_t done) {
       const int dev = be_.dev_;
       check_cuda(cudaSetDevice(dev), dev, "cudaSetDevice");
       const std::uint64_t elem = element_size(args_.dtype);
@@ -672,46 +675,30 @@ class CudaBackend final : public Backend {
         be_.upload(call_, ByteRange{Operand::b, b_off * elem, std::uint64_t(cols) * std::uint64_t(args_.ldb) * elem});
       const ByteRange c_range{Operand::c, c_off * elem, std::uint64_t(cols) * c_ld * elem};
       if (s.c.reads()) be_.upload(call_, c_range);
-      check_cuda(cudaEventRecord(be_.in_ready_, be_.h2d_), dev, "cudaEventRecord");
-      check_cuda(cudaStreamWaitEvent(be_.compute_, be_.in_ready_, 0), dev, "cudaStreamWaitEvent");
+      check_cuda(cudaEventRecord(in, be_.h2d_), dev, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(be_.compute_, in, 0), dev, "cudaStreamWaitEvent");
       check_cublas(run_cublas(be_.handle_, sub, call_.dev[0], call_.dev[1] + b_off * elem, call_.dev[2] + c_off * elem),
                    dev, routine_);
-      check_cuda(cudaEventRecord(be_.done_[0], be_.compute_), dev, "cudaEventRecord");
-      Step step;
-      step.out.push_back(c_range);
-      be_.download(call_, step, be_.done_[0]);
-      check_cuda(cudaStreamSynchronize(be_.d2h_), dev, ("copying a panel of " + routine_ + " back").c_str());
+      check_cuda(cudaEventRecord(done, be_.compute_), dev, "cudaEventRecord");
+      return c_range;
     }
 
-    // The asynchronous form of panel(): every copy is a direct DMA from/to page-locked memory.
+    // One panel, completed before returning (staged copies when the host memory is pageable).
+    void panel(std::int64_t col0, std::int64_t cols) {
+      Step step;
+      step.out.push_back(queue_panel(col0, cols, be_.in_ready_, be_.done_[0]));
+      be_.download(call_, step, be_.done_[0]);
+      check_cuda(cudaStreamSynchronize(be_.d2h_), be_.dev_, ("copying a panel of " + routine_ + " back").c_str());
+    }
+
+    // The asynchronous form of panel(): every copy is a direct DMA from/to page-locked memory, and
+    // `sl.out` is recorded once the result is back in host memory.
     void enqueue(std::int64_t col0, std::int64_t cols, PanelEvents& sl) {
       const int dev = be_.dev_;
-      check_cuda(cudaSetDevice(dev), dev, "cudaSetDevice");
-      const std::uint64_t elem = element_size(args_.dtype);
-      const Level3Shapes& s = plan_.shapes;
-      const bool b_by_panel = (args_.family == L3Family::gemm && args_.transb == 'N') ||
-                              args_.family == L3Family::symm || args_.family == L3Family::hemm;
-      if (!prologue_done_) {
-        if (s.a.reads()) be_.upload(call_, ByteRange{Operand::a, 0, plan_.bytes[0]});
-        if (!b_by_panel && s.b.reads()) be_.upload(call_, ByteRange{Operand::b, 0, plan_.bytes[1]});
-        prologue_done_ = true;
-      }
-      std::uint64_t b_off = 0, c_off = 0;
-      const Level3Args sub = level3_panel(args_, col0, cols, b_off, c_off);
-      const std::uint64_t c_ld = (args_.family == L3Family::trmm || args_.family == L3Family::trsm)
-                                     ? std::uint64_t(args_.ldb) : std::uint64_t(args_.ldc);
-      if (b_by_panel && s.b.reads())
-        be_.upload(call_, ByteRange{Operand::b, b_off * elem, std::uint64_t(cols) * std::uint64_t(args_.ldb) * elem});
-      const std::uint64_t c_bytes = std::uint64_t(cols) * c_ld * elem;
-      if (s.c.reads()) be_.upload(call_, ByteRange{Operand::c, c_off * elem, c_bytes});
-      check_cuda(cudaEventRecord(sl.in, be_.h2d_), dev, "cudaEventRecord");
-      check_cuda(cudaStreamWaitEvent(be_.compute_, sl.in, 0), dev, "cudaStreamWaitEvent");
-      check_cublas(run_cublas(be_.handle_, sub, call_.dev[0], call_.dev[1] + b_off * elem, call_.dev[2] + c_off * elem),
-                   dev, routine_);
-      check_cuda(cudaEventRecord(sl.done, be_.compute_), dev, "cudaEventRecord");
+      const ByteRange c = queue_panel(col0, cols, sl.in, sl.done);
       check_cuda(cudaStreamWaitEvent(be_.d2h_, sl.done, 0), dev, "cudaStreamWaitEvent");
-      check_cuda(cudaMemcpyAsync(call_.host_out + c_off * elem, call_.dev[2] + c_off * elem, c_bytes,
-                                 cudaMemcpyDeviceToHost, be_.d2h_),
+      check_cuda(cudaMemcpyAsync(call_.host_out + c.offset, call_.dev[2] + c.offset, c.bytes, cudaMemcpyDeviceToHost,
+                                 be_.d2h_),
                  dev, "cudaMemcpyAsync from the GPU");
       check_cuda(cudaEventRecord(sl.out, be_.d2h_), dev, "cudaEventRecord");
     }
