@@ -38,12 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-RemoteResult make(RemoteStatus status, std::string cause) {
-  RemoteResult r;
-  r.status = status;
-  r.cause = std::move(cause);
-  return r;
-}
+RemoteResult make(RemoteStatus status, std::string cause) { return remote_failure(status, std::move(cause)); }
 
 // Copies the packed result into the application's C (leading dimension ld); for a triangular
 // output only the triangle `tri` of the square block, never a byte outside the rows x cols block.
@@ -472,6 +467,18 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
 }
 
 }  // namespace
+
+void describe_remote(const RemoteTiming& t, CallRecord& r) {
+  r.remote = true;
+  r.bytes_to_server = t.bytes_sent;
+  r.bytes_from_server = t.bytes_received;
+  r.t_to_server_s = t.to_server_s;
+  r.t_on_server_s = t.on_server_s;
+  r.t_from_server_s = t.from_server_s;
+  r.backend = t.backend;
+  r.streams = t.streams;
+  r.emulated_link_gbps = transport::emulated_link_gbps();
+}
 
 bool remote_configured() {
   const char* env = std::getenv("RCPU_SERVER");

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/trace.h"
 #include "common/level3.h"
 
 namespace rcpu::client {
@@ -44,6 +45,18 @@ struct RemoteResult {
   std::string cause;
   RemoteTiming timing;
 };
+
+// A result that did not run remotely, with its cause (the remote paths' common way out).
+inline RemoteResult remote_failure(RemoteStatus status, std::string cause) {
+  RemoteResult r;
+  r.status = status;
+  r.cause = std::move(cause);
+  return r;
+}
+
+// The trace fields every remote call fills the same way (Level 3, LAPACK, FFT): remote, bytes,
+// times, backend, streams, link emulation. The caller adds why, transfer and the total time.
+void describe_remote(const RemoteTiming& t, CallRecord& r);
 
 // Whether RCPU_SERVER names a server at all (no I/O).
 bool remote_configured();

@@ -23,12 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-RemoteResult make(RemoteStatus status, std::string cause) {
-  RemoteResult r;
-  r.status = status;
-  r.cause = std::move(cause);
-  return r;
-}
+RemoteResult make(RemoteStatus status, std::string cause) { return remote_failure(status, std::move(cause)); }
 
 // The application's leading dimension of operand j (vectors: their length).
 std::uint64_t app_ld(const LapackSite& x, const LapackOperand& o, int j) {

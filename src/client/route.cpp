@@ -138,18 +138,10 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
   if (res.status == client::RemoteStatus::ok) {
     if (recording()) {
       client::CallRecord r = level3_record(s, x);
-      r.remote = true;
+      client::describe_remote(res.timing, r);
       r.why = d.why;
-      r.bytes_to_server = res.timing.bytes_sent;
-      r.bytes_from_server = res.timing.bytes_received;
-      r.t_to_server_s = res.timing.to_server_s;
-      r.t_on_server_s = res.timing.on_server_s;
-      r.t_from_server_s = res.timing.from_server_s;
-      r.backend = res.timing.backend;
       r.transfer = res.timing.tiled ? "tiled" : "stop-and-wait";
       r.panel_cols = res.timing.panel_cols;
-      r.streams = res.timing.streams;
-      r.emulated_link_gbps = transport::emulated_link_gbps();
       r.t_total_s = seconds_since(t0);
       client::record(r);
     }
@@ -166,9 +158,8 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
     for (const auto& [col0, cols] : res.columns_left) run_local_columns(x, a, b, c, col0, cols);
     if (recording()) {
       client::CallRecord r = level3_record(s, x);
-      r.remote = true;
+      client::describe_remote(res.timing, r);
       r.why = "fallback for the columns that had not arrived";
-      r.backend = res.timing.backend;
       r.transfer = "tiled";
       r.t_total_s = seconds_since(t0);
       client::record(r);
@@ -246,16 +237,9 @@ bool offload_lapack(Sym s, const client::LapackSite& x, client::Callback enough_
     finish();
     if (recording()) {
       client::CallRecord r = lapack_record(s, x);
-      r.remote = true;
+      client::describe_remote(res.timing, r);
       r.why = d.why;
-      r.bytes_to_server = res.timing.bytes_sent;
-      r.bytes_from_server = res.timing.bytes_received;
-      r.t_to_server_s = res.timing.to_server_s;
-      r.t_on_server_s = res.timing.on_server_s;
-      r.t_from_server_s = res.timing.from_server_s;
-      r.backend = res.timing.backend;
       r.transfer = "stop-and-wait";
-      r.emulated_link_gbps = transport::emulated_link_gbps();
       r.t_total_s = seconds_since(t0);
       client::record(r);
     }

@@ -24,10 +24,7 @@ using Clock = std::chrono::steady_clock;
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 client::RemoteResult make(client::RemoteStatus status, std::string cause) {
-  client::RemoteResult r;
-  r.status = status;
-  r.cause = std::move(cause);
-  return r;
+  return client::remote_failure(status, std::move(cause));
 }
 
 struct Loop {

@@ -52,17 +52,9 @@ bool try_remote(const char* routine, const Plan& p, void* in, void* out, const c
   if (res.status == client::RemoteStatus::ok) {
     if (client::recording()) {
       client::CallRecord r = fft_record(routine, p);
-      r.remote = true;
+      client::describe_remote(res.timing, r);
       r.why = d.why;
-      r.bytes_to_server = res.timing.bytes_sent;
-      r.bytes_from_server = res.timing.bytes_received;
-      r.t_to_server_s = res.timing.to_server_s;
-      r.t_on_server_s = res.timing.on_server_s;
-      r.t_from_server_s = res.timing.from_server_s;
-      r.backend = res.timing.backend;
       r.transfer = res.timing.streams > 1 ? "batches-split" : "stop-and-wait";
-      r.streams = res.timing.streams;
-      r.emulated_link_gbps = transport::emulated_link_gbps();
       r.t_total_s = since(t0);
       client::record(r);
     }
