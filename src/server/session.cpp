@@ -173,6 +173,26 @@ class Session {
     reject(h, req, code, message, "", [&] { drain_inputs(h.request_id, req.operands); });
   }
 
+  // Runs one stop-and-wait call on a backend, timing it into `ns`. A backend failure or an
+  // allocation failure is answered with an ERROR (the connection stays usable: the inputs are in)
+  // and false is returned.
+  template <class Run>
+  bool run_on_backend(const FrameHeader& h, backend::Backend& be, std::uint64_t& ns, Run run) {
+    try {
+      const auto t0 = Clock::now();
+      run();
+      ns = ns_since(t0);
+      return true;
+    } catch (const backend::BackendError& e) {
+      ctx_.counters.add_error(h.opcode);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, std::string(be.name()) + ": " + e.what(), false);
+    } catch (const std::bad_alloc&) {
+      ctx_.counters.add_error(h.opcode);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::out_of_memory, be.name() + ": out of memory", false);
+    }
+    return false;
+  }
+
   void handle_request(const FrameHeader& h) {
     if (is_fft_opcode(h.opcode)) {  // FFTs: server/fft_call.h
       if (auto fatal = serve_fft(conn_, ctx_, fft_, h)) fail_and_close(h, ErrorCode::bad_request, *fatal);
@@ -214,19 +234,7 @@ class Session {
     if (args.family == L3Family::trmm || args.family == L3Family::trsm) args.ldb = args.ldc;
     backend::Backend& be = ctx_.primary.supports(args) ? ctx_.primary : ctx_.cpu;
     std::uint64_t compute_ns = 0;
-    try {
-      const auto t0 = Clock::now();
-      be.level3(args, buf[0], buf[1], buf[2]);
-      compute_ns = ns_since(t0);
-    } catch (const backend::BackendError& e) {
-      ctx_.counters.add_error(h.opcode);
-      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, std::string(be.name()) + ": " + e.what(), false);
-      return;
-    } catch (const std::bad_alloc&) {
-      ctx_.counters.add_error(h.opcode);
-      send_error(conn_, h.request_id, h.opcode, ErrorCode::out_of_memory, be.name() + ": out of memory", false);
-      return;
-    }
+    if (!run_on_backend(h, be, compute_ns, [&] { be.level3(args, buf[0], buf[1], buf[2]); })) return;
 
     const OperandDesc& out = *output_operand(req.operands);
     Response resp;
@@ -288,19 +296,7 @@ class Session {
     const LapackArgs args = lapack_args_of(h.opcode, req);
     backend::Backend& be = ctx_.primary.supports_lapack(args) ? ctx_.primary : ctx_.cpu;
     LapackResponse resp;
-    try {
-      const auto t0 = Clock::now();
-      resp.info = be.lapack(args, p);
-      resp.compute_ns = ns_since(t0);
-    } catch (const backend::BackendError& e) {
-      ctx_.counters.add_error(h.opcode);
-      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, std::string(be.name()) + ": " + e.what(), false);
-      return;
-    } catch (const std::bad_alloc&) {
-      ctx_.counters.add_error(h.opcode);
-      send_error(conn_, h.request_id, h.opcode, ErrorCode::out_of_memory, be.name() + ": out of memory", false);
-      return;
-    }
+    if (!run_on_backend(h, be, resp.compute_ns, [&] { resp.info = be.lapack(args, p); })) return;
     resp.backend = be.name();
     resp.server_ns = ns_since(t_inputs);
     ctx_.counters.add_call(h.opcode, wire_in, 0, resp.compute_ns);
