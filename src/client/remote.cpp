@@ -108,16 +108,6 @@ std::uint64_t tile_bytes() {
 
 int streams_wanted() { return streams_per_call(); }
 
-// A random 64-bit token naming a striped call to the server (the other connections JOIN it).
-// The process id and the clock are mixed in at every call: a child after fork() starts with a copy
-// of its parent's generator and would otherwise repeat its parent's tokens.
-std::uint64_t call_token() {
-  static std::atomic<std::uint64_t> counter{0};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::uint64_t now = std::uint64_t(Clock::now().time_since_epoch().count());
-  return rng() ^ (std::uint64_t(::getpid()) * 0xff51afd7ed558ccdull) ^ (now * 0xc4ceb9fe1a85ec53ull) ^
-         (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull);
-}
 
 // What the client has measured so far (process-wide, updated after every tiled call): the rate at
 // which the link took its inputs, and the server's compute rate. Start values: the emulated rate
@@ -467,6 +457,17 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
 }
 
 }  // namespace
+
+// A random 64-bit token naming a striped call to the server (the other connections JOIN it).
+// The process id and the clock are mixed in at every call: a child after fork() starts with a copy
+// of its parent's generator and would otherwise repeat its parent's tokens.
+std::uint64_t call_token() {
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::uint64_t now = std::uint64_t(Clock::now().time_since_epoch().count());
+  return rng() ^ (std::uint64_t(::getpid()) * 0xff51afd7ed558ccdull) ^ (now * 0xc4ceb9fe1a85ec53ull) ^
+         (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull);
+}
 
 void describe_remote(const RemoteTiming& t, CallRecord& r) {
   r.remote = true;

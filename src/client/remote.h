@@ -22,6 +22,7 @@ struct RemoteTiming {
   bool tiled = false;        // pipelined tiles (else stop-and-wait)
   std::int64_t panel_cols = 0;
   int streams = 1;           // connections the call was striped over
+  bool striped = false;      // FFT: one transform's bytes cut over `streams` connections (else batches split)
 };
 
 enum class RemoteStatus {
@@ -53,6 +54,9 @@ inline RemoteResult remote_failure(RemoteStatus status, std::string cause) {
   r.cause = std::move(cause);
   return r;
 }
+
+// A random 64-bit token naming a striped call to the server (the other connections JOIN it).
+std::uint64_t call_token();
 
 // The trace fields every remote call fills the same way (Level 3, LAPACK, FFT): remote, bytes,
 // times, backend, streams, link emulation. The caller adds why, transfer and the total time.

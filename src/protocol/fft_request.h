@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/fft.h"
 #include "protocol/archive.h"
@@ -36,6 +37,29 @@ struct FftRequest {
 template <class Ar>
 void codec(Ar& ar, FftRequest& m) {
   ar(m.desc, m.planner_flags);
+}
+
+// REQUEST with kFlagStriped: one transform whose packed input and output are cut into `stripes`
+// contiguous byte ranges, stripe s carrying bytes [s*len/stripes, (s+1)*len/stripes) of each side
+// (fft_stripe_range). Stripe 0 is this connection; stripes 1.. are other connections of the client
+// that send JOIN(token, s) with kFlagStriped, then their input range as DATA frames of operand 0,
+// and receive their output range as DATA frames of operand 1. Why: one TCP stream is far slower
+// than several (docs/protocol.md), and a single large transform cannot be cut into requests.
+struct StripedFftRequest {
+  FftRequest fft;
+  std::uint32_t stripes = 2;  // 2 .. kMaxStripes
+  std::uint64_t token = 0;
+};
+template <class Ar>
+void codec(Ar& ar, StripedFftRequest& m) {
+  ar(m.fft, m.stripes, m.token);
+}
+
+// Bytes [first, second) of a side of `len` bytes that stripe s of k carries.
+inline std::pair<std::uint64_t, std::uint64_t> fft_stripe_range(std::uint64_t len, std::uint64_t s, std::uint64_t k) {
+  // floor(len * s / k), written so that len * s cannot overflow.
+  auto at = [&](std::uint64_t i) { return (len / k) * i + (len % k) * i / k; };
+  return {at(s), at(s + 1)};
 }
 
 // The opcode of a transform kind and precision, and back.

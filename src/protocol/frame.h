@@ -39,6 +39,10 @@ inline constexpr std::uint32_t kFlagClosing = 1u;
 // On a REQUEST frame: the payload is a TiledRequest and the operands travel as TILE frames in the
 // order of the call's TilePlan (protocol/tiling.h); results come back as TILE frames, then RESPONSE.
 inline constexpr std::uint32_t kFlagTiled = 2u;
+// On a REQUEST frame of an FFT opcode: the payload is a StripedFftRequest and the packed input and
+// output travel as contiguous byte ranges over `stripes` connections (protocol/fft_request.h). On a
+// JOIN frame: the JOIN names a striped FFT call (without it, a tiled call).
+inline constexpr std::uint32_t kFlagStriped = 4u;
 // A TILE payload starts with the tile's place in its operand: u64 row0, rows, col0, cols.
 inline constexpr std::uint64_t kTileHeaderSize = 32;
 

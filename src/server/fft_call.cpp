@@ -5,6 +5,7 @@
 #include <chrono>
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 #include "common/log.h"
@@ -50,30 +51,85 @@ std::uint8_t* FftHostBuffer::get(backend::Backend& be, MemoryBudget& budget, std
   return reinterpret_cast<std::uint8_t*>((p + 63) & ~std::uintptr_t(63));
 }
 
-std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext& ctx, FftSessionState& state,
-                                     const FrameHeader& h) {
-  FftRequest req;
+namespace {
+
+// Testing only (tests/fftw, fault mode): RCPUD_TEST_FAIL_FFT_STRIPES=1 makes every striped FFT die
+// once the primary's own input range is in, while the other stripes may still be sending: every
+// connection of the call is shut down without a reply, as if the server had crashed mid-stripe.
+bool injected_stripe_failure() {
+  static const bool on = [] {
+    const char* env = std::getenv("RCPUD_TEST_FAIL_FFT_STRIPES");
+    return env && *env == '1';
+  }();
+  return on;
+}
+
+}  // namespace
+
+std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& ctx, FftSessionState& state,
+                                  const FrameHeader& h) {
+  const bool striped = (h.flags & kFlagStriped) != 0;
+  StripedFftRequest sreq;
   try {
-    req = recv_body<FftRequest>(conn, h);
+    if (striped) sreq = recv_body<StripedFftRequest>(conn, h);
+    else sreq.fft = recv_body<FftRequest>(conn, h);
   } catch (const DecodeError& e) {
-    return std::string("bad FFT REQUEST: ") + e.what();
+    return FftFatal{ErrorCode::bad_request, std::string("bad FFT REQUEST: ") + e.what()};
   }
+  if (striped && (sreq.stripes < 2 || sreq.stripes > kMaxStripes))
+    return FftFatal{ErrorCode::bad_request, "striped FFT: stripe count " + std::to_string(sreq.stripes) +
+                                                " out of range 2.." + std::to_string(kMaxStripes)};
+  const FftRequest& req = sreq.fft;
+
+  // A striped call is registered before anything else can fail, and retired on every way out, so
+  // a JOIN never waits for a call that will not come. This thread returns only once every joined
+  // stripe is over: they read and write this session's buffers.
+  std::shared_ptr<FftStripedCall> call;
+  if (striped) {
+    call = std::make_shared<FftStripedCall>();
+    call->stripes = int(sreq.stripes);
+    call->conns.assign(sreq.stripes, nullptr);
+    call->attached.assign(sreq.stripes, false);
+    call->conns[0] = &conn;
+    call->attached[0] = true;
+    if (!ctx.fft_calls.add(sreq.token, call))
+      return FftFatal{ErrorCode::bad_request, "striped FFT: call token already in use"};
+  }
+  struct Retire {
+    FftCallRegistry& registry;
+    FftStripedCall* call;
+    transport::Connection& primary;
+    std::uint64_t token;
+    bool ok = false;
+    ~Retire() {
+      if (!call) return;
+      registry.retire(token);
+      std::unique_lock lock(call->mu);
+      if (!ok) call->fail_all(&primary);
+      call->cv.wait(lock, [&] { return call->finished == call->joined(); });
+    }
+  } retire{ctx.fft_calls, call.get(), conn, sreq.token};
+
   if (auto err = check_fft_request(h.opcode, req, ctx.options.max_request_bytes)) {
     ctx.counters.add_error(h.opcode);
-    return std::string(opcode_name(h.opcode)) + " rejected: " + *err;
+    return FftFatal{ErrorCode::bad_request, std::string(opcode_name(h.opcode)) + " rejected: " + *err};
   }
   const FftDescriptor& d = req.desc;
   const OperandDesc in_op = fft_input_operand(d), out_op = fft_output_operand(d);
+  const std::uint64_t k = striped ? sreq.stripes : 1;
   std::uint64_t wire_in = kHeaderSize + h.payload_length;
 
-  auto refuse = [&](ErrorCode code, const std::string& message) {
+  // A call that cannot run: one connection drains the input and stays usable; a striped call is
+  // failed as a whole (its other connections would need draining too), and the client discards
+  // every connection of it.
+  auto refuse = [&](ErrorCode code, const std::string& message) -> std::optional<FftFatal> {
     ctx.counters.add_error(h.opcode);
     log::info(std::string("FFT ") + opcode_name(h.opcode) + " refused: " + message);
+    if (striped) return FftFatal{code, message};
     recv_matrix(conn, h.request_id, in_op.index, nullptr, in_op.bytes());  // drain: within the limit
     send_error(conn, h.request_id, h.opcode, code, message, false);
     return std::nullopt;
   };
-
   std::uint8_t* in = state.in.get(ctx.primary, ctx.memory, in_op.bytes());
   std::uint8_t* out = in ? state.out.get(ctx.primary, ctx.memory, out_op.bytes()) : nullptr;
   if (!in || !out)
@@ -107,7 +163,48 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
   } catch (const std::bad_alloc&) {
     return refuse(ErrorCode::out_of_memory, backend_of(primary).name() + ": out of memory");
   }
-  wire_in += recv_matrix(conn, h.request_id, in_op.index, in, in_op.bytes());
+  if (!striped) {
+    wire_in += recv_matrix(conn, h.request_id, in_op.index, in, in_op.bytes());
+  } else {
+    {
+      std::lock_guard lock(call->mu);
+      call->request_id = h.request_id;
+      call->opcode = h.opcode;
+      call->in = in;
+      call->out = out;
+      call->in_bytes = in_op.bytes();
+      call->out_bytes = out_op.bytes();
+      call->started = true;
+      call->cv.notify_all();
+    }
+    const auto [first, end] = fft_stripe_range(in_op.bytes(), 0, k);
+    try {
+      wire_in += recv_matrix(conn, h.request_id, in_op.index, in + first, end - first);
+    } catch (...) {
+      std::lock_guard lock(call->mu);
+      call->fail_all(&conn);
+      throw;
+    }
+    std::unique_lock lock(call->mu);
+    if (injected_stripe_failure()) {
+      call->fail_all();  // this connection too: no reply at all
+      return FftFatal{ErrorCode::internal, "injected failure (RCPUD_TEST_FAIL_FFT_STRIPES)"};
+    }
+    // Every stripe attaches and delivers within the I/O time-out, or the call fails (which wakes
+    // the joined stripes' threads); so does a server that is stopping.
+    const auto deadline =
+        Clock::now() + std::chrono::milliseconds(ctx.options.io_timeout_ms > 0 ? ctx.options.io_timeout_ms : 600000);
+    while (call->received < int(k) - 1 && !call->abort) {
+      if (Clock::now() >= deadline || ctx.stopping.load()) break;
+      call->cv.wait_for(lock, std::chrono::milliseconds(200));
+    }
+    if (call->received < int(k) - 1) {
+      call->fail_all(&conn);
+      ctx.counters.add_error(h.opcode);
+      return FftFatal{ErrorCode::bad_request, "striped FFT: a stripe failed or never delivered its input"};
+    }
+    wire_in += call->wire_in;
+  }
   const auto t_inputs = Clock::now();
   try {
     const auto t0 = Clock::now();
@@ -126,13 +223,15 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
     compute_ns = ns_since(t0);
   } catch (const backend::BackendError& e) {
     ctx.counters.add_error(h.opcode);
-    send_error(conn, h.request_id, h.opcode, ErrorCode::backend_failed, backend_of(primary).name() + ": " + e.what(),
-               false);
+    const std::string message = backend_of(primary).name() + ": " + e.what();
+    if (striped) return FftFatal{ErrorCode::backend_failed, message};
+    send_error(conn, h.request_id, h.opcode, ErrorCode::backend_failed, message, false);
     return std::nullopt;
   } catch (const std::bad_alloc&) {
     ctx.counters.add_error(h.opcode);
-    send_error(conn, h.request_id, h.opcode, ErrorCode::out_of_memory, backend_of(primary).name() + ": out of memory",
-               false);
+    const std::string message = backend_of(primary).name() + ": out of memory";
+    if (striped) return FftFatal{ErrorCode::out_of_memory, message};
+    send_error(conn, h.request_id, h.opcode, ErrorCode::out_of_memory, message, false);
     return std::nullopt;
   }
   backend::Backend& be = backend_of(primary);
@@ -142,9 +241,23 @@ std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext
   resp.server_ns = ns_since(t_inputs);
   resp.backend = be.name();
   ctx.counters.add_call(h.opcode, wire_in, 0, compute_ns);
+  if (striped) {
+    std::lock_guard lock(call->mu);
+    call->computed = true;  // the joined stripes send their ranges of the output
+    call->cv.notify_all();
+  }
   std::uint64_t wire_out = send_message(conn, Kind::response, h.request_id, h.opcode, resp);
-  wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out, out_op.rows, 1, out_op.rows,
-                          out_op.elem_size);
+  if (!striped) {
+    wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out, out_op.rows, 1, out_op.rows,
+                            out_op.elem_size);
+  } else {
+    const auto [first, end] = fft_stripe_range(out_op.bytes(), 0, k);
+    wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out + first, end - first, 1, end - first, 1);
+    retire.ok = true;
+    std::unique_lock lock(call->mu);
+    call->cv.wait(lock, [&] { return call->finished == call->joined(); });
+    wire_out += call->wire_out;
+  }
   ctx.counters.add_bytes_out(h.opcode, wire_out);
   return std::nullopt;
 }

@@ -9,6 +9,8 @@
 
 #include "backends/backend.h"
 #include "protocol/frame.h"
+#include "protocol/status.h"
+#include "server/fft_stripes.h"
 #include "server/memory_budget.h"
 #include "server/session.h"
 
@@ -41,11 +43,19 @@ struct FftSessionState {
   FftHostBuffer in, out;
 };
 
-// Serves one REQUEST whose opcode is an FFT opcode. Returns a message when the connection must be
-// closed (a body that does not decode, an absurd or over-limit descriptor: what follows on the
-// stream cannot be trusted or drained); the caller then sends ERROR and hangs up. Other failures
-// (server memory, backend errors) get an ERROR reply and the session goes on.
-std::optional<std::string> serve_fft(transport::Connection& conn, SessionContext& ctx, FftSessionState& state,
+// Why the connection of an FFT request must be closed; the caller sends ERROR(code, closing).
+struct FftFatal {
+  protocol::ErrorCode code;
+  std::string message;
+};
+
+// Serves one REQUEST whose opcode is an FFT opcode, one connection's or (kFlagStriped) striped
+// over several, whose other connections JOIN through ctx.fft_calls. Returns why the connection
+// must be closed (a body that does not decode, an absurd or over-limit descriptor: what follows
+// on the stream cannot be trusted or drained; any failure of a striped call); the caller then
+// sends ERROR and hangs up. Other failures of a one-connection call (server memory, backend
+// errors) get an ERROR reply and the session goes on.
+std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& ctx, FftSessionState& state,
                                      const protocol::FrameHeader& h);
 
 }  // namespace rcpu::server

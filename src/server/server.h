@@ -12,6 +12,7 @@
 
 #include "backends/backend.h"
 #include "server/counters.h"
+#include "server/fft_stripes.h"
 #include "server/memory_budget.h"
 #include "server/host_buffers.h"
 #include "server/options.h"
@@ -56,6 +57,7 @@ class Server {
   Counters counters_;
   MemoryBudget memory_;
   CallRegistry calls_;
+  FftCallRegistry fft_calls_;
   HostBufferPool buffers_;  // after memory_ and primary_: built from them
   std::atomic<int> active_sessions_{0};
   std::atomic<bool> stopping_{false};

@@ -142,7 +142,7 @@ class Session {
     HelloOk ok;
     ok.server_version = "rcpud 0.1.0";
     ok.backend = ctx_.primary.name();
-    ok.capabilities = kCapLevel3 | kCapTiles | kCapLapack;
+    ok.capabilities = kCapLevel3 | kCapTiles | kCapLapack | kCapFftStripes;
     ok.max_request_bytes = ctx_.options.max_request_bytes;
     send_message(conn_, Kind::hello_ok, h.request_id, 0, ok);
     return true;
@@ -195,7 +195,7 @@ class Session {
 
   void handle_request(const FrameHeader& h) {
     if (is_fft_opcode(h.opcode)) {  // FFTs: server/fft_call.h
-      if (auto fatal = serve_fft(conn_, ctx_, fft_, h)) fail_and_close(h, ErrorCode::bad_request, *fatal);
+      if (auto fatal = serve_fft(conn_, ctx_, fft_, h)) fail_and_close(h, fatal->code, fatal->message);
       return;
     }
     Request req;
@@ -331,6 +331,7 @@ class Session {
   // JOIN on another connection of a client: this connection carries one stripe of a tiled call
   // whose REQUEST came (or is coming) on the client's first connection.
   void handle_join(const FrameHeader& h) {
+    if (h.flags & kFlagStriped) return handle_fft_join(h);
     Join j;
     try {
       j = recv_body<Join>(conn_, h);
@@ -357,6 +358,37 @@ class Session {
       if (call->abort) throw CloseSession{};
     }
     run_stripe(*call, conn_, int(j.stripe));
+  }
+
+  // JOIN with kFlagStriped: this connection carries one byte range of a striped FFT whose REQUEST
+  // came (or is coming) on the client's first connection (server/fft_stripes.h). When the stripe
+  // is over, the connection goes back to serving requests; a failed call closes it.
+  void handle_fft_join(const FrameHeader& h) {
+    Join j;
+    try {
+      j = recv_body<Join>(conn_, h);
+    } catch (const DecodeError& e) {
+      fail_and_close(h, ErrorCode::bad_frame, std::string("bad JOIN: ") + e.what());
+    }
+    std::string why;
+    std::shared_ptr<FftStripedCall> call =
+        ctx_.fft_calls.attach(j.token, int(j.stripe), &conn_, ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
+    if (!call) fail_and_close(h, ErrorCode::bad_request, "striped FFT JOIN: " + why);
+    struct Finish {
+      FftStripedCall& c;
+      int s;
+      ~Finish() {
+        std::lock_guard lock(c.mu);
+        c.conns[std::size_t(s)] = nullptr;
+        ++c.finished;
+        c.cv.notify_all();
+      }
+    } finish{*call, int(j.stripe)};
+    try {
+      run_fft_stripe(*call, conn_, int(j.stripe));
+    } catch (const TransportError&) {
+      throw CloseSession{};  // the call failed: the client discards this connection
+    }
   }
 
   // The worker of a tiled call: starts panel j once every stripe has delivered its inputs, keeping

@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "server/counters.h"
+#include "server/fft_stripes.h"
 #include "server/host_buffers.h"
 #include "server/memory_budget.h"
 #include "server/options.h"
@@ -26,6 +27,7 @@ struct SessionContext {
   std::atomic<bool>& stopping;
   CallRegistry& calls;  // striped tiled calls, joined by their other connections
   HostBufferPool& buffers;  // operand buffers, shared by every session
+  FftCallRegistry& fft_calls;  // striped FFTs, joined by their other connections
 };
 
 // Runs the session to its end. Never throws.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "protocol/tiling.h"
+#include "server/stripe_registry.h"
 #include "transport/transport.h"
 
 namespace rcpu::server {
@@ -64,23 +65,6 @@ struct TiledCall {
 void run_stripe(TiledCall& call, transport::Connection& conn, int s);
 
 // Striped calls waiting for, or running with, their other connections.
-class CallRegistry {
- public:
-  // The primary connection's session registers its call before anything else can fail.
-  bool add(std::uint64_t token, std::shared_ptr<TiledCall> call);
-  // No more stripes may attach (the call ended, or was rejected).
-  void retire(std::uint64_t token);
-  // A JOIN: waits up to timeout_ms for the call to be registered; attaches `conn` as stripe `s`.
-  // Returns null with `why` set when the token is unknown, retired, the stripe is invalid or taken.
-  std::shared_ptr<TiledCall> attach(std::uint64_t token, int s, transport::Connection* conn, int timeout_ms,
-                                    const std::atomic<bool>& stopping, std::string& why);
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::uint64_t, std::weak_ptr<TiledCall>> live_;
-  std::set<std::uint64_t> retired_;
-  std::deque<std::uint64_t> retired_order_;  // bounded: the oldest are forgotten
-};
+using CallRegistry = StripeRegistry<TiledCall>;
 
 }  // namespace rcpu::server

@@ -6,10 +6,15 @@ MODE: local        RCPU_POLICY=local: every transform on the local FFTW (trace: 
       remote       rcpud --backend cpu on 127.0.0.1 port 0, RCPU_POLICY=remote: every transform a
                    server can run goes there (trace: remote, backend cpu, no fallback)
       remote-cuda  the same with rcpud --backend cuda (GPU machine; exit 77 = skipped without a GPU)
+      stripe-fault rcpud --backend cpu that drops every connection of a striped FFT mid-call
+                   (RCPUD_TEST_FAIL_FFT_STRIPES=1); the program runs only its striped cases
+                   (FFT_COMPARE_ONLY=striped) with the default local fallback: its results must
+                   still agree, and every one of those transforms must show a fallback
 The program must exit 0 (its own comparison with a reference); the RCPU_TRACE lines must show at
 least one FFTW execution, and in the remote modes every c2c/r2c/c2r execution remote on the
 expected backend (only 'trivial' 1-point and 'not-offloadable' r2r/split ones may stay local);
-with --expect-split, at least one batched transform cut over several connections (RCPU_STREAMS=3).
+with --expect-split, at least one batched transform cut over several connections (RCPU_STREAMS=3)
+and at least 8 single transforms (fft_compare's four 2^21 cases, both precisions) striped over 3.
 """
 import json, os, shutil, subprocess, sys, tempfile
 
@@ -36,6 +41,17 @@ def main():
         backend = None
         if mode == "local":
             env["RCPU_POLICY"] = "local"
+        elif mode == "stripe-fault":
+            os.environ["RCPUD_TEST_FAIL_FFT_STRIPES"] = "1"  # inherited by the server only
+            try:
+                server, endpoint = start_server(rcpud)
+            finally:
+                del os.environ["RCPUD_TEST_FAIL_FFT_STRIPES"]
+            env["RCPU_SERVER"] = endpoint
+            env["RCPU_POLICY"] = "remote"
+            env["RCPU_STREAMS"] = "3"
+            env["FFT_COMPARE_ONLY"] = "striped"
+            del env["RCPU_FALLBACK"]  # the point: a broken striped call falls back to a correct local run
         elif mode in ("remote", "remote-cuda"):
             backend = "cpu" if mode == "remote" else "cuda"
             if backend == "cuda" and (not shutil.which("nvidia-smi")
@@ -69,6 +85,14 @@ def main():
     if not ffts:
         print("FAIL: no FFTW execution in the trace (did the program load the shim?)")
         return 1
+    if mode == "stripe-fault":
+        fell_back = [x for x in ffts if x.get("where") != "remote" and x.get("why") == "fallback"]
+        print(f"trace: {len(fell_back)} striped transforms fell back to local FFTW after the server dropped them")
+        if len(fell_back) < 8 or len(fell_back) != len(ffts):
+            print(f"FAIL: expected every one of at least 8 striped transforms to fall back, got {len(fell_back)} "
+                  f"of {len(ffts)}")
+            return 1
+        return 0
     if backend is None:
         if remote:
             print("FAIL: remote executions in local mode")
@@ -98,6 +122,12 @@ def main():
     print(f"trace: {len(split)} remote transforms cut over several connections")
     if expect_split and not split:
         print("FAIL: no batched transform was cut over several connections")
+        return 1
+    striped = [x for x in remote if x.get("transfer") == "striped"]
+    print(f"trace: {len(striped)} single transforms striped over several connections")
+    if expect_split and (len(striped) < 8 or any(x.get("streams") != 3 for x in striped)):
+        print(f"FAIL: expected at least 8 transforms striped over 3 connections, got "
+              f"{[x.get('streams') for x in striped]}")
         return 1
     return 0
 

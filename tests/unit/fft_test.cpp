@@ -234,6 +234,65 @@ TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
   EXPECT_NEAR(std::abs(out[1]), 0.0, 1e-12);
 }
 
+// Striped FFTs (kFlagStriped): a stripe count out of range is refused and the connection closed;
+// a JOIN naming a bad stripe is refused; a joined stripe whose connection breaks fails the whole
+// call (ERROR on the primary, which is closed), its token is retired, and the server goes on.
+TEST(FftRemote, StripedCallFailuresAreClearAndTheServerGoesOn) {
+  FftServer s;
+  Hello hello;
+  hello.opcode_hash = opcode_table_hash();
+  hello.capabilities = kCapLevel3;
+  auto connect = [&] {
+    auto c = transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000);
+    send_message(*c, Kind::hello, 1, 0, hello);
+    const FrameHeader h = recv_header(*c);
+    EXPECT_EQ(h.kind, Kind::hello_ok);
+    const HelloOk ok = recv_body<HelloOk>(*c, h);
+    EXPECT_TRUE(ok.capabilities & kCapFftStripes);
+    return c;
+  };
+  auto expect_closing_error = [](transport::Connection& c, const char* what) {
+    const FrameHeader h = recv_header(c);
+    ASSERT_EQ(h.kind, Kind::error) << what;
+    const ErrorReply e = recv_body<ErrorReply>(c, h);
+    EXPECT_EQ(e.code, ErrorCode::bad_request) << what << ": " << e.message;
+    EXPECT_TRUE(h.flags & kFlagClosing) << what;
+  };
+  const std::uint32_t opcode = fft_opcode(FftKind::c2c, FftPrecision::f64);
+  StripedFftRequest req;
+  req.fft.desc = c2c({{64, 1, 1}});
+  req.fft.planner_flags = FFTW_ESTIMATE;
+  for (std::uint32_t stripes : {1u, kMaxStripes + 1}) {
+    auto c = connect();
+    req.stripes = stripes;
+    send_message(*c, Kind::request, 2, opcode, req, kFlagStriped);
+    expect_closing_error(*c, "stripe count");
+  }
+  req.stripes = 2;
+  req.token = 0x5eed;
+  auto primary = connect();
+  send_message(*primary, Kind::request, 7, opcode, req, kFlagStriped);
+  std::vector<std::complex<double>> in(64, {1, 0});
+  send_matrix(*primary, 7, opcode, 0, in.data(), 512, 1, 512, 1);  // stripe 0: bytes [0, 1024/2)
+  auto bad = connect();
+  send_message(*bad, Kind::join, 7, opcode, Join{req.token, 5}, kFlagStriped);
+  expect_closing_error(*bad, "JOIN of stripe 5 of 2");
+  {
+    auto joined = connect();
+    send_message(*joined, Kind::join, 7, opcode, Join{req.token, 1}, kFlagStriped);
+    joined->shutdown();  // stripe 1 breaks before its bytes: the call fails
+  }
+  expect_closing_error(*primary, "primary of a call whose stripe broke");
+  auto late = connect();
+  send_message(*late, Kind::join, 7, opcode, Join{req.token, 1}, kFlagStriped);
+  expect_closing_error(*late, "JOIN of a retired call");
+  // The server still runs transforms.
+  std::vector<std::complex<double>> out(64);
+  const client::RemoteResult r = fftw::run_fft_remote(c2c({{64, 1, 1}}), in.data(), out.data(), FFTW_ESTIMATE);
+  ASSERT_EQ(r.status, client::RemoteStatus::ok) << r.cause;
+  EXPECT_NEAR(out[0].real(), 64.0, 1e-12);
+}
+
 // Over the server's request limit: the client does not even send it, and says why.
 TEST(FftRemote, OverTheLimitFailsCleanly) {
   FftServer s(1 << 16);

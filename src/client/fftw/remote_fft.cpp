@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <system_error>
@@ -243,11 +244,152 @@ std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void
   return all;
 }
 
+// ONE transform of at least kSplitMinBytes that run_split cannot cut (a single transform, or in
+// place) travels striped over up to RCPU_STREAMS connections (docs/protocol.md, "Striped FFTs"):
+// stripe s carries bytes [s*len/k, (s+1)*len/k) of the packed input and, after the server has
+// run the transform once, the same share of the packed output. Why: one loopback TCP stream
+// carries ~3.6 GB/s where eight carry 19-27 GB/s, and a single transform is otherwise bound by one.
+// Returns nothing when striping does not apply (too small, one stream, an old server, no extra
+// connection free at once); the caller then sends one stop-and-wait request. Any failure fails the
+// whole call: every connection of it is discarded and the caller runs the transform locally; the
+// application's arrays are written only after every byte has arrived (as in run()).
+std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const void* in, void* out,
+                                                unsigned planner_flags) {
+  const int streams = std::min<int>(client::streams_per_call(), int(kMaxStripes));
+  if (streams < 2 || fft_in_bytes(d) + fft_out_bytes(d) < kSplitMinBytes) return std::nullopt;
+  FftRequest req;
+  req.desc = fft_packed(d);
+  req.planner_flags = planner_flags;
+  const std::uint32_t opcode = fft_opcode(d.kind, d.precision);
+  const OperandDesc in_op = fft_input_operand(req.desc), out_op = fft_output_operand(req.desc);
+
+  std::string cause;
+  std::optional<client::Lease> first = client::pool().acquire(cause);
+  if (!first) return make(client::RemoteStatus::unavailable, cause);
+  if (!(first->conn->info().capabilities & kCapFftStripes)) {
+    first->pool->release(std::move(*first));
+    return std::nullopt;
+  }
+  if (fft_validate(req.desc, first->conn->info().max_request_bytes)) {
+    first->pool->release(std::move(*first));
+    return make(client::RemoteStatus::failed, "FFT over the server's size limit");
+  }
+  // The other stripes only from connections free right now: a call never waits for connections
+  // (threads that each hold one and wait for more could deadlock).
+  std::vector<client::Lease> leases;
+  leases.push_back(std::move(*first));
+  while (int(leases.size()) < streams) {
+    std::string ignored;
+    std::optional<client::Lease> extra = leases[0].pool->acquire(ignored, /*wait=*/false);
+    if (!extra) break;
+    leases.push_back(std::move(*extra));
+  }
+  if (leases.size() < 2) {
+    leases[0].pool->release(std::move(leases[0]));
+    return std::nullopt;
+  }
+  auto give_back = [&](bool broken) {
+    for (client::Lease& l : leases) broken ? l.pool->discard(std::move(l)) : l.pool->release(std::move(l));
+  };
+  const std::size_t k = leases.size();
+
+  // Staging exactly as run(): the input gathered before anything is sent (in-place is safe), a
+  // strided or in-place output received into staging and scattered only once complete.
+  const bool send_direct = side_is_packed(d, 0);
+  const bool receive_direct = side_is_packed(d, 1) && in != out;
+  std::unique_ptr<std::uint8_t[]> packed_in, packed_out;
+  if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
+  if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
+  if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) {
+    give_back(false);
+    return make(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
+  }
+  if (!send_direct) fft_gather(d, 0, in, packed_in.get());
+  const auto* src = static_cast<const std::uint8_t*>(send_direct ? in : static_cast<const void*>(packed_in.get()));
+  auto* dst = static_cast<std::uint8_t*>(receive_direct ? out : static_cast<void*>(packed_out.get()));
+
+  std::vector<transport::Connection*> conns;
+  for (client::Lease& l : leases) conns.push_back(&l.conn->conn());
+  const std::uint64_t id = leases[0].conn->next_request_id();
+  const StripedFftRequest sreq{req, std::uint32_t(k), client::call_token()};
+
+  // The first failure wins; it shuts every connection of the call down, waking every thread.
+  std::mutex mu;
+  std::string failure;
+  auto fail = [&](const std::string& why) {
+    std::lock_guard lock(mu);
+    if (failure.empty()) failure = why;
+    for (transport::Connection* c : conns) c->shutdown();
+  };
+  std::vector<std::uint64_t> sent(k, 0), received(k, 0);
+  auto send_share = [&](std::size_t s) {
+    const auto [a, b] = fft_stripe_range(in_op.bytes(), s, k);
+    sent[s] += send_matrix(*conns[s], id, opcode, in_op.index, src + a, b - a, 1, b - a, 1);
+  };
+  auto receive_share = [&](std::size_t s) {
+    const auto [a, b] = fft_stripe_range(out_op.bytes(), s, k);
+    received[s] += recv_matrix(*conns[s], id, out_op.index, dst + a, b - a);
+  };
+  auto joined_stripe = [&](std::size_t s) {
+    try {
+      sent[s] += send_message(*conns[s], Kind::join, id, opcode, Join{sreq.token, std::uint32_t(s)}, kFlagStriped);
+      send_share(s);
+      receive_share(s);
+    } catch (const std::exception& e) {
+      fail(std::string("connection lost: ") + e.what());
+    }
+  };
+
+  client::RemoteResult r;
+  std::vector<std::thread> threads;
+  const auto t0 = Clock::now();
+  try {
+    sent[0] += send_message(*conns[0], Kind::request, id, opcode, sreq, kFlagStriped);
+    for (std::size_t s = 1; s < k; ++s) threads.emplace_back(joined_stripe, s);
+    send_share(0);
+    const auto t1 = Clock::now();
+    r.timing.to_server_s = seconds(t1 - t0);
+    const FrameHeader h = recv_header(*conns[0]);
+    received[0] += kHeaderSize + h.payload_length;
+    if (h.kind == Kind::error) {
+      const ErrorReply e = recv_body<ErrorReply>(*conns[0], h);
+      fail(std::string("server error: ") + error_code_text(e.code));
+    } else {
+      if (h.kind != Kind::response || h.request_id != id)
+        throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+      const Response resp = recv_body<Response>(*conns[0], h);
+      if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
+      receive_share(0);
+      r.timing.on_server_s = double(resp.server_ns) * 1e-9;
+      r.timing.backend = resp.backend;
+    }
+  } catch (const std::exception& e) {
+    fail(std::string("connection lost: ") + e.what());
+  }
+  for (std::thread& t : threads) t.join();
+  if (!failure.empty()) {
+    give_back(/*broken=*/true);
+    return make(client::RemoteStatus::failed, failure);
+  }
+  give_back(false);
+  if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
+  for (std::size_t s = 0; s < k; ++s) {
+    r.timing.bytes_sent += sent[s];
+    r.timing.bytes_received += received[s];
+  }
+  r.timing.from_server_s = std::max(0.0, seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
+  r.timing.streams = int(k);
+  r.timing.striped = true;
+  r.status = client::RemoteStatus::ok;
+  return r;
+}
+
 }  // namespace
 
 client::RemoteResult run_fft_remote(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
   try {
     if (auto split = run_split(d, in, out, planner_flags)) return *split;
+    if (auto striped = run_striped(d, in, out, planner_flags)) return *striped;
     return run(d, in, out, planner_flags);
   } catch (const std::bad_alloc&) {
     return make(client::RemoteStatus::failed, "out of memory");

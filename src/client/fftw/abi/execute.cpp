@@ -54,7 +54,7 @@ bool try_remote(const char* routine, const Plan& p, void* in, void* out, const c
       client::CallRecord r = fft_record(routine, p);
       client::describe_remote(res.timing, r);
       r.why = d.why;
-      r.transfer = res.timing.streams > 1 ? "batches-split" : "stop-and-wait";
+      r.transfer = res.timing.striped ? "striped" : res.timing.streams > 1 ? "batches-split" : "stop-and-wait";
       r.t_total_s = since(t0);
       client::record(r);
     }
