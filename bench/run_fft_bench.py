@@ -10,7 +10,8 @@ Modes:
   fftw-1t-measure    local FFTW, 1 thread, FFTW_MEASURE plan (up to 2^24 points: planning is slow)
   fftw-all-measure   local FFTW, all cores (fftw_plan_with_nthreads), FFTW_MEASURE
   rcpu               the same program through the shim, RCPU_POLICY=remote, rcpud --backend BACKEND
-plus the plain-socket bound: rcpu-netbench one stream (rcpu's remote FFTs use one connection);
+plus the plain-socket bound: rcpu-netbench one stream (a transform of 16 MiB or more now travels
+striped over RCPU_STREAMS connections, docs/protocol.md "Striped FFTs", so it can beat this bound);
 a single transform cannot return output before all its input has arrived, so its bound is
 (input + output bytes) / that bandwidth.
 
