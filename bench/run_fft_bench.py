@@ -10,8 +10,9 @@ Modes:
   fftw-1t-measure    local FFTW, 1 thread, FFTW_MEASURE plan (up to 2^24 points: planning is slow)
   fftw-all-measure   local FFTW, all cores (fftw_plan_with_nthreads), FFTW_MEASURE
   rcpu               the same program through the shim, RCPU_POLICY=remote, rcpud --backend BACKEND
-plus the plain-socket bound: rcpu-netbench one stream (a transform of 16 MiB or more now travels
-striped over RCPU_STREAMS connections, docs/protocol.md "Striped FFTs", so it can beat this bound);
+plus the plain-socket bound: rcpu-netbench over --streams connections (default half the cores, at
+most 8: what RCPU_STREAMS is set to for rcpu, whose transforms of 16 MiB or more travel striped over
+that many connections, docs/protocol.md "Striped FFTs");
 a single transform cannot return output before all its input has arrived, so its bound is
 (input + output bytes) / that bandwidth.
 
@@ -27,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_level3 import start_rcpud, stop  # noqa: E402
 
 KEYS = ["mode", "kind", "shape", "points", "threads", "rigor", "plan_s", "best_s", "median_s", "bytes_in",
-        "bytes_out", "bound_s", "t_to_server_s", "t_on_server_s", "t_from_server_s", "backend", "checksum"]
+        "bytes_out", "bound_s", "t_to_server_s", "t_on_server_s", "t_from_server_s", "backend", "streams", "transfer",
+        "checksum"]
 
 
 def shapes(quick):
@@ -68,11 +70,13 @@ def fastest_remote(trace):
     if not rows:
         return {}
     m = min(rows, key=lambda r: r["t_total_s"])
-    return {k: m.get(k, "") for k in ("t_to_server_s", "t_on_server_s", "t_from_server_s", "backend")}
+    return {k: m.get(k, "") for k in ("t_to_server_s", "t_on_server_s", "t_from_server_s", "backend", "streams",
+                                      "transfer")}
 
 
-def netbench_one_stream(build, out):
-    cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", "1", "--mib", "2048", "--json"]
+def netbench(build, out, streams):
+    """One-way plain-socket bandwidth over `streams` connections (rcpu's own transport), GB/s."""
+    cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", str(streams), "--mib", "2048", "--json"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
     with open(os.path.join(out, "netbench.jsonl"), "a") as f:
@@ -83,11 +87,12 @@ def netbench_one_stream(build, out):
     return json.loads(lines[0])["gbytes_per_s_each_way"]
 
 
-def table(rows, gbps):
+def table(rows, gbps, streams):
     by = {}
     for r in rows:
         by.setdefault((r["kind"], r["shape"]), {})[r["mode"]] = r
-    lines = [f"Plain-socket bound: rcpu-netbench, one stream, {gbps:.2f} GB/s (same run).", "",
+    lines = [f"Plain-socket bound: rcpu-netbench, {streams} stream(s) (as RCPU_STREAMS for rcpu), {gbps:.2f} GB/s "
+             "(same run).", "",
              "| transform | points | FFTW 1 thr ESTIMATE | FFTW 1 thr MEASURE | FFTW all cores MEASURE | rcpu remote | "
              "transfer bound | rcpu vs 1 thr EST | rcpu vs all MEAS | rcpu / bound |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -114,6 +119,8 @@ def main():
     ap.add_argument("--max-1t-measure", type=int, default=2 ** 24,
                     help="largest transform planned with FFTW_MEASURE on one thread (planning is slow)")
     ap.add_argument("--docs", help="docs/benchmarks.md: replace its FFT block with the table")
+    ap.add_argument("--streams", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)),
+                    help="RCPU_STREAMS for rcpu (large transforms are striped) and the bound's stream count")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     open(os.path.join(a.out, "netbench.jsonl"), "w").close()
@@ -122,8 +129,8 @@ def main():
     cores = os.cpu_count() or 1
     meta = {"date": datetime.datetime.utcnow().isoformat() + "Z", "host": os.uname().nodename, "cores": cores,
             "backend": a.backend}
-    gbps = netbench_one_stream(a.build, a.out)
-    print(f"netbench one stream: {gbps:.3f} GB/s", flush=True)
+    gbps = netbench(a.build, a.out, a.streams)
+    print(f"netbench {a.streams} stream(s): {gbps:.3f} GB/s", flush=True)
     rows = []
     base = dict(os.environ)
     for k in list(base):
@@ -145,7 +152,8 @@ def main():
                     if os.path.exists(trace):
                         os.remove(trace)
                     env.update(LD_LIBRARY_PATH=shim + ":" + env.get("LD_LIBRARY_PATH", ""), RCPU_SERVER=endpoint,
-                               RCPU_POLICY="remote", RCPU_TRACE=trace, RCPU_FALLBACK="error")
+                               RCPU_POLICY="remote", RCPU_TRACE=trace, RCPU_FALLBACK="error",
+                               RCPU_STREAMS=str(a.streams))
                 try:
                     res = run_bench(binary, kind, shape, reps, threads, rigor, env)
                 except Exception as e:  # one failed measurement must not lose the rest
@@ -165,8 +173,8 @@ def main():
         w.writeheader()
         w.writerows(rows)
     with open(os.path.join(a.out, "meta.json"), "w") as f:
-        json.dump({**meta, "netbench_one_stream_gbytes_per_s": gbps}, f, indent=1)
-    md = table(rows, gbps)
+        json.dump({**meta, "streams": a.streams, "netbench_gbytes_per_s": gbps}, f, indent=1)
+    md = table(rows, gbps, a.streams)
     with open(os.path.join(a.out, "fft_table.md"), "w") as f:
         f.write(md)
     print(md)
