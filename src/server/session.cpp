@@ -328,10 +328,25 @@ class Session {
            [&] { drain_tiles(h, plan, element_size(req.args.dtype), stripes); });
   }
 
-  // JOIN on another connection of a client: this connection carries one stripe of a tiled call
-  // whose REQUEST came (or is coming) on the client's first connection.
-  void handle_join(const FrameHeader& h) {
-    if (h.flags & kFlagStriped) return handle_fft_join(h);
+  // A JOIN's common part: decodes it and attaches this connection as its stripe of the call that
+  // `registry` knows by the token (or answers ERROR and closes). The returned guard detaches the
+  // stripe from the call however the stripe ends.
+  template <class Call>
+  struct StripeGuard {
+    std::shared_ptr<Call> call;
+    int stripe = 0;
+    StripeGuard(std::shared_ptr<Call> c, int s) : call(std::move(c)), stripe(s) {}
+    StripeGuard(const StripeGuard&) = delete;
+    StripeGuard& operator=(const StripeGuard&) = delete;
+    ~StripeGuard() {
+      std::lock_guard lock(call->mu);
+      call->conns[std::size_t(stripe)] = nullptr;
+      ++call->finished;
+      call->cv.notify_all();
+    }
+  };
+  template <class Call, class Registry>
+  std::unique_ptr<StripeGuard<Call>> join_stripe(const FrameHeader& h, Registry& registry, const char* what) {
     Join j;
     try {
       j = recv_body<Join>(conn_, h);
@@ -339,53 +354,33 @@ class Session {
       fail_and_close(h, ErrorCode::bad_frame, std::string("bad JOIN: ") + e.what());
     }
     std::string why;
-    std::shared_ptr<TiledCall> call =
-        ctx_.calls.attach(j.token, int(j.stripe), &conn_, ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
-    if (!call) fail_and_close(h, ErrorCode::bad_request, "JOIN: " + why);
-    struct Finish {
-      TiledCall& c;
-      int s;
-      ~Finish() {
-        std::lock_guard lock(c.mu);
-        c.conns[std::size_t(s)] = nullptr;
-        ++c.finished;
-        c.cv.notify_all();
-      }
-    } finish{*call, int(j.stripe)};
+    std::shared_ptr<Call> call =
+        registry.attach(j.token, int(j.stripe), &conn_, ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
+    if (!call) fail_and_close(h, ErrorCode::bad_request, std::string(what) + ": " + why);
+    return std::make_unique<StripeGuard<Call>>(std::move(call), int(j.stripe));
+  }
+
+  // JOIN on another connection of a client: this connection carries one stripe of a tiled call
+  // whose REQUEST came (or is coming) on the client's first connection.
+  void handle_join(const FrameHeader& h) {
+    if (h.flags & kFlagStriped) return handle_fft_join(h);
+    const auto joined = join_stripe<TiledCall>(h, ctx_.calls, "JOIN");
+    TiledCall& call = *joined->call;
     {
-      std::unique_lock lock(call->mu);
-      call->cv.wait(lock, [&] { return call->started || call->abort; });
-      if (call->abort) throw CloseSession{};
+      std::unique_lock lock(call.mu);
+      call.cv.wait(lock, [&] { return call.started || call.abort; });
+      if (call.abort) throw CloseSession{};
     }
-    run_stripe(*call, conn_, int(j.stripe));
+    run_stripe(call, conn_, joined->stripe);
   }
 
   // JOIN with kFlagStriped: this connection carries one byte range of a striped FFT whose REQUEST
   // came (or is coming) on the client's first connection (server/fft_stripes.h). When the stripe
   // is over, the connection goes back to serving requests; a failed call closes it.
   void handle_fft_join(const FrameHeader& h) {
-    Join j;
+    const auto joined = join_stripe<FftStripedCall>(h, ctx_.fft_calls, "striped FFT JOIN");
     try {
-      j = recv_body<Join>(conn_, h);
-    } catch (const DecodeError& e) {
-      fail_and_close(h, ErrorCode::bad_frame, std::string("bad JOIN: ") + e.what());
-    }
-    std::string why;
-    std::shared_ptr<FftStripedCall> call =
-        ctx_.fft_calls.attach(j.token, int(j.stripe), &conn_, ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
-    if (!call) fail_and_close(h, ErrorCode::bad_request, "striped FFT JOIN: " + why);
-    struct Finish {
-      FftStripedCall& c;
-      int s;
-      ~Finish() {
-        std::lock_guard lock(c.mu);
-        c.conns[std::size_t(s)] = nullptr;
-        ++c.finished;
-        c.cv.notify_all();
-      }
-    } finish{*call, int(j.stripe)};
-    try {
-      run_fft_stripe(*call, conn_, int(j.stripe));
+      run_fft_stripe(*joined->call, conn_, joined->stripe);
     } catch (const TransportError&) {
       throw CloseSession{};  // the call failed: the client discards this connection
     }
