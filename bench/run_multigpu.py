@@ -12,7 +12,7 @@ Modes, for each GPU count p (GPUs 0..p-1):
             GPU side of the call as the server saw it (efficiency computed on it too)
   tiled     the same, pipelined tiles over RCPU_STREAMS (default 8) connections
   nvblas    the same binary with LD_PRELOAD=libnvblas.so and NVBLAS_GPU_LIST = the same p GPUs
-            (a generated nvblas.conf)
+            (a generated nvblas.conf, with NVBLAS_AUTOPIN_MEM_ENABLED and 4096 tiles: its best)
 rcpud's start-up log (each device's measured rate) and shutdown log (each device's share of the
 work) are kept in DIR/rcpud-<p>gpu.log.
 
@@ -173,7 +173,10 @@ def main():
                 with open(conf, "w") as f:
                     f.write(f"NVBLAS_CPU_BLAS_LIB {openblas_lib()}\n"
                             f"NVBLAS_GPU_LIST {' '.join(str(i) for i in range(p))}\n"
-                            f"NVBLAS_LOGFILE {tmp}/nvblas-{p}.log\n")
+                            f"NVBLAS_LOGFILE {tmp}/nvblas-{p}.log\n"
+                            # NVBLAS at its best (bench/run_pipeline.py's nvblas-pin): without
+                            # autopin it stages every tile through pageable memory, 5-10x slower.
+                            "NVBLAS_AUTOPIN_MEM_ENABLED\nNVBLAS_TILE_DIM 4096\n")
                 env = dict(base, LD_PRELOAD=nvblas, NVBLAS_CONFIG_FILE=conf)
                 t0 = time.time()
                 try:
