@@ -8,6 +8,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <cstring>
+#include <thread>
 #include <random>
 #include <string>
 
@@ -108,6 +110,48 @@ int main() {
       continue;
     }
     compare("streamed " + routine_name(f, Dtype::d), got, want, Dtype::d);
+
+    // As rcpud runs them: operands in page-locked memory (so each device queues its panels
+    // asynchronously, up to depth() at once) and panels started and finished on a thread other
+    // than the one that began the call.
+    testing::Case pinned = testing::make_case(x, rng);
+    testing::Case pinned_want = pinned;
+    cpu->level3(x, pinned_want.ptr(pinned_want.a), pinned_want.ptr(pinned_want.b), pinned_want.ptr(pinned_want.c));
+    std::vector<std::uint8_t>* ops[3] = {&pinned.a, &pinned.b, &pinned.c};
+    void* host[3] = {nullptr, nullptr, nullptr};
+    for (int i = 0; i < 3; ++i)
+      if (!ops[i]->empty() && cudaHostAlloc(&host[i], ops[i]->size(), cudaHostAllocPortable) == cudaSuccess)
+        std::memcpy(host[i], ops[i]->data(), ops[i]->size());
+    std::string error;
+    try {
+      auto call = pl.begin_streamed(x, host[0], host[1], host[2]);
+      std::thread worker([&] {
+        try {
+          const std::int64_t depth = std::max(1, call->depth());
+          std::int64_t started = 0, finished = 0;
+          for (std::int64_t c0 = 0; c0 < x.n; c0 += 13, ++started) {
+            if (started - finished >= depth) call->finish_panel(), ++finished;
+            call->start_panel(c0, std::min<std::int64_t>(13, x.n - c0));
+          }
+          for (; finished < started; ++finished) call->finish_panel();
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+      });
+      worker.join();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (host[2]) std::memcpy(pinned.c.data(), host[2], pinned.c.size());
+    for (void* h : host)
+      if (h) cudaFreeHost(h);
+    if (!error.empty()) {
+      std::printf("FAIL streamed (page-locked, other thread) %s threw: %s\n", routine_name(f, Dtype::d).c_str(),
+                  error.c_str());
+      ++failures;
+      continue;
+    }
+    compare("streamed (page-locked, other thread) " + routine_name(f, Dtype::d), pinned, pinned_want, Dtype::d);
   }
 
   // One large dgemm and dsyrk split at the default piece width (128 columns).

@@ -10,6 +10,7 @@
 
 #include "backends/backend.h"
 #include "backends/cuda/copy_pool.h"
+#include "backends/cuda/k_outer_plan.h"
 #include "backends/cuda/plan.h"
 #include "l3_check.h"
 
@@ -19,6 +20,8 @@ using rcpu::backend::cuda::ByteRange;
 using rcpu::backend::cuda::Operand;
 using rcpu::backend::cuda::Plan;
 using rcpu::backend::cuda::PlanOptions;
+using rcpu::backend::cuda::KOuterOptions;
+using rcpu::backend::cuda::KOuterPlan;
 
 namespace {
 
@@ -166,6 +169,144 @@ void test_plans() {
   EXPECT(rcpu::backend::cuda::make_plan(t).steps.size() == 1, "trsm side R must not be split");
 }
 
+// Runs a k-outer plan (k_outer_plan.h) as the CUDA backend does, with host memory (NaN-filled) as
+// the device, memcpy for the 1-D and 2-D copies and the CPU backend as cuBLAS; the result must be
+// the whole call's, and every byte of C must come back exactly once.
+template <class T>
+bool run_k_outer(Backend& cpu, const Level3Args& x, const KOuterPlan& p, std::uint64_t seed) {
+  const l3check::Operands<T> ops = l3check::make_operands<T>(x, seed);
+  std::vector<T> host_c = ops.c;
+  const bool beta_zero = !p.layout.shapes.c.reads();
+  if (beta_zero) std::fill(host_c.begin(), host_c.end(), l3check::nan_value<T>());
+  std::vector<T> want = ops.c;
+  if (beta_zero) std::fill(want.begin(), want.end(), T(0));
+  cpu.level3(x, ops.a.data(), ops.b.data(), want.data());
+
+  std::vector<T> dev(p.dev_total / sizeof(T) + 1, l3check::nan_value<T>());
+  char* d = reinterpret_cast<char*>(dev.data());
+  const char* host_in[3] = {reinterpret_cast<const char*>(ops.a.data()), reinterpret_cast<const char*>(ops.b.data()),
+                            reinterpret_cast<const char*>(host_c.data())};
+  char* dev_op[3] = {d + p.layout.dev_off[0], d + p.layout.dev_off[1], d + p.layout.dev_off[2]};
+  for (const auto& ch : p.chunks) {
+    for (const rcpu::backend::cuda::Block2D* blk : {&ch.a, &ch.b}) {
+      const int i = int(blk->op);
+      for (std::uint64_t r = 0; r < blk->height; ++r)
+        std::memcpy(dev_op[i] + blk->offset + r * blk->pitch, host_in[i] + blk->offset + r * blk->pitch, blk->width);
+    }
+    cpu.level3(ch.args, dev_op[0] + ch.a_off, dev_op[1] + ch.b_off, dev_op[2]);
+  }
+  T* old_c = reinterpret_cast<T*>(d + p.old_c_off);
+  if (p.add_old_c) std::memcpy(old_c, host_in[2], p.old_c_bytes);
+  std::vector<int> written(host_c.size(), 0);
+  auto down = [&](const ByteRange& r) {
+    std::memcpy(reinterpret_cast<char*>(host_c.data()) + r.offset, dev_op[2] + r.offset, r.bytes);
+    for (std::uint64_t e = r.offset / sizeof(T); e < (r.offset + r.bytes) / sizeof(T); ++e) ++written[e];
+  };
+  T* c = reinterpret_cast<T*>(dev_op[2]);
+  const T beta = T(static_cast<decltype(std::real(T()))>(x.beta.real()));
+  T beta_c = beta;
+  if constexpr (!std::is_floating_point_v<T>) beta_c = T(x.beta.real(), x.beta.imag());
+  for (const ByteRange& r : p.lead_out) {
+    if (p.add_old_c)
+      for (std::uint64_t e = r.offset / sizeof(T); e < (r.offset + r.bytes) / sizeof(T); ++e)
+        if (std::int64_t(e % std::uint64_t(x.ldc)) < x.m) c[e] = c[e] + beta_c * old_c[e];
+    down(r);
+  }
+  for (const auto& s : p.steps) {
+    for (const ByteRange& r : s.in) std::memcpy(dev_op[int(r.op)] + r.offset, host_in[int(r.op)] + r.offset, r.bytes);
+    cpu.level3(s.args, dev_op[0] + s.a_off, dev_op[1] + s.b_off, dev_op[2] + s.c_off);
+    for (const ByteRange& r : s.out) down(r);
+  }
+  bool once = true;
+  for (std::size_t e = 0; e < written.size(); ++e)
+    if (std::int64_t(e % std::size_t(x.ldc)) < x.m && written[e] != 1) once = false;
+  const std::string what = l3check::describe(x) + " lead " + std::to_string(p.lead_cols) + ", " +
+                           std::to_string(p.chunks.size()) + " chunks, " + std::to_string(p.steps.size()) + " steps";
+  EXPECT(once, "%s: some element of C came back other than exactly once", what.c_str());
+  const l3check::Verdict v = l3check::compare<T>(x, host_c, want);
+  EXPECT(v.ok, "%s: %s", what.c_str(), v.why.c_str());
+  return v.ok && once;
+}
+
+void test_k_outer_plans() {
+  auto cpu = make_cpu_backend({});
+  PlanOptions steps;
+  steps.max_steps = 5;
+  steps.min_step_bytes = 1;
+  steps.min_step_cols = 1;
+  steps.col_multiple = 1;
+  PlanOptions steps16 = steps;
+  steps16.col_multiple = 16;
+  std::uint64_t seed = 100;
+  int planned = 0, with_rest = 0, all_lead = 0;
+  for (const l3check::Shape& sh : std::vector<l3check::Shape>{{37, 50, 70}, {20, 90, 33}, {64, 64, 64}, {5, 40, 100}})
+    for (Dtype t : {Dtype::d, Dtype::z, Dtype::s, Dtype::c})
+      for (char ta : {'N', 'T', 'C'})
+        for (int beta_kind = 0; beta_kind < 3; ++beta_kind)
+          for (double fpb : {0.05, 0.5, 1e6})
+            for (const PlanOptions* so : {&steps, &steps16}) {
+              Level3Args x;
+              x.family = L3Family::gemm;
+              x.dtype = t;
+              x.transa = ta;
+              x.transb = 'N';
+              x.m = sh.m;
+              x.n = sh.n;
+              x.k = sh.k;
+              x.alpha = {0.75, is_complex(t) ? -0.5 : 0.0};
+              x.beta = beta_kind == 0 ? std::complex<double>(0, 0)
+                                      : std::complex<double>(beta_kind == 1 ? 1.0 : -1.25, is_complex(t) ? 0.5 : 0.0);
+              l3check::set_packed_lds(x);
+              if (seed % 3 == 0) x.lda += 3, x.ldb += 2, x.ldc += 5;  // padded leading dimensions
+              KOuterOptions ko;
+              ko.flops_per_byte = fpb;
+              ko.max_chunks = 4;
+              ko.min_chunk_bytes = 1;
+              ko.min_chunk_k = 1;
+              ko.out_blocks = 3;
+              const auto p = rcpu::backend::cuda::make_k_outer_plan(x, *so, ko);
+              ++seed;
+              if (!p) continue;
+              ++planned;
+              if (p->steps.empty()) ++all_lead; else ++with_rest;
+              EXPECT(p->chunks.size() >= 2, "%s: %zu chunks", l3check::describe(x).c_str(), p->chunks.size());
+              switch (t) {
+                case Dtype::s: run_k_outer<float>(*cpu, x, *p, seed); break;
+                case Dtype::d: run_k_outer<double>(*cpu, x, *p, seed); break;
+                case Dtype::c: run_k_outer<std::complex<float>>(*cpu, x, *p, seed); break;
+                case Dtype::z: run_k_outer<std::complex<double>>(*cpu, x, *p, seed); break;
+              }
+            }
+  EXPECT(with_rest > 50 && all_lead > 50, "k-outer plans: %d with trailing steps, %d all leading", with_rest, all_lead);
+  std::printf("k-outer plans: %d run (%d with trailing column steps, %d k-outer throughout)\n", planned, with_rest,
+              all_lead);
+
+  // Defaults at the sizes the benchmarks use: dgemm n = 16000 on one device keeps half of C for
+  // the column steps; on each of two devices (8000 columns) it runs k-outer throughout; small or
+  // transb = 'T' calls keep the column schedule.
+  Level3Args g;
+  g.family = L3Family::gemm;
+  g.dtype = Dtype::d;
+  g.m = g.n = g.k = 16000;
+  g.alpha = 1;
+  g.beta = 1;
+  l3check::set_packed_lds(g);
+  auto big = rcpu::backend::cuda::make_k_outer_plan(g, PlanOptions{});
+  EXPECT(big && big->lead_cols == 8000 && big->chunks.size() == 8 && !big->steps.empty(),
+         "dgemm n=16000: lead %lld, %zu chunks", big ? (long long)big->lead_cols : -1LL, big ? big->chunks.size() : 0);
+  g.n = 8000;
+  big = rcpu::backend::cuda::make_k_outer_plan(g, PlanOptions{});
+  EXPECT(big && big->lead_cols == 8000 && big->steps.empty(), "dgemm 16000 x 8000: lead %lld",
+         big ? (long long)big->lead_cols : -1LL);
+  g.m = g.n = g.k = 300;
+  l3check::set_packed_lds(g);
+  EXPECT(!rcpu::backend::cuda::make_k_outer_plan(g, PlanOptions{}), "small dgemm must keep the column schedule");
+  g.m = g.n = g.k = 8000;
+  g.transb = 'T';
+  l3check::set_packed_lds(g);
+  EXPECT(!rcpu::backend::cuda::make_k_outer_plan(g, PlanOptions{}), "transb = 'T' keeps the column schedule");
+}
+
 void test_copy_pool() {
   std::mt19937_64 rng(7);
   const std::size_t sizes[] = {0, 1, 4095, 4096, (1u << 20) + 3, (5u << 20) + 17, (37u << 20) + 5};
@@ -192,6 +333,7 @@ void test_copy_pool() {
 int main() {
   test_copy_pool();
   test_plans();
+  test_k_outer_plans();
   if (failures) {
     std::printf("FAILED: %d check(s)\n", failures);
     return 1;

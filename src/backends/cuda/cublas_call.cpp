@@ -128,4 +128,22 @@ cublasStatus_t run_cublas(cublasHandle_t h, const Level3Args& x, const void* a, 
   return CUBLAS_STATUS_INVALID_VALUE;
 }
 
+cublasStatus_t run_add_scaled(cublasHandle_t h, Dtype t, std::int64_t m, std::int64_t n, std::complex<double> beta,
+                              const void* x, void* c, std::int64_t ld) {
+  // geam's in-place form: C = 1 * C + beta * X, with C passed as its A operand (cuBLAS allows C == A
+  // when lda == ldc and A is not transposed).
+  Level3Args s;
+  s.alpha = {1, 0};
+  s.beta = beta;
+  const Scalars k(s);
+  const cublasOperation_t N = CUBLAS_OP_N;
+  switch (t) {
+    case Dtype::s: return cublasSgeam_64(h, N, N, m, n, &k.s_alpha, in<F>(c), ld, &k.s_beta, in<F>(x), ld, io<F>(c), ld);
+    case Dtype::d: return cublasDgeam_64(h, N, N, m, n, &k.d_alpha, in<D>(c), ld, &k.d_beta, in<D>(x), ld, io<D>(c), ld);
+    case Dtype::c: return cublasCgeam_64(h, N, N, m, n, &k.c_alpha, in<C>(c), ld, &k.c_beta, in<C>(x), ld, io<C>(c), ld);
+    case Dtype::z: return cublasZgeam_64(h, N, N, m, n, &k.z_alpha, in<Z>(c), ld, &k.z_beta, in<Z>(x), ld, io<Z>(c), ld);
+  }
+  return CUBLAS_STATUS_INVALID_VALUE;
+}
+
 }  // namespace rcpu::backend::cuda

@@ -14,6 +14,10 @@ namespace rcpu::backend::cuda {
 // args.lda/ldb/ldc. Returns cuBLAS's status (launch errors only; execution errors show at sync).
 cublasStatus_t run_cublas(cublasHandle_t handle, const Level3Args& args, const void* a, const void* b, void* c);
 
+// c := c + beta * x for m x n matrices with leading dimension ld (geam, in place), any dtype.
+cublasStatus_t run_add_scaled(cublasHandle_t handle, Dtype t, std::int64_t m, std::int64_t n, std::complex<double> beta,
+                              const void* x, void* c, std::int64_t ld);
+
 cublasOperation_t cublas_op(char trans, Dtype t);  // 'N' 'T' 'C' ('C' on real data = 'T')
 cublasSideMode_t cublas_side(char side);
 cublasFillMode_t cublas_fill(char uplo);

@@ -82,6 +82,7 @@
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/cusolver_lapack.h"
 #include "backends/cuda/cufft_ops.h"
+#include "backends/cuda/k_outer_plan.h"
 #include "backends/cuda/plan.h"
 #include "common/log.h"
 
@@ -104,6 +105,10 @@ struct Config {
   int slots = 4;  // RCPU_CUDA_STAGE_SLOTS
   int copy_threads = 4;  // RCPU_CUDA_COPY_THREADS
   PlanOptions plan;  // RCPU_CUDA_PIPELINE_STEPS -> max_steps, RCPU_CUDA_MIN_STEP_MB -> min_step_bytes
+  // RCPU_CUDA_K_OUTER=0 turns the k-outer gemm schedule off (k_outer_plan.h);
+  // RCPU_CUDA_FLOPS_PER_BYTE sets its balance (device flop rate / host->device copy rate).
+  bool k_outer = true;
+  KOuterOptions k_outer_plan;
 
   static Config from_env() {
     Config c;
@@ -114,6 +119,9 @@ struct Config {
     c.copy_threads = int(std::clamp(env_long("RCPU_CUDA_COPY_THREADS", std::clamp(hw / 4, 1L, 8L)), 1L, 64L));
     c.plan.max_steps = int(std::clamp(env_long("RCPU_CUDA_PIPELINE_STEPS", 8), 1L, 256L));
     c.plan.min_step_bytes = std::uint64_t(std::clamp(env_long("RCPU_CUDA_MIN_STEP_MB", 64), 1L, 65536L)) * kMiB;
+    c.k_outer = env_long("RCPU_CUDA_K_OUTER", 1) != 0;
+    c.k_outer_plan.flops_per_byte = double(std::clamp(env_long("RCPU_CUDA_FLOPS_PER_BYTE", 1000), 1L, 1000000L));
+    c.k_outer_plan.max_chunks = c.plan.max_steps;
     return c;
   }
 };
@@ -415,6 +423,15 @@ class CudaBackend final : public Backend {
   // One attempt at a call; the caller holds mu_ and recovers on failure.
   void run(const Level3Args& args, const void* a, const void* b, void* c, const std::string& routine, bool exact) {
     check_cuda(cudaSetDevice(dev_), dev_, "cudaSetDevice");
+    // Operands already page-locked go by DMA; the k-outer schedule needs that (2-D copies).
+    const void* host[3] = {a, b, c};
+    bool all_locked = true;
+    for (const void* h : host) all_locked = all_locked && (!h || is_page_locked(h));
+    if (cfg_.k_outer && all_locked) {
+      if (const auto kp = make_k_outer_plan(args, cfg_.plan, cfg_.k_outer_plan)) {
+        if (fits(kp->dev_total)) return run_k_outer(args, *kp, a, b, c, routine, exact);
+      }
+    }
     const Plan plan = make_plan(args, cfg_.plan);
     if (plan.steps.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
@@ -441,20 +458,8 @@ class CudaBackend final : public Backend {
     if (plan.zero_c)
       check_cuda(cudaMemsetAsync(call.dev[2], 0, plan.bytes[2], compute_), dev_, "cudaMemsetAsync of C");
     for (const ByteRange& r : plan.prologue) upload(call, r);
-    for (std::size_t j = 0; j < plan.steps.size(); ++j) {
-      const Step& s = plan.steps[j];
-      for (const ByteRange& r : s.in) upload(call, r);
-      check_cuda(cudaEventRecord(in_ready_, h2d_), dev_, "cudaEventRecord");
-      check_cuda(cudaStreamWaitEvent(compute_, in_ready_, 0), dev_, "cudaStreamWaitEvent");
-      check_cublas(run_cublas(handle_, s.args, call.dev[0] + s.a_off, call.dev[1] + s.b_off, call.dev[2] + s.c_off),
-                   dev_, routine);
-      check_cuda(cudaEventRecord(done_[j % 2], compute_), dev_, "cudaEventRecord");
-      if (j > 0) download(call, plan.steps[j - 1], done_[(j - 1) % 2]);
-    }
-    download(call, plan.steps.back(), done_[(plan.steps.size() - 1) % 2]);
-    check_cuda(cudaStreamSynchronize(h2d_), dev_, ("copying operands of " + routine + " to the GPU").c_str());
-    check_cuda(cudaStreamSynchronize(compute_), dev_, routine.c_str());
-    check_cuda(cudaStreamSynchronize(d2h_), dev_, ("copying the result of " + routine + " back").c_str());
+    run_steps(call, plan.steps, routine);
+    sync_all(routine);
 
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     log::debug("cuda: " + routine + " m=" + std::to_string(args.m) + " n=" + std::to_string(args.n) +
@@ -468,6 +473,101 @@ class CudaBackend final : public Backend {
     char* dev[3] = {nullptr, nullptr, nullptr};
     bool direct[3] = {true, true, true};  // copy by DMA straight from/to the host buffer
   };
+
+
+  // Column steps (plan.h): step j's inputs up, its cuBLAS call, then step j-1's result down.
+  void run_steps(const Call& call, const std::vector<Step>& steps, const std::string& routine) {
+    for (std::size_t j = 0; j < steps.size(); ++j) {
+      const Step& s = steps[j];
+      for (const ByteRange& r : s.in) upload(call, r);
+      check_cuda(cudaEventRecord(in_ready_, h2d_), dev_, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(compute_, in_ready_, 0), dev_, "cudaStreamWaitEvent");
+      check_cublas(run_cublas(handle_, s.args, call.dev[0] + s.a_off, call.dev[1] + s.b_off, call.dev[2] + s.c_off),
+                   dev_, routine);
+      check_cuda(cudaEventRecord(done_[j % 2], compute_), dev_, "cudaEventRecord");
+      if (j > 0) download(call, steps[j - 1], done_[(j - 1) % 2]);
+    }
+    if (!steps.empty()) download(call, steps.back(), done_[(steps.size() - 1) % 2]);
+  }
+
+  void sync_all(const std::string& routine) {
+    check_cuda(cudaStreamSynchronize(h2d_), dev_, ("copying operands of " + routine + " to the GPU").c_str());
+    check_cuda(cudaStreamSynchronize(compute_), dev_, routine.c_str());
+    check_cuda(cudaStreamSynchronize(d2h_), dev_, ("copying the result of " + routine + " back").c_str());
+  }
+
+  // Whether `bytes` of arena can be had: what it holds now, or what is free beside it (with a
+  // margin for cuBLAS and other users of the device), as supports() judges.
+  bool fits(std::uint64_t bytes) {
+    if (bytes <= arena_.capacity()) return true;
+    std::size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    const std::uint64_t margin = std::max<std::uint64_t>(256 * kMiB, std::uint64_t(total_b) / 50);
+    return bytes + margin <= std::uint64_t(free_b) + arena_.capacity();
+  }
+
+  // The k-outer schedule (k_outer_plan.h), every operand page-locked: chunk c's slices of A and B
+  // up (h2d) and its cuBLAS call (compute, after an event), so chunk c+1's copy overlaps chunk c's
+  // compute; then C_old's leading columns up into the scratch copy; per output block of the
+  // leading columns C += beta C_old (geam) and the block down (d2h); then the trailing columns as
+  // ordinary column steps, whose copies overlap the leading block's results going down.
+  void run_k_outer(const Level3Args& args, const KOuterPlan& kp, const void* a, const void* b, void* c,
+                   const std::string& routine, bool exact) {
+    const auto t0 = std::chrono::steady_clock::now();
+    arena_.reserve(kp.dev_total, exact, dev_, routine);
+    Call call;
+    call.host_in[0] = static_cast<const char*>(a);
+    call.host_in[1] = static_cast<const char*>(b);
+    call.host_in[2] = static_cast<const char*>(c);
+    call.host_out = static_cast<char*>(c);
+    for (int i = 0; i < 3; ++i) call.dev[i] = arena_.data() + kp.layout.dev_off[i];
+    char* old_c = arena_.data() + kp.old_c_off;
+
+    auto upload_2d = [&](const Block2D& blk) {
+      const int i = int(blk.op);
+      check_cuda(cudaMemcpy2DAsync(call.dev[i] + blk.offset, blk.pitch, call.host_in[i] + blk.offset, blk.pitch,
+                                   blk.width, blk.height, cudaMemcpyHostToDevice, h2d_),
+                 dev_, "cudaMemcpy2DAsync to the GPU");
+    };
+    for (const KChunk& ch : kp.chunks) {
+      upload_2d(ch.a);
+      upload_2d(ch.b);
+      check_cuda(cudaEventRecord(in_ready_, h2d_), dev_, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(compute_, in_ready_, 0), dev_, "cudaStreamWaitEvent");
+      check_cublas(run_cublas(handle_, ch.args, call.dev[0] + ch.a_off, call.dev[1] + ch.b_off, call.dev[2]), dev_,
+                   routine);
+    }
+    if (kp.add_old_c) {
+      check_cuda(cudaMemcpyAsync(old_c, call.host_in[2], kp.old_c_bytes, cudaMemcpyHostToDevice, h2d_), dev_,
+                 "cudaMemcpyAsync to the GPU");
+      check_cuda(cudaEventRecord(in_ready_, h2d_), dev_, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(compute_, in_ready_, 0), dev_, "cudaStreamWaitEvent");
+    }
+    const std::uint64_t elt = element_size(args.dtype);
+    for (const ByteRange& r : kp.lead_out) {
+      if (kp.add_old_c) {
+        const std::int64_t cols = std::int64_t((r.bytes / elt + std::uint64_t(args.ldc) - 1) / std::uint64_t(args.ldc));
+        check_cublas(run_add_scaled(handle_, args.dtype, args.m, cols, args.beta, old_c + r.offset,
+                                    call.dev[2] + r.offset, args.ldc),
+                     dev_, routine + " (adding beta * C)");
+      }
+      check_cuda(cudaEventRecord(done_[0], compute_), dev_, "cudaEventRecord");
+      check_cuda(cudaStreamWaitEvent(d2h_, done_[0], 0), dev_, "cudaStreamWaitEvent");
+      check_cuda(cudaMemcpyAsync(call.host_out + r.offset, call.dev[2] + r.offset, r.bytes, cudaMemcpyDeviceToHost, d2h_),
+                 dev_, "cudaMemcpyAsync from the GPU");
+    }
+    run_steps(call, kp.steps, routine);
+    sync_all(routine);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    log::debug("cuda: " + routine + " m=" + std::to_string(args.m) + " n=" + std::to_string(args.n) +
+               " k=" + std::to_string(args.k) + " in " + std::to_string(ms) + " ms, k-outer: " +
+               std::to_string(kp.chunks.size()) + " chunk(s) over " + std::to_string(kp.lead_cols) + " column(s), " +
+               std::to_string(kp.steps.size()) + " step(s) after");
+  }
+
 
   // Host -> device for one byte range, on the h2d stream (see the file comment, point 2).
   void upload(const Call& call, const ByteRange& r) {
@@ -584,6 +684,10 @@ class CudaBackend final : public Backend {
 
     void start_panel(std::int64_t col0, std::int64_t cols) override {
       try {
+        // The current device is per host thread, and panels may be started from a thread other
+        // than the one that began the call (rcpud's compute thread, the placement's device
+        // workers): the events below must be created on this call's device.
+        check_cuda(cudaSetDevice(be_.dev_), be_.dev_, "cudaSetDevice");
         if (!async_) {
           panel(col0, cols);
           queued_.push_back(-1);
