@@ -40,6 +40,14 @@ class StreamedCall {
   // and finishes them in that order, all from one thread. The defaults compute synchronously.
   // try_finish_panel is finish_panel without blocking: false while the oldest panel is still
   // running, so the server can start newly arrived panels meanwhile instead of draining the device.
+  // The server reports the leading bytes of A (operand 0) or B (1) that have arrived before the
+  // first panel is started: [0, bytes) of that operand's buffer is final. A device backend may
+  // start copying them to the device (A crosses the network before any panel can start). Called
+  // from the thread that starts the panels, with growing `bytes`; the default ignores it.
+  virtual void inputs_arrived(int operand, std::uint64_t bytes) {
+    (void)operand;
+    (void)bytes;
+  }
   virtual int depth() const { return 1; }
   virtual void start_panel(std::int64_t col0, std::int64_t cols) { compute_panel(col0, cols); }
   virtual void finish_panel() {}

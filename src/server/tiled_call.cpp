@@ -1,5 +1,6 @@
 #include "server/tiled_call.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "protocol/wire.h"
@@ -20,6 +21,14 @@ std::int64_t TiledCall::panels_ready() const {
     ++r;
   }
   return r;
+}
+
+std::size_t TiledCall::inputs_in_order() const {
+  // Stripe s carries tiles s, s + k, s + 2k, ... in order, so its got[s] tiles are the first ones.
+  const std::size_t k = std::size_t(stripes);
+  std::size_t n = plan.inputs.size();
+  for (std::size_t s = 0; s < k; ++s) n = std::min(n, got[s] * k + s);
+  return n;
 }
 
 void TiledCall::fail_all(transport::Connection* keep) {
@@ -84,6 +93,11 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
       const std::int64_t r = call.panels_ready();
       if (r != call.ready) {
         call.ready = r;
+        call.cv.notify_all();
+      } else if (r == 0) {
+        // Before the first panel can start, the worker hands the leading operand bytes that have
+        // arrived to the backend (StreamedCall::inputs_arrived), so A's upload overlaps its receipt.
+        call.arrived = call.inputs_in_order();
         call.cv.notify_all();
       }
     }

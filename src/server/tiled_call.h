@@ -40,6 +40,7 @@ struct TiledCall {
   std::vector<bool> attached;
   int finished = 0;                        // stripes whose receiving and sending are over
   std::int64_t ready = 0, done = 0;        // panels whose inputs are in / that are computed
+  std::size_t arrived = 0;                 // input tiles [0, arrived) are all in (while ready == 0)
   bool abort = false;                      // a stripe's connection failed: everybody stops
   std::string failure;                     // the backend failed: inputs are drained, then ERROR
   std::uint64_t wire_in = 0, wire_out = 0;
@@ -54,6 +55,8 @@ struct TiledCall {
 
   // Panels whose every input tile has arrived, counting across stripes (mu held).
   std::int64_t panels_ready() const;
+  // Input tiles [0, N) that have all arrived, for the largest such N (mu held).
+  std::size_t inputs_in_order() const;
   // Stops every thread of the call: shuts down every attached connection but `keep` (mu held), so
   // the stripe that saw a protocol error can still answer with an ERROR.
   void fail_all(transport::Connection* keep = nullptr);

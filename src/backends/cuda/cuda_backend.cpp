@@ -682,6 +682,26 @@ class CudaBackend final : public Backend {
     // and downloads. Otherwise (pageable memory, staged copies) each panel completes in start_panel.
     int depth() const override { return kDepth; }
 
+    // A (and B when every panel needs all of it) is copied to the device as it arrives from the
+    // network, in pieces of at least kPrefetchPiece, when the host buffers are page-locked; the
+    // first panel then copies only what is left. Errors are not thrown here: the copy is simply
+    // redone by the first panel (a failed enqueue leaves sent_ where it was).
+    void inputs_arrived(int operand, std::uint64_t bytes) override {
+      if (!async_ || operand < 0 || operand > 1 || prologue_done_) return;
+      if (operand == 1 && b_by_panel()) return;
+      const std::uint64_t total = plan_.bytes[operand];
+      bytes = std::min(bytes, total);
+      std::uint64_t& sent = sent_[operand];
+      if (bytes <= sent || (bytes - sent < kPrefetchPiece && bytes < total)) return;
+      if (cudaSetDevice(be_.dev_) != cudaSuccess ||
+          cudaMemcpyAsync(call_.dev[operand] + sent, call_.host_in[operand] + sent, bytes - sent, cudaMemcpyHostToDevice,
+                          be_.h2d_) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+      }
+      sent = bytes;
+    }
+
     void start_panel(std::int64_t col0, std::int64_t cols) override {
       try {
         // The current device is per host thread, and panels may be started from a thread other
@@ -764,11 +784,13 @@ class CudaBackend final : public Backend {
       check_cuda(cudaSetDevice(dev), dev, "cudaSetDevice");
       const std::uint64_t elem = element_size(args_.dtype);
       const Level3Shapes& s = plan_.shapes;
-      const bool b_by_panel = (args_.family == L3Family::gemm && args_.transb == 'N') ||
-                              args_.family == L3Family::symm || args_.family == L3Family::hemm;
+      const bool b_by_panel = this->b_by_panel();
       if (!prologue_done_) {
-        if (s.a.reads()) be_.upload(call_, ByteRange{Operand::a, 0, plan_.bytes[0]});
-        if (!b_by_panel && s.b.reads()) be_.upload(call_, ByteRange{Operand::b, 0, plan_.bytes[1]});
+        // What inputs_arrived has not copied yet.
+        if (s.a.reads() && sent_[0] < plan_.bytes[0])
+          be_.upload(call_, ByteRange{Operand::a, sent_[0], plan_.bytes[0] - sent_[0]});
+        if (!b_by_panel && s.b.reads() && sent_[1] < plan_.bytes[1])
+          be_.upload(call_, ByteRange{Operand::b, sent_[1], plan_.bytes[1] - sent_[1]});
         prologue_done_ = true;
       }
       std::uint64_t b_off = 0, c_off = 0;
@@ -808,6 +830,13 @@ class CudaBackend final : public Backend {
     }
 
 
+    bool b_by_panel() const {
+      return (args_.family == L3Family::gemm && args_.transb == 'N') || args_.family == L3Family::symm ||
+             args_.family == L3Family::hemm;
+    }
+
+    static constexpr std::uint64_t kPrefetchPiece = 64 * kMiB;
+    std::uint64_t sent_[2] = {0, 0};  // leading bytes of A and B already queued to the device
     CudaBackend& be_;
     std::unique_lock<std::mutex> lock_;
     Level3Args args_;

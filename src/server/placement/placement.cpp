@@ -469,6 +469,19 @@ class Placement::Stream final : public StreamedCall {
 
   int depth() const override { return depth_; }
 
+  // Every device needs all of A: each copies it as it arrives, on its own thread (in order with
+  // the panels posted after).
+  void inputs_arrived(int operand, std::uint64_t bytes) override {
+    for (Sub& s : subs_)
+      s.worker->post([&s, operand, bytes] {
+        try {
+          s.call->inputs_arrived(operand, bytes);
+        } catch (const std::exception&) {
+          // A hint only: the first panel copies whatever did not get there.
+        }
+      });
+  }
+
   void start_panel(std::int64_t col0, std::int64_t cols) override {
     auto panel = std::make_shared<Panel>();
     for (const auto& [i, rg] : cut(cols)) {
@@ -585,6 +598,7 @@ class WholeStream final : public StreamedCall {
     finish_(busy_ns_);
   }
   int depth() const override { return call_->depth(); }
+  void inputs_arrived(int operand, std::uint64_t bytes) override { call_->inputs_arrived(operand, bytes); }
   void start_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->start_panel(col0, cols); }); }
   void finish_panel() override { timed([&] { call_->finish_panel(); }); }
   bool try_finish_panel() override {
