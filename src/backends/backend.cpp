@@ -30,7 +30,7 @@ class HostFft final : public StreamedFft {
  public:
   HostFft(Backend& be, FftPlanCache& cache, const FftDescriptor& d, unsigned flags, void* in, void* out)
       : be_(be), cache_(cache), d_(d), flags_(flags), in_(in), out_(out) {}
-  void execute(const std::vector<ByteRange>&) override { be_.fft(cache_, d_, flags_, in_, out_); }
+  void execute(const std::vector<FftRange>&) override { be_.fft(cache_, d_, flags_, in_, out_); }
 
  private:
   Backend& be_;

@@ -57,7 +57,7 @@ class FftPlanCache {
 };
 
 // A byte range [begin, end) of a packed FFT operand.
-struct ByteRange {
+struct FftRange {
   std::uint64_t begin = 0, end = 0;
 };
 
@@ -79,7 +79,7 @@ class StreamedFft {
   // output is in `out`. `readers` are the output ranges the server sends concurrently, each front
   // to back (they partition the output): a device backend copies pieces back round robin over
   // them so every sender can start at once. Called once, from one thread. Throws BackendError.
-  virtual void execute(const std::vector<ByteRange>& readers) = 0;
+  virtual void execute(const std::vector<FftRange>& readers) = 0;
   // Blocks until bytes [offset, offset + bytes) of the packed output are in `out`. Only after
   // execute() returned; thread-safe. Throws BackendError when the device failed meanwhile.
   virtual void wait_output(std::uint64_t /*offset*/, std::uint64_t /*bytes*/) {}
