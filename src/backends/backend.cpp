@@ -25,6 +25,22 @@ class HostPanels final : public StreamedCall {
   unsigned char* c_;
 };
 
+// An FFT on host memory: nothing to overlap, the whole transform runs in execute().
+class HostFft final : public StreamedFft {
+ public:
+  HostFft(Backend& be, FftPlanCache& cache, const FftDescriptor& d, unsigned flags, void* in, void* out)
+      : be_(be), cache_(cache), d_(d), flags_(flags), in_(in), out_(out) {}
+  void execute(const std::vector<FftRange>&) override { be_.fft(cache_, d_, flags_, in_, out_); }
+
+ private:
+  Backend& be_;
+  FftPlanCache& cache_;
+  FftDescriptor d_;
+  unsigned flags_;
+  void* in_;
+  void* out_;
+};
+
 }  // namespace
 
 std::unique_ptr<StreamedCall> Backend::begin_streamed(const Level3Args& args, const void* a, const void* b, void* c) {
@@ -47,5 +63,10 @@ void Backend::prepare_fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, 
   throw BackendError(name() + ": no FFTs");
 }
 void Backend::fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) { throw BackendError(name() + ": no FFTs"); }
+
+std::unique_ptr<StreamedFft> Backend::begin_fft(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags,
+                                                void* in, void* out) {
+  return std::make_unique<HostFft>(*this, cache, packed, planner_flags, in, out);
+}
 
 }  // namespace rcpu::backend

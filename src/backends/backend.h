@@ -64,6 +64,35 @@ class FftPlanCache {
   virtual ~FftPlanCache() = default;
 };
 
+// A byte range [begin, end) of a packed FFT operand.
+struct FftRange {
+  std::uint64_t begin = 0, end = 0;
+};
+
+// One FFT whose packed input arrives piece by piece and whose packed output leaves piece by piece
+// (striped FFTs, docs/protocol.md): a device backend copies each input piece to the device while
+// the rest is still on the wire, and each output piece back while earlier pieces are already being
+// sent, so the host<->device copies hide under the network. The server owns `in` and `out`; the
+// object must outlive every call on it. The defaults (Backend::begin_fft) run fft() in execute().
+class StreamedFft {
+ public:
+  // Waits until the device no longer reads `in` or writes `out` (the server then reuses or frees
+  // them, or reruns the transform on the CPU backend). Must not throw.
+  virtual ~StreamedFft() = default;
+  // Bytes [offset, offset + bytes) of the packed input are now in `in` and will not change.
+  // Thread-safe: each stripe's receiver calls it for its own pieces. Never throws: a failure is
+  // kept and reported by execute().
+  virtual void input_arrived(std::uint64_t /*offset*/, std::uint64_t /*bytes*/) noexcept {}
+  // Every input byte has arrived (each exactly once). Starts the transform; may return before any
+  // output is in `out`. `readers` are the output ranges the server sends concurrently, each front
+  // to back (they partition the output): a device backend copies pieces back round robin over
+  // them so every sender can start at once. Called once, from one thread. Throws BackendError.
+  virtual void execute(const std::vector<FftRange>& readers) = 0;
+  // Blocks until bytes [offset, offset + bytes) of the packed output are in `out`. Only after
+  // execute() returned; thread-safe. Throws BackendError when the device failed meanwhile.
+  virtual void wait_output(std::uint64_t /*offset*/, std::uint64_t /*bytes*/) {}
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -105,6 +134,11 @@ class Backend {
                            void* out);
   // Runs it: `in` holds the packed input (may be destroyed), `out` receives the packed output.
   virtual void fft(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in, void* out);
+  // The streamed form (StreamedFft) of fft(), after prepare_fft(), before any input arrives: a
+  // device backend allocates its device buffers here. The default runs fft() in execute(): right
+  // for a backend that computes on host memory.
+  virtual std::unique_ptr<StreamedFft> begin_fft(FftPlanCache& cache, const FftDescriptor& packed,
+                                                 unsigned planner_flags, void* in, void* out);
 
   // Host memory for the server's receive buffers (reused across calls): a device backend returns
   // page-locked memory its DMA engines read directly. Returns null when it cannot allocate.

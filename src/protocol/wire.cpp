@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 namespace rcpu::protocol {
 namespace {
@@ -96,12 +97,15 @@ std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
   return total + frames * kHeaderSize;
 }
 
-std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
-                          std::uint64_t bytes) {
-  auto* out = static_cast<std::uint8_t*>(dst);
+namespace {
+
+// recv_matrix, reporting pieces when `arrived` is set (then `out` is not null).
+std::uint64_t recv_data(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, std::uint8_t* out,
+                        std::uint64_t bytes, std::uint64_t piece,
+                        const std::function<void(std::uint64_t, std::uint64_t)>* arrived) {
   std::unique_ptr<std::uint8_t[]> scratch;
   constexpr std::uint64_t kScratch = 1 << 20;
-  std::uint64_t got = 0, wire = 0;
+  std::uint64_t got = 0, wire = 0, reported = 0;
   while (got < bytes) {
     const FrameHeader h = recv_header(c);
     wire += kHeaderSize;
@@ -111,8 +115,21 @@ std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
       throw ProtocolError(ErrorCode::bad_frame, "DATA frame for another request or operand");
     if (h.payload_length == 0 || h.payload_length > bytes - got)
       throw ProtocolError(ErrorCode::bad_frame, "DATA frame longer than the operand");
-    if (out) {
+    if (arrived) {
+      // Cut the frame where pieces end, so each piece is announced as soon as it is complete.
+      for (std::uint64_t left = h.payload_length; left > 0;) {
+        const std::uint64_t n = std::min(left, reported + piece - got);
+        c.recv_exact(out + got, n);
+        got += n;
+        left -= n;
+        if (got - reported == piece || got == bytes) {
+          (*arrived)(reported, got - reported);
+          reported = got;
+        }
+      }
+    } else if (out) {
       c.recv_exact(out + got, h.payload_length);
+      got += h.payload_length;
     } else {
       if (!scratch) scratch.reset(new std::uint8_t[kScratch]);
       for (std::uint64_t left = h.payload_length; left > 0;) {
@@ -120,11 +137,25 @@ std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
         c.recv_exact(scratch.get(), n);
         left -= n;
       }
+      got += h.payload_length;
     }
-    got += h.payload_length;
     wire += h.payload_length;
   }
   return wire;
+}
+
+}  // namespace
+
+std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
+                          std::uint64_t bytes) {
+  return recv_data(c, request_id, operand_index, static_cast<std::uint8_t*>(dst), bytes, 0, nullptr);
+}
+
+std::uint64_t recv_matrix_pieces(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
+                                 std::uint64_t bytes, std::uint64_t piece,
+                                 const std::function<void(std::uint64_t, std::uint64_t)>& arrived) {
+  if (!dst || piece == 0) throw std::invalid_argument("recv_matrix_pieces: null destination or zero piece");
+  return recv_data(c, request_id, operand_index, static_cast<std::uint8_t*>(dst), bytes, piece, &arrived);
 }
 
 std::uint64_t send_tile(Connection& c, std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,14 @@ std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
 // what is missing, throws ProtocolError(bad_frame). Returns bytes read (headers included).
 std::uint64_t recv_matrix(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
                           std::uint64_t bytes);
+
+// recv_matrix into `dst` (not null) that also reports progress: `arrived(offset, n)` is called for
+// the consecutive pieces [0, piece), [piece, 2·piece) ... of the `bytes` (the last one shorter),
+// each once it is in memory, whatever the sender's DATA framing. Lets a consumer (a copy to a GPU)
+// start on the front of an operand while the rest is still on the wire. `piece` >= 1.
+std::uint64_t recv_matrix_pieces(Connection& c, std::uint64_t request_id, std::uint32_t operand_index, void* dst,
+                                 std::uint64_t bytes, std::uint64_t piece,
+                                 const std::function<void(std::uint64_t offset, std::uint64_t n)>& arrived);
 
 // ---- tiles (kFlagTiled calls) ----
 // The block of a tile inside an operand held in memory at `base` with leading dimension `ld`

@@ -81,6 +81,11 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
                                                 " out of range 2.." + std::to_string(kMaxStripes)};
   const FftRequest& req = sreq.fft;
 
+  // A striped call runs through the backend's StreamedFft (input announced piece by piece as it
+  // lands, output sent piece by piece as it comes back). Declared before `retire` so it outlives
+  // every joined stripe, which uses it until `retire` has waited for them all.
+  std::unique_ptr<backend::StreamedFft> streamed;
+
   // A striped call is registered before anything else can fail, and retired on every way out, so
   // a JOIN never waits for a call that will not come. This thread returns only once every joined
   // stripe is over: they read and write this session's buffers.
@@ -146,6 +151,8 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
     auto& cache = cache_of(p);
     if (!cache) cache = backend_of(p).new_fft_cache();
     backend_of(p).prepare_fft(*cache, d, flags, in, out);
+    // Before the input too: a device backend allocates its buffers here, for input_arrived.
+    if (striped) streamed = backend_of(p).begin_fft(*cache, d, flags, in, out);
   };
   std::uint64_t compute_ns = 0;
   try {
@@ -174,12 +181,13 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
       call->out = out;
       call->in_bytes = in_op.bytes();
       call->out_bytes = out_op.bytes();
+      call->fft = streamed.get();
       call->started = true;
       call->cv.notify_all();
     }
     const auto [first, end] = fft_stripe_range(in_op.bytes(), 0, k);
     try {
-      wire_in += recv_matrix(conn, h.request_id, in_op.index, in + first, end - first);
+      wire_in += recv_fft_input(conn, *call, *streamed, first, end);
     } catch (...) {
       std::lock_guard lock(call->mu);
       call->fail_all(&conn);
@@ -205,20 +213,35 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
     }
     wire_in += call->wire_in;
   }
+  // Runs the transform. A striped one returns once the primary's first output piece is back: the
+  // transform is over by then (the device copies back in order), so a device failure still gets
+  // the CPU backend or an ERROR reply rather than a dropped call; later pieces come back while
+  // the stripes send the earlier ones.
+  std::vector<backend::FftRange> readers;
+  for (std::uint64_t s = 0; striped && s < k; ++s) {
+    const auto [a, b] = fft_stripe_range(out_op.bytes(), s, k);
+    readers.push_back({a, b});
+  }
+  auto transform = [&](bool p, unsigned flags) {
+    if (!striped) return backend_of(p).fft(*cache_of(p), d, flags, in, out);
+    streamed->execute(readers);
+    streamed->wait_output(0, std::min(out_op.bytes(), kFftPiece));
+  };
   const auto t_inputs = Clock::now();
   try {
     const auto t0 = Clock::now();
     try {
-      backend_of(primary).fft(*cache_of(primary), d, req.planner_flags, in, out);
+      transform(primary, req.planner_flags);
     } catch (const backend::BackendError& e) {
       if (!primary || !has_fallback) throw;
       // The device only read the host input: the CPU backend runs it from the same buffers, with
       // an FFTW_ESTIMATE plan (which never touches them).
       log::info(std::string("FFT ") + opcode_name(h.opcode) + ": " + ctx.primary.name() + " failed (" + e.what() +
                 "); the CPU backend runs it");
+      streamed.reset();  // waits until the device lets go of the buffers
       primary = false;
       prepare(primary, FFTW_ESTIMATE);
-      backend_of(primary).fft(*cache_of(primary), d, FFTW_ESTIMATE, in, out);
+      transform(primary, FFTW_ESTIMATE);
     }
     compute_ns = ns_since(t0);
   } catch (const backend::BackendError& e) {
@@ -243,7 +266,8 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
   ctx.counters.add_call(h.opcode, wire_in, 0, compute_ns);
   if (striped) {
     std::lock_guard lock(call->mu);
-    call->computed = true;  // the joined stripes send their ranges of the output
+    call->fft = streamed.get();  // the CPU backend's after a fallback
+    call->computed = true;       // the joined stripes send their ranges of the output
     call->cv.notify_all();
   }
   std::uint64_t wire_out = send_message(conn, Kind::response, h.request_id, h.opcode, resp);
@@ -252,7 +276,16 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
                             out_op.elem_size);
   } else {
     const auto [first, end] = fft_stripe_range(out_op.bytes(), 0, k);
-    wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out + first, end - first, 1, end - first, 1);
+    try {
+      wire_out += send_fft_output(conn, *call, *streamed, first, end);
+    } catch (const backend::BackendError& e) {
+      // The RESPONSE is out, so no ERROR can follow it: every connection of the call goes down
+      // and the client reruns the transform locally, as if the server had crashed.
+      std::lock_guard lock(call->mu);
+      call->fail_all();
+      ctx.counters.add_error(h.opcode);
+      return FftFatal{ErrorCode::backend_failed, be.name() + ": " + e.what()};
+    }
     retire.ok = true;
     std::unique_lock lock(call->mu);
     call->cv.wait(lock, [&] { return call->finished == call->joined(); });

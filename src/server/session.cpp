@@ -384,6 +384,10 @@ class Session {
       run_fft_stripe(*joined->call, conn_, joined->stripe);
     } catch (const TransportError&) {
       throw CloseSession{};  // the call failed: the client discards this connection
+    } catch (const backend::BackendError& e) {
+      // The device failed while this stripe's output was coming back; the call is failed already.
+      log::info("session " + conn_.peer() + ": striped FFT failed: " + e.what());
+      throw CloseSession{};
     }
   }
 

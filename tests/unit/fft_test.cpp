@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 #include <fftw3.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <complex>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -316,6 +320,206 @@ TEST(FftRemote, APrimaryBackendFailureFallsThroughToTheCpuBackend) {
     std::complex<double> sum = 0;
     for (const auto& x : in) sum += x;
     EXPECT_NEAR(std::abs(out[0] - sum), 0.0, 1e-10) << mode;
+  }
+}
+
+// A primary backend whose striped FFTs behave like a device's (StreamedFft): it checks that the
+// server announced every input byte exactly once before execute(), computes with FFTW into its own
+// "device" copy, and hands the output back piece by piece from another thread, round robin over the
+// server's readers; `out` holds garbage until a piece is handed back, so a sender that did not wait
+// for its piece sends wrong numbers. Mode 0 works; 1 fails in execute() (the CPU backend must run
+// it); 2 fails a late output piece, after the RESPONSE (the call must fail, the client runs it).
+class AsyncFftBackend final : public backend::Backend {
+ public:
+  explicit AsyncFftBackend(int mode) : mode_(mode) {}
+  std::string name() const override { return "async"; }
+  std::string description() const override { return "test backend with deferred FFT output"; }
+  bool supports(const Level3Args&) const override { return false; }
+  void level3(const Level3Args&, const void*, const void*, void*) override { throw backend::BackendError("no"); }
+  bool supports_fft(const FftDescriptor& d) const override { return backend::fftw_supports(d); }
+  std::unique_ptr<backend::FftPlanCache> new_fft_cache() override { return backend::fftw_new_cache(); }
+  void prepare_fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) override {
+    backend::fftw_prepare(c, d, flags, in, out);
+  }
+  void fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) override {
+    backend::fftw_run(c, d, flags, in, out);
+  }
+  std::unique_ptr<backend::StreamedFft> begin_fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags,
+                                                  void* in, void* out) override {
+    ++begun;
+    return std::make_unique<Streamed>(*this, c, d, flags, in, out, mode_);
+  }
+  std::atomic<int> begun{0};
+
+ private:
+  struct Streamed final : backend::StreamedFft {
+    Streamed(AsyncFftBackend& be, backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in,
+             void* out, int mode)
+        : be(be), cache(c), d(d), flags(flags), in(in), out(static_cast<std::uint8_t*>(out)), mode(mode),
+          seen(fft_in_bytes(d), 0) {}
+    ~Streamed() override {
+      if (worker.joinable()) worker.join();
+    }
+    void input_arrived(std::uint64_t offset, std::uint64_t bytes) noexcept override {
+      std::lock_guard lock(mu);
+      for (std::uint64_t i = offset; i < offset + bytes && i < seen.size(); ++i) ++seen[i];
+    }
+    void execute(const std::vector<backend::FftRange>& readers) override {
+      {
+        std::lock_guard lock(mu);
+        for (int x : seen)
+          if (x != 1) throw std::logic_error("input byte announced " + std::to_string(x) + " times");
+      }
+      if (mode == 1) throw backend::BackendError("device failed");
+      be.fft(cache, d, flags, in, out);
+      const std::uint64_t bytes = fft_out_bytes(d);
+      device.assign(out, out + bytes);
+      std::memset(out, 0xff, bytes);  // NaNs until handed back
+      worker = std::thread([this, readers] { hand_back(readers); });
+    }
+    void wait_output(std::uint64_t offset, std::uint64_t bytes) override {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] {
+        if (failed) return true;
+        std::uint64_t covered = 0;  // handed-back pieces never overlap
+        for (const auto& [a, b] : done) {
+          const std::uint64_t lo = std::max(a, offset), hi = std::min(b, offset + bytes);
+          if (hi > lo) covered += hi - lo;
+        }
+        return covered == bytes;
+      });
+      if (failed) throw backend::BackendError("device failed late");
+    }
+    void hand_back(std::vector<backend::FftRange> readers) {
+      constexpr std::uint64_t kPiece = 1 << 20;
+      for (bool more = true; more;) {
+        more = false;
+        for (auto& r : readers) {
+          if (r.begin >= r.end) continue;
+          const std::uint64_t n = std::min(kPiece, r.end - r.begin);
+          std::this_thread::sleep_for(std::chrono::microseconds(200));  // a slow device: senders must wait
+          std::lock_guard lock(mu);
+          if (mode == 2 && &r == &readers.back() && r.begin + n == r.end) {  // the very last piece fails
+            failed = true;
+            cv.notify_all();
+            return;
+          }
+          std::memcpy(out + r.begin, device.data() + r.begin, n);
+          done.emplace_back(r.begin, r.begin + n);
+          r.begin += n;
+          more = more || r.begin < r.end;
+          cv.notify_all();
+        }
+      }
+    }
+    AsyncFftBackend& be;
+    backend::FftPlanCache& cache;
+    FftDescriptor d;
+    unsigned flags;
+    void* in;
+    std::uint8_t* out;
+    int mode;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<int> seen;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> done;
+    bool failed = false;
+    std::vector<std::uint8_t> device;
+    std::thread worker;
+  };
+  int mode_;
+};
+
+// Runs one c2c transform striped over `k` raw connections, as the client's run_striped does
+// (docs/protocol.md, "Striped FFTs"): the client's own stripe count does not depend on this
+// machine's cores. Returns the backend named in the RESPONSE, or "" when the call failed on any
+// connection (an ERROR, a connection shut down).
+std::string run_striped_raw(FftServer& s, std::size_t k, const std::vector<std::complex<double>>& in,
+                            std::vector<std::complex<double>>& out) {
+  Hello hello;
+  hello.opcode_hash = opcode_table_hash();
+  hello.capabilities = kCapLevel3;
+  std::vector<std::unique_ptr<transport::Connection>> conns;
+  for (std::size_t c = 0; c < k; ++c) {
+    conns.push_back(transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000));
+    send_message(*conns.back(), Kind::hello, 1, 0, hello);
+    const FrameHeader h = recv_header(*conns.back());
+    (void)recv_payload(*conns.back(), h);
+  }
+  const std::uint32_t opcode = fft_opcode(FftKind::c2c, FftPrecision::f64);
+  StripedFftRequest req;
+  req.fft.desc = fft_packed(c2c({{std::int64_t(in.size()), 1, 1}}));
+  req.fft.planner_flags = FFTW_ESTIMATE;
+  req.stripes = std::uint32_t(k);
+  req.token = 0xfeed;
+  const std::uint64_t bytes = in.size() * sizeof(in[0]);
+  const auto* src = reinterpret_cast<const std::uint8_t*>(in.data());
+  auto* dst = reinterpret_cast<std::uint8_t*>(out.data());
+  std::mutex mu;
+  bool failed = false;
+  std::string backend_name;
+  auto stripe = [&](std::size_t c) {
+    try {
+      transport::Connection& conn = *conns[c];
+      if (c == 0) send_message(conn, Kind::request, 9, opcode, req, kFlagStriped);
+      else send_message(conn, Kind::join, 9, opcode, Join{req.token, std::uint32_t(c)}, kFlagStriped);
+      const auto [a, b] = fft_stripe_range(bytes, c, k);
+      send_matrix(conn, 9, opcode, 0, src + a, b - a, 1, b - a, 1);
+      if (c == 0) {
+        const FrameHeader h = recv_header(conn);
+        if (h.kind != Kind::response) throw std::runtime_error("no RESPONSE");
+        const Response resp = recv_body<Response>(conn, h);
+        std::lock_guard lock(mu);
+        backend_name = resp.backend;
+      }
+      recv_matrix(conn, 9, 1, dst + a, b - a);
+    } catch (const std::exception&) {
+      std::lock_guard lock(mu);
+      failed = true;
+      for (auto& x : conns) x->shutdown();  // as the client does: the first failure ends the call
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t c = 0; c < k; ++c) threads.emplace_back(stripe, c);
+  for (std::thread& t : threads) t.join();
+  return failed ? std::string() : backend_name;
+}
+
+// One 2^20-point c2c transform (16 MiB each way, several 4 MiB pieces per stripe) striped over 3
+// connections through a backend whose output comes back late and piece by piece: the result is
+// right (mode 0), the CPU backend takes over when execute() fails (1), and a failure after the
+// RESPONSE fails the call on the client's side (2); the server goes on serving.
+TEST(FftRemote, StripedCallsWaitForEachOutputPieceOfAStreamedBackend) {
+  const std::size_t n = 1 << 20;
+  std::vector<std::complex<double>> in(n);
+  for (std::size_t i = 0; i < n; ++i) in[i] = {std::cos(0.001 * double(i)), std::sin(0.003 * double(i))};
+  std::vector<std::complex<double>> want(n), copy = in;
+  fftw_plan p = fftw_plan_dft_1d(int(n), reinterpret_cast<fftw_complex*>(copy.data()),
+                                 reinterpret_cast<fftw_complex*>(want.data()), FFTW_FORWARD, FFTW_ESTIMATE);
+  ASSERT_TRUE(p);
+  fftw_execute(p);
+  fftw_destroy_plan(p);
+  for (int mode : {0, 1, 2}) {
+    auto be = std::make_unique<AsyncFftBackend>(mode);
+    AsyncFftBackend* raw = be.get();
+    FftServer s(1ull << 32, std::move(be));
+    std::vector<std::complex<double>> out(n);
+    const std::string backend_name = run_striped_raw(s, 3, in, out);
+    EXPECT_EQ(raw->begun.load(), 1) << mode;  // striped: through begin_fft
+    if (mode == 2) {
+      EXPECT_EQ(backend_name, "") << mode;
+    } else {
+      EXPECT_EQ(backend_name, mode == 0 ? "async" : "cpu") << mode;
+      double err = 0;
+      for (std::size_t i = 0; i < n; ++i) err = std::max(err, std::abs(out[i] - want[i]));
+      EXPECT_LT(err, 1e-6) << mode;
+    }
+    // The server still runs transforms.
+    std::vector<std::complex<double>> small(64, {1, 0}), small_out(64);
+    const client::RemoteResult r =
+        fftw::run_fft_remote(c2c({{64, 1, 1}}), small.data(), small_out.data(), FFTW_ESTIMATE);
+    ASSERT_EQ(r.status, client::RemoteStatus::ok) << mode << ": " << r.cause;
+    EXPECT_NEAR(small_out[0].real(), 64.0, 1e-12) << mode;
   }
 }
 

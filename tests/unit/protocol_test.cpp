@@ -372,6 +372,42 @@ TEST(Wire, MatrixReceiveChecksEveryFrame) {
   }
 }
 
+// recv_matrix_pieces announces consecutive pieces covering the operand exactly once, in order, each
+// only once its bytes are in, whatever the sender's framing (frames shorter, longer or equal to a
+// piece, ending inside one).
+TEST(Wire, PiecedReceiveCoversTheOperandOnceInOrder) {
+  std::mt19937_64 rng(11);
+  for (std::uint64_t bytes : {1ull, 7ull, 64ull, 1000ull, 4096ull, 10007ull}) {
+    for (std::uint64_t max_frame : {1ull, 13ull, 64ull, 1000ull, 1ull << 20}) {
+      for (std::uint64_t piece : {1ull, 5ull, 64ull, 999ull, 1ull << 20}) {
+        std::vector<std::uint8_t> src(bytes);
+        for (auto& b : src) b = std::uint8_t(rng());
+        MemoryConnection c;
+        const std::uint64_t sent = send_matrix(c, 5, 0x1001, 0, src.data(), bytes, 1, bytes, 1, max_frame);
+        std::vector<std::uint8_t> dst(bytes, 0);
+        std::uint64_t next = 0;
+        auto arrived = [&](std::uint64_t offset, std::uint64_t n) {
+          ASSERT_EQ(offset, next);
+          ASSERT_GT(n, 0u);
+          ASSERT_LE(n, piece);
+          if (offset + n < bytes) {
+            ASSERT_EQ(n, piece);  // only the last piece is short
+          }
+          ASSERT_EQ(0, std::memcmp(dst.data() + offset, src.data() + offset, n));  // already in memory
+          next = offset + n;
+        };
+        EXPECT_EQ(recv_matrix_pieces(c, 5, 0, dst.data(), bytes, piece, arrived), sent);
+        EXPECT_EQ(next, bytes);
+        EXPECT_EQ(dst, src);
+      }
+    }
+  }
+  MemoryConnection c;
+  std::vector<std::uint8_t> src(100, 1), dst(100);
+  send_matrix(c, 5, 0x1001, 0, src.data(), 100, 1, 100, 1);
+  EXPECT_THROW(recv_matrix_pieces(c, 5, 0, dst.data(), 99, 10, [](std::uint64_t, std::uint64_t) {}), ProtocolError);
+}
+
 // ---- tiled requests ----
 
 Level3Args gemm_args(std::int64_t m, std::int64_t n, std::int64_t k, char ta, char tb, double beta) {

@@ -338,6 +338,10 @@ class CudaBackend final : public Backend {
   std::unique_ptr<FftPlanCache> new_fft_cache() override { return cufft_new_cache(dev_); }
   void prepare_fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void*, void*) override { cufft_prepare(c, d); }
   void fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void* in, void* out) override { cufft_run(c, d, in, out); }
+  std::unique_ptr<StreamedFft> begin_fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void* in,
+                                         void* out) override {
+    return cufft_begin(c, d, in, out);
+  }
 
   bool supports(const Level3Args& args) const override {
     if (broken_.load()) return false;

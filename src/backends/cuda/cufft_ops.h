@@ -17,5 +17,8 @@ std::unique_ptr<FftPlanCache> cufft_new_cache(int device);
 void cufft_prepare(FftPlanCache& cache, const FftDescriptor& packed);
 // Host buffers in/out (pinned when the server got them from alloc_host): H2D, cuFFT, D2H.
 void cufft_run(FftPlanCache& cache, const FftDescriptor& packed, void* in, void* out);
+// The streamed form (backend.h StreamedFft; after cufft_prepare): input pieces copied to the GPU as
+// they arrive, the output copied back in pieces the senders wait on one by one.
+std::unique_ptr<StreamedFft> cufft_begin(FftPlanCache& cache, const FftDescriptor& packed, void* in, void* out);
 
 }  // namespace rcpu::backend::cuda

@@ -657,5 +657,9 @@ void Placement::prepare_fft(backend::FftPlanCache& c, const FftDescriptor& d, un
 void Placement::fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) {
   devices_[0]->be->fft(c, d, flags, in, out);
 }
+std::unique_ptr<backend::StreamedFft> Placement::begin_fft(backend::FftPlanCache& c, const FftDescriptor& d,
+                                                          unsigned flags, void* in, void* out) {
+  return devices_[0]->be->begin_fft(c, d, flags, in, out);
+}
 
 }  // namespace rcpu::server::placement

@@ -87,6 +87,9 @@ class Placement final : public backend::Backend {
                    void* out) override;
   void fft(backend::FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in,
            void* out) override;
+  // Forwarded like fft(), so the first device's streamed FFT (overlapped copies) is the one used.
+  std::unique_ptr<backend::StreamedFft> begin_fft(backend::FftPlanCache& cache, const FftDescriptor& packed,
+                                                  unsigned planner_flags, void* in, void* out) override;
 
   struct DeviceStats {
     double rate = 0;                  // GFLOP/s (or the fixed relative rate)
