@@ -62,6 +62,14 @@ double rel_error(const std::uint8_t* a, const std::uint8_t* b, std::uint64_t byt
   return scale > 0 ? err / scale : err;
 }
 
+FftDescriptor desc(FftKind kind, FftPrecision p, std::vector<std::int64_t> dims) {
+  FftDescriptor d;
+  d.kind = kind;
+  d.precision = p;
+  for (std::int64_t n : dims) d.dims.push_back({n, 1, 1});
+  return fft_packed(d);
+}
+
 void run_case(Backend& gpu, Backend& cpu, const FftDescriptor& d, int stripes, std::uint64_t piece, bool pinned,
               bool partition_readers) {
   const std::string name = std::string(fft_kind_name(d.kind)) + (d.precision == FftPrecision::f64 ? " f64" : " f32") +
@@ -82,8 +90,11 @@ void run_case(Backend& gpu, Backend& cpu, const FftDescriptor& d, int stripes, s
   else
     for (std::uint64_t i = 0; i < in_bytes / 4; ++i) reinterpret_cast<float*>(ref_in.p)[i] = float(u(rng));
   if (d.kind == FftKind::c2r) {
-    FftDescriptor fwd = d;
-    fwd.kind = FftKind::r2c;
+    // Packed for r2c (not d with its kind changed: d's strides are c2r's, and the transform would
+    // write past the end of its output).
+    std::vector<std::int64_t> dims;
+    for (const FftDim& x : d.dims) dims.push_back(x.n);
+    const FftDescriptor fwd = desc(FftKind::r2c, d.precision, dims);
     auto c = cpu.new_fft_cache();
     std::vector<std::uint8_t> real(fft_in_bytes(fwd));
     std::memcpy(real.data(), ref_in.p, std::min<std::size_t>(real.size(), in_bytes));
@@ -128,13 +139,6 @@ void run_case(Backend& gpu, Backend& cpu, const FftDescriptor& d, int stripes, s
   std::printf("%s: relative error %.2e\n", name.c_str(), err);
 }
 
-FftDescriptor desc(FftKind kind, FftPrecision p, std::vector<std::int64_t> dims) {
-  FftDescriptor d;
-  d.kind = kind;
-  d.precision = p;
-  for (std::int64_t n : dims) d.dims.push_back({n, 1, 1});
-  return fft_packed(d);
-}
 
 }  // namespace
 

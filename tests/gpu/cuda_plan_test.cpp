@@ -243,7 +243,7 @@ void test_k_outer_plans() {
     for (Dtype t : {Dtype::d, Dtype::z, Dtype::s, Dtype::c})
       for (char ta : {'N', 'T', 'C'})
         for (int beta_kind = 0; beta_kind < 3; ++beta_kind)
-          for (double fpb : {0.05, 0.5, 1e6})
+          for (double fpb : {0.05, 0.5, 1e6, -1.0})
             for (const PlanOptions* so : {&steps, &steps16}) {
               Level3Args x;
               x.family = L3Family::gemm;
@@ -259,7 +259,8 @@ void test_k_outer_plans() {
               l3check::set_packed_lds(x);
               if (seed % 3 == 0) x.lda += 3, x.ldb += 2, x.ldc += 5;  // padded leading dimensions
               KOuterOptions ko;
-              ko.flops_per_byte = fpb;
+              ko.flops_per_byte = fpb < 0 ? 1e6 : fpb;
+              ko.max_lead_fraction = fpb < 0 ? 0.5 : 1.0;  // -1: the default cap at half the columns
               ko.max_chunks = 4;
               ko.min_chunk_bytes = 1;
               ko.min_chunk_k = 1;
@@ -281,8 +282,8 @@ void test_k_outer_plans() {
   std::printf("k-outer plans: %d run (%d with trailing column steps, %d k-outer throughout)\n", planned, with_rest,
               all_lead);
 
-  // Defaults at the sizes the benchmarks use: dgemm n = 16000 on one device keeps half of C for
-  // the column steps; on each of two devices (8000 columns) it runs k-outer throughout; small or
+  // Defaults at the sizes the benchmarks use: dgemm n = 16000 on one device, and each of two
+  // devices' 8000 columns, run 4320 columns k-outer (the balance at 700 flops a byte); small or
   // transb = 'T' calls keep the column schedule.
   Level3Args g;
   g.family = L3Family::gemm;
@@ -292,11 +293,11 @@ void test_k_outer_plans() {
   g.beta = 1;
   l3check::set_packed_lds(g);
   auto big = rcpu::backend::cuda::make_k_outer_plan(g, PlanOptions{});
-  EXPECT(big && big->lead_cols == 8000 && big->chunks.size() == 8 && !big->steps.empty(),
+  EXPECT(big && big->lead_cols == 4320 && big->chunks.size() == 8 && !big->steps.empty(),
          "dgemm n=16000: lead %lld, %zu chunks", big ? (long long)big->lead_cols : -1LL, big ? big->chunks.size() : 0);
   g.n = 8000;
   big = rcpu::backend::cuda::make_k_outer_plan(g, PlanOptions{});
-  EXPECT(big && big->lead_cols == 8000 && big->steps.empty(), "dgemm 16000 x 8000: lead %lld",
+  EXPECT(big && big->lead_cols == 4320 && !big->steps.empty(), "dgemm 16000 x 8000: lead %lld",
          big ? (long long)big->lead_cols : -1LL);
   g.m = g.n = g.k = 300;
   l3check::set_packed_lds(g);

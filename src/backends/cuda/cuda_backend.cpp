@@ -120,7 +120,7 @@ struct Config {
     c.plan.max_steps = int(std::clamp(env_long("RCPU_CUDA_PIPELINE_STEPS", 8), 1L, 256L));
     c.plan.min_step_bytes = std::uint64_t(std::clamp(env_long("RCPU_CUDA_MIN_STEP_MB", 64), 1L, 65536L)) * kMiB;
     c.k_outer = env_long("RCPU_CUDA_K_OUTER", 1) != 0;
-    c.k_outer_plan.flops_per_byte = double(std::clamp(env_long("RCPU_CUDA_FLOPS_PER_BYTE", 1000), 1L, 1000000L));
+    c.k_outer_plan.flops_per_byte = double(std::clamp(env_long("RCPU_CUDA_FLOPS_PER_BYTE", 700), 1L, 1000000L));
     c.k_outer_plan.max_chunks = c.plan.max_steps;
     return c;
   }

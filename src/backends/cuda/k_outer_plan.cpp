@@ -23,11 +23,12 @@ std::int64_t balanced_lead(const Level3Args& x, const PlanOptions& steps, const 
   const double fl = is_complex(x.dtype) ? 8.0 : 2.0;
   const double r = o.flops_per_byte * elt;
   const double denom = fl * m * k - r * (k + (reads_c ? m : 0.0));
-  if (denom <= 0) return x.n;  // the copies outpace the GPU at any width: all columns k-outer
   const std::int64_t q = std::max<std::int64_t>(1, steps.col_multiple);
-  const std::int64_t w = round_up(std::int64_t(std::ceil(r * m * k / denom)), q);
+  // denom <= 0: the copies outpace the GPU at any width, so the cap decides.
+  std::int64_t w = denom <= 0 ? x.n : round_up(std::int64_t(std::ceil(r * m * k / denom)), q);
+  w = std::min<std::int64_t>(w, round_up(std::int64_t(std::ceil(n * std::clamp(o.max_lead_fraction, 0.0, 1.0))), q));
   // A remainder too narrow for a column step of its own joins the leading block.
-  if (w >= x.n || double(x.n - w) < double(std::max<std::int64_t>(1, steps.min_step_cols)) || w >= n) return x.n;
+  if (w >= x.n || x.n - w < std::max<std::int64_t>(1, steps.min_step_cols)) return x.n;
   return std::max<std::int64_t>(w, q);
 }
 

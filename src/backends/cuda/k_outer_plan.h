@@ -54,11 +54,18 @@ struct KOuterPlan {
 };
 
 struct KOuterOptions {
-  double flops_per_byte = 1000;  // device compute rate / host->device copy rate
+  // Device compute rate / host->device copy rate. 700 was the fastest of 500, 700 and 1000 on
+  // 2 x H100 for dgemm n = 16000 split over 2 GPUs (0.104 s against 0.111 s; docs/placement.md);
+  // on one GPU 1000 was faster (0.171 s against 0.190 s; the column schedule took 0.200 s).
+  double flops_per_byte = 700;
   int max_chunks = 8;
   std::uint64_t min_chunk_bytes = 64ull << 20;
   std::int64_t min_chunk_k = 256;
   int out_blocks = 4;            // the leading block's results go back in this many pieces
+  // At most this fraction of the columns is k-outer (1: the balance alone decides). A cap at 0.5
+  // was tried and measured no better (2 x H100, dgemm n = 16000: 0.116 s with 4000 leading columns
+  // of 8000, against 0.104 s with the balance's 4320).
+  double max_lead_fraction = 1.0;
 };
 
 // A plan for gemm with transb == 'N' and alpha != 0 that make_plan(args, steps) would pipeline
