@@ -37,7 +37,7 @@ def plot_streams(rows, net, out):
     if not rs:
         return
     one_way = {int(n["streams"]): n["gbytes_per_s_each_way"] for n in net
-               if not n.get("duplex") and not n.get("emulated_link_gbps")}
+               if not n.get("duplex") and not n.get("emulated_link_gbps") and "same_bytes_n" not in n}
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for n in sorted({int(r["n"]) for r in rs}):
         pts = sorted((int(r["streams"]), float(r["best_s"]), float(r["median_s"]), float(r["bytes_to_server"] or 0))
@@ -134,6 +134,8 @@ def ratio(a, b, digits):
 
 def summary(rows, net, out):
     """Markdown tables with the ratios the issue asks for, all from the rows given."""
+    same = {(int(n["same_bytes_n"]), str(n["same_bytes_beta"])): float(n["seconds"]) for n in net if "same_bytes_n" in n}
+    net = [n for n in net if "same_bytes_n" not in n]
     one_way = {int(n["streams"]): n["gbytes_per_s_each_way"] for n in net
                if not n.get("duplex") and not n.get("emulated_link_gbps")}
     duplex = {int(n["streams"]): n["gbytes_per_s_each_way"] for n in net
@@ -145,8 +147,8 @@ def summary(rows, net, out):
              ""]
     dg = [r for r in rows if r["experiment"] == "dgemm"]
     best = {(r["mode"], int(r["n"]), r["beta"]): float(r["best_s"]) for r in dg}
-    lines += ["| n | beta | local | NVBLAS | NVBLAS autopin | stop-and-wait | tiled | bytes in + out | bound | tiled ÷ bound | local ÷ tiled | best NVBLAS ÷ tiled |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["| n | beta | local | NVBLAS | NVBLAS autopin | stop-and-wait | tiled | bytes in + out | bound | tiled ÷ bound | same bytes, plain sockets | tiled ÷ that | local ÷ tiled | best NVBLAS ÷ tiled |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (mode, n, beta) in sorted(k for k in best if k[0] == "tiled"):
         r = next(x for x in dg if x["mode"] == "tiled" and int(x["n"]) == n and x["beta"] == beta)
         streams = int(r["streams"] or 1)
@@ -157,7 +159,8 @@ def summary(rows, net, out):
         fmt = lambda k: f"{best[k]:.4f}" if k in best else "–"
         lines.append(f"| {n} | {beta} | {fmt(('local', n, beta))} | {fmt(('nvblas', n, beta))} | {fmt(('nvblas-pin', n, beta))} "
                      f"| {fmt(('saw', n, beta))} | **{t:.4f}** | {moved / 1e9:.2f} GB | {bound:.4f} | {t / bound:.2f}× "
-                     f"| {ratio(best.get(('local', n, beta)), t, 1)} | {ratio(min(nv) if nv else None, t, 2)} |")
+                     + (f"| {same[(n, str(beta))]:.4f} | {t / same[(n, str(beta))]:.2f}× " if (n, str(beta)) in same else "| – | – ")
+                     + f"| {ratio(best.get(('local', n, beta)), t, 1)} | {ratio(min(nv) if nv else None, t, 2)} |")
     em = [r for r in rows if r["experiment"] == "emulated" and r["mode"] == "tiled"]
     if em:
         lines += ["", "| emulated link | n | stop-and-wait | tiled | input bytes ÷ link rate | tiled ÷ bound |",

@@ -14,7 +14,8 @@ plus the plain-socket bound: rcpu-netbench over --streams connections (default h
 most 8: what RCPU_STREAMS is set to for rcpu, whose transforms of 16 MiB or more travel striped over
 that many connections, docs/protocol.md "Striped FFTs");
 a single transform cannot return output before all its input has arrived, so its bound is
-(input + output bytes) / that bandwidth.
+(input + output bytes) / that bandwidth; and, per transform, "same bytes": rcpu-netbench moving the
+transform's own input one way and then its output back, from and into buffers of those sizes.
 
 Writes DIR/fft_results.csv, DIR/netbench.jsonl, DIR/fft_table.md (the markdown table) and, with
 --docs, replaces the block between the FFT markers of docs/benchmarks.md with that table; plots
@@ -28,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_level3 import start_rcpud, stop  # noqa: E402
 
 KEYS = ["mode", "kind", "shape", "points", "threads", "rigor", "plan_s", "best_s", "median_s", "bytes_in",
-        "bytes_out", "bound_s", "t_to_server_s", "t_on_server_s", "t_from_server_s", "backend", "streams", "transfer",
+        "bytes_out", "bound_s", "same_bytes_s", "t_to_server_s", "t_on_server_s", "t_from_server_s", "backend", "streams", "transfer",
         "checksum"]
 
 
@@ -87,6 +88,25 @@ def netbench(build, out, streams):
     return json.loads(lines[0])["gbytes_per_s_each_way"]
 
 
+def same_bytes(build, out, streams, bytes_in, bytes_out):
+    """Seconds a plain-socket transfer of the transform's own bytes takes: its input one way, then
+    its output the other way (a single transform returns nothing before its input is in), over
+    `streams` connections, from and into buffers of those sizes (rcpu-netbench --operands)."""
+    total = 0.0
+    for nbytes in (bytes_in, bytes_out):
+        cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", str(streams), "--mib",
+               str(max(1, -(-int(nbytes) // 2 ** 20))), "--operands", "--json"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            return None
+        d = json.loads(lines[-1])
+        with open(os.path.join(out, "netbench.jsonl"), "a") as f:
+            f.write(json.dumps(dict(d, same_bytes_for=int(nbytes))) + "\n")
+        total += d["seconds"]
+    return total
+
+
 def table(rows, gbps, streams):
     by = {}
     for r in rows:
@@ -94,8 +114,9 @@ def table(rows, gbps, streams):
     lines = [f"Plain-socket bound: rcpu-netbench, {streams} stream(s) (as RCPU_STREAMS for rcpu), {gbps:.2f} GB/s "
              "(same run).", "",
              "| transform | points | FFTW 1 thr ESTIMATE | FFTW 1 thr MEASURE | FFTW all cores MEASURE | rcpu remote | "
-             "transfer bound | rcpu vs 1 thr EST | rcpu vs all MEAS | rcpu / bound |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "transfer bound | rcpu vs 1 thr EST | rcpu vs all MEAS | rcpu / bound | same bytes, plain sockets | "
+             "rcpu / that |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     ms = lambda r: f"{1e3 * r['best_s']:.1f} ms" if r else "–"
     for (kind, shape), m in by.items():
         rc = m.get("rcpu")
@@ -104,8 +125,11 @@ def table(rows, gbps, streams):
         ratio = lambda a: f"{a['best_s'] / rc['best_s']:.1f}x" if a and rc else "–"
         lines.append(f"| {kind} {shape} | {m[next(iter(m))]['points']} | {ms(e1)} | {ms(m1)} | {ms(ma)} | {ms(rc)} | "
                      f"{1e3 * bound:.1f} ms | {ratio(e1)} | {ratio(ma)} | "
-                     f"{(rc['best_s'] / bound) if rc else 0:.2f} |" if rc else
-                     f"| {kind} {shape} | {m[next(iter(m))]['points']} | {ms(e1)} | {ms(m1)} | {ms(ma)} | – | – | – | – | – |")
+                     f"{(rc['best_s'] / bound) if rc else 0:.2f} | "
+                     + (f"{1e3 * float(rc['same_bytes_s']):.1f} ms | {rc['best_s'] / float(rc['same_bytes_s']):.2f} |"
+                        if rc.get("same_bytes_s") else "– | – |") if rc else
+                     f"| {kind} {shape} | {m[next(iter(m))]['points']} | {ms(e1)} | {ms(m1)} | {ms(ma)} | – | – | – | – | – "
+                     "| – | – |")
     return "\n".join(lines) + "\n"
 
 
@@ -127,7 +151,7 @@ def main():
     binary = os.path.join(a.build, "bin", "fft_bench")
     shim = os.path.join(a.build, "lib", "rcpu")
     cores = os.cpu_count() or 1
-    meta = {"date": datetime.datetime.utcnow().isoformat() + "Z", "host": os.uname().nodename, "cores": cores,
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "host": os.uname().nodename, "cores": cores,
             "backend": a.backend}
     gbps = netbench(a.build, a.out, a.streams)
     print(f"netbench {a.streams} stream(s): {gbps:.3f} GB/s", flush=True)
@@ -163,6 +187,7 @@ def main():
                        "bytes_in": bin_, "bytes_out": bout, "bound_s": (bin_ + bout) / (gbps * 1e9), **res}
                 if mode == "rcpu":
                     row.update(fastest_remote(trace))
+                    row["same_bytes_s"] = same_bytes(a.build, a.out, a.streams, bin_, bout)
                 rows.append(row)
                 print(f"{mode:18s} {kind} {shape:>14s}: {1e3 * res['best_s']:9.2f} ms (plan {res['plan_s']:.2f} s)",
                       flush=True)

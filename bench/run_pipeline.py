@@ -74,6 +74,29 @@ def netbench(build, out, streams, mib, duplex, link=None):
         print("netbench failed:", r.stderr[-2000:], flush=True)
 
 
+def same_bytes(build, out, streams, bytes_in, bytes_out, tags):
+    """A plain-socket transfer of a call's bytes: bytes_in one way and bytes_out back at the same
+    time, over `streams` connections, from and into buffers of the call's size (rcpu-netbench
+    --operands): the bound of a pipelined call measured on the call's own bytes."""
+    mib_in, mib_out = max(1, -(-int(bytes_in) // 2 ** 20)), -(-int(bytes_out) // 2 ** 20)
+    cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", str(streams), "--mib", str(mib_in),
+           "--operands", "--json"]
+    if mib_out:
+        cmd += ["--back-mib", str(mib_out)]
+    env = {k: v for k, v in os.environ.items() if k != "RCPU_LINK_GBPS"}
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    if r.returncode != 0 or not lines:
+        print("same-bytes netbench failed:", r.stderr[-2000:], flush=True)
+        return None
+    d = dict(json.loads(lines[-1]), **tags)
+    with open(os.path.join(out, "netbench.jsonl"), "a") as f:
+        f.write(json.dumps(d) + "\n")
+    print(f"netbench same bytes as dgemm n={tags['same_bytes_n']} beta={tags['same_bytes_beta']}: "
+          f"{mib_in} MiB in + {mib_out} MiB out over {streams} stream(s) in {d['seconds']:.4f}s", flush=True)
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -170,6 +193,12 @@ def main():
                         if mode == "local" and n > a.cpu_max_n:
                             continue
                         one("dgemm", mode, n, beta)
+                    tiled = [r for r in rows if r["experiment"] == "dgemm" and r["mode"] == "tiled" and r["n"] == n
+                             and r["beta"] == beta and r.get("bytes_to_server")]
+                    if tiled:
+                        same_bytes(build, a.out, tiled[-1].get("streams") or a.default_streams,
+                                   tiled[-1]["bytes_to_server"], tiled[-1].get("bytes_from_server") or 0,
+                                   {"same_bytes_n": n, "same_bytes_beta": beta})
         if "fig7" in exps:
             for beta in (1, 0):
                 for tile in (8000, 4000, 2000, 1000, 500, None):

@@ -2,12 +2,17 @@
 // socket options, same scatter-gather sends, same RCPU_LINK_GBPS pacing) so a benchmark can put
 // "what the link carries" next to "what a remote call achieved" in the same run.
 //
-//   rcpu-netbench [--streams 1,2,4,8] [--mib 1024] [--chunk-kib 4096] [--duplex] [--json]
+//   rcpu-netbench [--streams 1,2,4,8] [--mib 1024] [--chunk-kib 4096] [--duplex] [--back-mib N]
+//                 [--operands] [--json]
 //
 // A listener on 127.0.0.1 (port 0) and N client connections in one process, one thread per
 // connection end. Each stream moves mib/N MiB client -> server; with --duplex the server sends the
-// same amount back at the same time (both directions busy, as in a pipelined call). Prints one line
-// per stream count; GB/s are 1e9 bytes per second of payload, per direction.
+// same amount back at the same time (both directions busy, as in a pipelined call), or --back-mib
+// in total (a call's result bytes). By default every send and receive reuses one chunk-sized
+// buffer, which stays in the CPU caches; --operands sends from and receives into buffers of the
+// whole size instead (each stream its slice, touched beforehand), as a remote call moves the
+// application's arrays: "a plain socket transfer of the same bytes". Prints one line per stream
+// count; GB/s are 1e9 bytes per second of payload, per direction (the forward one with --back-mib).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,22 +29,32 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void pump_send(Connection& c, std::uint64_t bytes, std::size_t chunk) {
-  std::vector<char> buf(chunk, 1);
-  while (bytes > 0) {
-    const std::size_t n = std::size_t(std::min<std::uint64_t>(bytes, chunk));
-    c.send_all(buf.data(), n);
-    bytes -= n;
+// `area`: where the stream's bytes come from or go (its slice of an operand), or null to reuse
+// one chunk-sized buffer.
+void pump_send(Connection& c, std::uint64_t bytes, std::size_t chunk, char* area) {
+  std::vector<char> buf(area ? 0 : chunk, 1);
+  for (std::uint64_t at = 0; at < bytes;) {
+    const std::size_t n = std::size_t(std::min<std::uint64_t>(bytes - at, chunk));
+    c.send_all(area ? area + at : buf.data(), n);
+    at += n;
   }
 }
 
-void pump_recv(Connection& c, std::uint64_t bytes, std::size_t chunk) {
-  std::vector<char> buf(chunk);
-  while (bytes > 0) {
-    const std::size_t n = std::size_t(std::min<std::uint64_t>(bytes, chunk));
-    c.recv_exact(buf.data(), n);
-    bytes -= n;
+void pump_recv(Connection& c, std::uint64_t bytes, std::size_t chunk, char* area) {
+  std::vector<char> buf(area ? 0 : chunk);
+  for (std::uint64_t at = 0; at < bytes;) {
+    const std::size_t n = std::size_t(std::min<std::uint64_t>(bytes - at, chunk));
+    c.recv_exact(area ? area + at : buf.data(), n);
+    at += n;
   }
+}
+
+// One buffer of `bytes`, every page touched (a call's operands are), or none.
+std::unique_ptr<char[]> operand(std::uint64_t bytes, bool wanted) {
+  if (!wanted || bytes == 0) return nullptr;
+  std::unique_ptr<char[]> p(new char[bytes]);
+  std::memset(p.get(), 1, bytes);
+  return p;
 }
 
 struct Result {
@@ -47,10 +62,17 @@ struct Result {
   double seconds, gbps_each_way;
 };
 
-Result run(int streams, std::uint64_t total, std::size_t chunk, bool duplex) {
+Result run(int streams, std::uint64_t total, std::uint64_t back, std::size_t chunk, bool operands) {
   auto listener = tcp_listen(Endpoint{"127.0.0.1", 0});
   const Endpoint where{"127.0.0.1", listener->port()};
-  const std::uint64_t per = total / std::uint64_t(streams);
+  const std::uint64_t per = total / std::uint64_t(streams), per_back = back / std::uint64_t(streams);
+  // Sender and receiver each have their own copy, as the two ends of a call do.
+  auto fwd_src = operand(per * std::uint64_t(streams), operands), fwd_dst = operand(per * std::uint64_t(streams), operands);
+  auto back_src = operand(per_back * std::uint64_t(streams), operands),
+       back_dst = operand(per_back * std::uint64_t(streams), operands);
+  auto slice = [](const std::unique_ptr<char[]>& p, std::uint64_t per_stream, int i) {
+    return p ? p.get() + per_stream * std::uint64_t(i) : nullptr;
+  };
   std::vector<std::unique_ptr<Connection>> client(streams), server(streams);
   for (int i = 0; i < streams; ++i) {
     client[i] = tcp_connect(where, 3000);
@@ -60,11 +82,11 @@ Result run(int streams, std::uint64_t total, std::size_t chunk, bool duplex) {
   std::vector<std::thread> threads;
   const auto t0 = Clock::now();
   for (int i = 0; i < streams; ++i) {
-    threads.emplace_back([&, i] { pump_send(*client[i], per, chunk); });
-    threads.emplace_back([&, i] { pump_recv(*server[i], per, chunk); });
-    if (duplex) {
-      threads.emplace_back([&, i] { pump_send(*server[i], per, chunk); });
-      threads.emplace_back([&, i] { pump_recv(*client[i], per, chunk); });
+    threads.emplace_back([&, i] { pump_send(*client[i], per, chunk, slice(fwd_src, per, i)); });
+    threads.emplace_back([&, i] { pump_recv(*server[i], per, chunk, slice(fwd_dst, per, i)); });
+    if (per_back > 0) {
+      threads.emplace_back([&, i] { pump_send(*server[i], per_back, chunk, slice(back_src, per_back, i)); });
+      threads.emplace_back([&, i] { pump_recv(*client[i], per_back, chunk, slice(back_dst, per_back, i)); });
     }
   }
   for (auto& t : threads) t.join();
@@ -91,7 +113,8 @@ int main(int argc, char** argv) {
   std::vector<int> streams = {1, 2, 4, 8};
   std::uint64_t mib = 1024;
   std::size_t chunk = 4u << 20;
-  bool duplex = false, json = false;
+  bool duplex = false, json = false, operands = false;
+  std::uint64_t back_mib = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* {
@@ -102,9 +125,13 @@ int main(int argc, char** argv) {
     else if (a == "--mib") mib = std::strtoull(next(), nullptr, 10);
     else if (a == "--chunk-kib") chunk = std::size_t(std::strtoull(next(), nullptr, 10)) << 10;
     else if (a == "--duplex") duplex = true;
+    else if (a == "--back-mib") back_mib = std::strtoull(next(), nullptr, 10), duplex = back_mib > 0;
+    else if (a == "--operands") operands = true;
     else if (a == "--json") json = true;
     else {
-      std::fprintf(stderr, "usage: rcpu-netbench [--streams 1,2,4,8] [--mib N] [--chunk-kib N] [--duplex] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: rcpu-netbench [--streams 1,2,4,8] [--mib N] [--chunk-kib N] [--duplex] [--back-mib N] "
+                   "[--operands] [--json]\n");
       return 2;
     }
   }
@@ -113,12 +140,13 @@ int main(int argc, char** argv) {
   const unsigned cores = std::thread::hardware_concurrency();
   try {
     for (int s : streams) {
-      const Result r = run(s, mib << 20, chunk, duplex);
+      const std::uint64_t back = duplex ? (back_mib > 0 ? back_mib : mib) << 20 : 0;
+      const Result r = run(s, mib << 20, back, chunk, operands);
       if (json) {
         std::printf("{\"streams\": %d, \"bytes_each_way\": %llu, \"duplex\": %s, \"seconds\": %.6f, "
-                    "\"gbytes_per_s_each_way\": %.4f, \"cores\": %u",
+                    "\"gbytes_per_s_each_way\": %.4f, \"cores\": %u, \"bytes_back\": %llu, \"operands\": %s",
                     r.streams, (unsigned long long)(mib << 20), duplex ? "true" : "false", r.seconds,
-                    r.gbps_each_way, cores);
+                    r.gbps_each_way, cores, (unsigned long long)back, operands ? "true" : "false");
         if (emulated > 0) std::printf(", \"emulated_link_gbps\": %g", emulated);
         std::printf("}\n");
       } else {
