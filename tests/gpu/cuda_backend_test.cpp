@@ -269,7 +269,8 @@ void check_out_of_memory(Backend& cpu) {
 
 void setenv_all(std::initializer_list<std::pair<const char*, const char*>> kv) {
   for (const char* name : {"RCPU_CUDA_STAGING", "RCPU_CUDA_STAGE_MB", "RCPU_CUDA_STAGE_SLOTS", "RCPU_CUDA_COPY_THREADS",
-                           "RCPU_CUDA_PIPELINE_STEPS", "RCPU_CUDA_MIN_STEP_MB"})
+                           "RCPU_CUDA_PIPELINE_STEPS", "RCPU_CUDA_MIN_STEP_MB", "RCPU_CUDA_K_OUTER",
+                           "RCPU_CUDA_FLOPS_PER_BYTE"})
     unsetenv(name);
   for (const auto& [k, v] : kv) setenv(k, v, 1);
 }
@@ -300,6 +301,18 @@ int main() {
       auto gpu = make_cuda_backend({});
       std::printf("gpu (small chunks): %s\n", gpu->description().c_str());
       run_matrix(*gpu, *cpu, with_large, all_types, "small-chunks");
+      // Page-locked operands with k deep enough for several chunks: gemm's k-outer schedule
+      // (k_outer_plan.h) over all columns (at these sizes the copies outpace the GPU), every
+      // transpose, both beta kinds.
+      run_matrix(*gpu, *cpu, {{600, 1100, 1300}, {900, 300, 700}}, all_types, "k-outer-pinned", gemm_only,
+                 /*pinned=*/true);
+    }
+    // The same with a balance of 1 flop a byte: a narrow k-outer block, then trailing column steps.
+    setenv_all({{"RCPU_CUDA_MIN_STEP_MB", "1"}, {"RCPU_CUDA_FLOPS_PER_BYTE", "1"}});
+    {
+      auto gpu = make_cuda_backend({});
+      run_matrix(*gpu, *cpu, {{600, 1100, 1300}, {900, 300, 700}}, all_types, "k-outer-trailing", gemm_only,
+                 /*pinned=*/true);
     }
     // 2. Defaults, as rcpud runs.
     setenv_all({});

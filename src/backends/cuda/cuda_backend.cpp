@@ -122,6 +122,7 @@ struct Config {
     c.k_outer = env_long("RCPU_CUDA_K_OUTER", 1) != 0;
     c.k_outer_plan.flops_per_byte = double(std::clamp(env_long("RCPU_CUDA_FLOPS_PER_BYTE", 700), 1L, 1000000L));
     c.k_outer_plan.max_chunks = c.plan.max_steps;
+    c.k_outer_plan.min_chunk_bytes = c.plan.min_step_bytes;  // one knob for both schedules' granularity
     return c;
   }
 };
