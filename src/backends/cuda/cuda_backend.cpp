@@ -109,6 +109,9 @@ struct Config {
   // RCPU_CUDA_FLOPS_PER_BYTE sets its balance (device flop rate / host->device copy rate).
   bool k_outer = true;
   KOuterOptions k_outer_plan;
+  // RCPU_CUDA_PREFETCH=0: a streamed call copies A only when its first panel starts, not as the
+  // network delivers it (StreamedCall::inputs_arrived) — for A/B measurements.
+  bool prefetch = true;
 
   static Config from_env() {
     Config c;
@@ -120,6 +123,7 @@ struct Config {
     c.plan.max_steps = int(std::clamp(env_long("RCPU_CUDA_PIPELINE_STEPS", 8), 1L, 256L));
     c.plan.min_step_bytes = std::uint64_t(std::clamp(env_long("RCPU_CUDA_MIN_STEP_MB", 64), 1L, 65536L)) * kMiB;
     c.k_outer = env_long("RCPU_CUDA_K_OUTER", 1) != 0;
+    c.prefetch = env_long("RCPU_CUDA_PREFETCH", 1) != 0;
     c.k_outer_plan.flops_per_byte = double(std::clamp(env_long("RCPU_CUDA_FLOPS_PER_BYTE", 700), 1L, 1000000L));
     c.k_outer_plan.max_chunks = c.plan.max_steps;
     c.k_outer_plan.min_chunk_bytes = c.plan.min_step_bytes;  // one knob for both schedules' granularity
@@ -692,7 +696,7 @@ class CudaBackend final : public Backend {
     // first panel then copies only what is left. Errors are not thrown here: the copy is simply
     // redone by the first panel (a failed enqueue leaves sent_ where it was).
     void inputs_arrived(int operand, std::uint64_t bytes) override {
-      if (!async_ || operand < 0 || operand > 1 || prologue_done_) return;
+      if (!async_ || !be_.cfg_.prefetch || operand < 0 || operand > 1 || prologue_done_) return;
       if (operand == 1 && b_by_panel()) return;
       const std::uint64_t total = plan_.bytes[operand];
       bytes = std::min(bytes, total);
