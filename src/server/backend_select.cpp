@@ -95,6 +95,7 @@ std::unique_ptr<backend::Backend> make_server_backend(const ServerOptions& o, st
   po.rates = o.device_rates;
   po.split_min_flops = o.split_min_flops;
   po.split_min_cols = o.split_min_cols;
+  po.split_min_fft_bytes = o.split_min_fft_bytes;
   return std::make_unique<placement::Placement>(std::move(devices), po);
 }
 

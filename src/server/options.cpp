@@ -21,6 +21,7 @@ const char* kUsage =
     "  --device-slowdown F0,F1,.. emulation: device i made F_i times slower (tests of the placement)\n"
     "  --split-min-flops X        with several devices, calls of at least X flops are split (default 8e9)\n"
     "  --split-min-cols N         narrowest piece of a split call (default 128)\n"
+    "  --split-min-fft-bytes SIZE batched FFTs of at least SIZE (in + out) are split (default 64M)\n"
     "  --max-request-bytes SIZE   operand bytes one request may carry (default 32G)\n"
     "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
@@ -78,7 +79,8 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
 
 ParseResult parse_options(int argc, char** argv) {
   enum { kListen = 1000, kBackend, kDevices, kMaxRequest, kMaxMemory, kMaxSessions, kInsecure, kHelp,
-        kVirtualDevices, kDeviceRates, kDeviceSlowdown, kSplitMinFlops, kSplitMinCols };
+        kVirtualDevices, kDeviceRates, kDeviceSlowdown, kSplitMinFlops, kSplitMinCols,
+        kSplitMinFftBytes };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
       {"backend", required_argument, nullptr, kBackend},
@@ -92,6 +94,7 @@ ParseResult parse_options(int argc, char** argv) {
       {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
       {"split-min-flops", required_argument, nullptr, kSplitMinFlops},
       {"split-min-cols", required_argument, nullptr, kSplitMinCols},
+      {"split-min-fft-bytes", required_argument, nullptr, kSplitMinFftBytes},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -181,6 +184,12 @@ ParseResult parse_options(int argc, char** argv) {
         const long long v = std::strtoll(arg.c_str(), &end, 10);
         if (end == arg.c_str() || *end || v < 1 || v > (1ll << 31)) return bad("--split-min-cols wants a positive number");
         o.split_min_cols = v;
+        break;
+      }
+      case kSplitMinFftBytes: {
+        auto v = parse_size(arg);
+        if (!v) return bad("--split-min-fft-bytes wants a size such as 64M (0: split every batch)");
+        o.split_min_fft_bytes = *v;
         break;
       }
       case kHelp:

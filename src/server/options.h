@@ -19,6 +19,7 @@ struct ServerOptions {
   std::vector<double> device_rates;   // fixed relative rates; empty = measured at start-up
   double split_min_flops = 8e9;       // smaller calls run whole on the least busy device
   std::int64_t split_min_cols = 128;  // narrowest piece of a split call or panel
+  std::uint64_t split_min_fft_bytes = 64ull << 20;  // smaller batched FFTs run whole on one device
   std::uint64_t max_request_bytes = 32ull << 30;  // operand bytes (in + out) of one request
   std::uint64_t max_memory_bytes = 0;  // operand bytes of all requests in flight; 0 = 3/4 of RAM
   int max_sessions = 64;

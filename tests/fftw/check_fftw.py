@@ -6,6 +6,9 @@ MODE: local        RCPU_POLICY=local: every transform on the local FFTW (trace: 
       remote       rcpud --backend cpu on 127.0.0.1 port 0, RCPU_POLICY=remote: every transform a
                    server can run goes there (trace: remote, backend cpu, no fallback)
       remote-cuda  the same with rcpud --backend cuda (GPU machine; exit 77 = skipped without a GPU)
+      remote-multidev  remote with rcpud serving the CPU as 3 devices, every batch cut over them
+                   (--virtual-devices 3 --split-min-fft-bytes 0): rcpud's report at exit must show
+                   at least 2 devices running pieces of split transforms
       stripe-fault rcpud --backend cpu that drops every connection of a striped FFT mid-call
                    (RCPUD_TEST_FAIL_FFT_STRIPES=1); the program runs only its striped cases
                    (FFT_COMPARE_ONLY=striped) with the default local fallback: its results must
@@ -16,7 +19,7 @@ expected backend (only 'trivial' 1-point and 'not-offloadable' r2r/split ones ma
 with --expect-split, at least one batched transform cut over several connections (RCPU_STREAMS=3)
 and at least 8 single transforms (fft_compare's four 2^21 cases, both precisions) striped over 3.
 """
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 from rcpud_process import start_server, stop  # noqa: E402
@@ -52,6 +55,13 @@ def main():
             env["RCPU_STREAMS"] = "3"
             env["FFT_COMPARE_ONLY"] = "striped"
             del env["RCPU_FALLBACK"]  # the point: a broken striped call falls back to a correct local run
+        elif mode == "remote-multidev":
+            backend = "cpu"
+            log_path = os.path.join(tmp, "rcpud.log")
+            server, endpoint = start_logged(rcpud, log_path, "--virtual-devices", "3", "--split-min-fft-bytes", "0")
+            env["RCPU_SERVER"] = endpoint
+            env["RCPU_POLICY"] = "remote"
+            env["RCPU_STREAMS"] = "3"
         elif mode in ("remote", "remote-cuda"):
             backend = "cpu" if mode == "remote" else "cuda"
             if backend == "cuda" and (not shutil.which("nvidia-smi")
@@ -73,6 +83,14 @@ def main():
         finally:
             if server:
                 stop(server)
+        if mode == "remote-multidev":
+            # placement.cpp's usage report, written when rcpud stops.
+            devs = re.findall(r"^device (\d+): (\d+) whole calls, (\d+) pieces of split calls", open(log_path).read(), re.M)
+            split = [d for d, whole, pieces in devs if int(pieces) > 0]
+            print(f"rcpud: {len(devs)} devices, {len(split)} ran pieces of split transforms")
+            if len(split) < 2:
+                print("FAIL: batched transforms were not cut over the devices")
+                return 1
         out = r.stdout + r.stderr
         print("\n".join(l for l in out.splitlines() if not l.startswith("ok ")))
         if r.returncode != 0:
@@ -130,6 +148,16 @@ def main():
               f"{[x.get('streams') for x in striped]}")
         return 1
     return 0
+
+
+def start_logged(rcpud, log_path, *extra):
+    """rcpud --backend cpu with its log (stderr) kept in log_path; returns (process, "host:port")."""
+    log = open(log_path, "w")
+    p = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", "cpu", *extra], stdout=subprocess.PIPE,
+                         stderr=log, text=True)
+    line = p.stdout.readline()
+    assert "listening on" in line, f"rcpud did not start: {line!r}"
+    return p, line.strip().rsplit(" ", 1)[1]
 
 
 def start_cuda(rcpud):

@@ -7,6 +7,7 @@
 // each device must have run pieces. Exits 77 (CTest: skipped) without a GPU.
 #include <cuda_runtime.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "../integration/level3_cases.h"
 #include "backends/backend.h"
+#include "common/fft.h"
 #include "server/placement/placement.h"
 
 using namespace rcpu;
@@ -192,6 +194,59 @@ int main() {
         ++failures;
       }
     std::printf("%s\n", large.usage_report().c_str());
+  }
+
+  // A batch of FFTs cut over the devices (every batch split), against the CPU backend's FFTW.
+  {
+    FftDescriptor d;
+    d.kind = FftKind::c2c;
+    d.precision = FftPrecision::f64;
+    d.dims.push_back({4096, 1, 1});
+    d.howmany.push_back({24, 1, 1});
+    d = fft_packed(d);
+    std::vector<double> in(fft_in_bytes(d) / 8), out(fft_out_bytes(d) / 8), want(out.size());
+    std::uniform_real_distribution<double> u(-1, 1);
+    for (double& v : in) v = u(rng);
+    std::vector<double> ref_in = in;
+    auto cc = cpu->new_fft_cache();
+    cpu->prepare_fft(*cc, d, 64, ref_in.data(), want.data());
+    ref_in = in;
+    cpu->fft(*cc, d, 64, ref_in.data(), want.data());
+    std::vector<std::unique_ptr<backend::Backend>> devs;
+    if (count >= 2) {
+      devs = backend::make_cuda_backends({});
+    } else {
+      backend::BackendOptions bo;
+      bo.devices = {0};
+      devs.push_back(backend::make_cuda_backend(bo));
+      devs.push_back(backend::make_cuda_backend(bo));
+    }
+    Options fo;
+    fo.rates.assign(devs.size(), 1.0);
+    fo.split_min_fft_bytes = 0;
+    Placement fp(std::move(devs), fo);
+    try {
+      auto cache = fp.new_fft_cache();
+      fp.prepare_fft(*cache, d, 64, in.data(), out.data());
+      fp.fft(*cache, d, 64, in.data(), out.data());
+      double err = 0, scale = 0;
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        err = std::max(err, std::abs(out[i] - want[i]));
+        scale = std::max(scale, std::abs(want[i]));
+      }
+      if (!(err <= 1e-12 * scale)) {
+        std::printf("FAIL batched FFT over the devices: relative error %g\n", err / scale);
+        ++failures;
+      }
+      for (const auto& s : fp.stats())
+        if (s.pieces != 1) {
+          std::printf("FAIL batched FFT: a device ran %llu parts, expected 1\n", (unsigned long long)s.pieces);
+          ++failures;
+        }
+    } catch (const std::exception& e) {
+      std::printf("FAIL batched FFT over the devices threw: %s\n", e.what());
+      ++failures;
+    }
   }
 
   const auto st = pl.stats();

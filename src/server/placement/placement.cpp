@@ -7,19 +7,16 @@
 #include <new>
 
 #include "common/log.h"
+#include "server/placement/jobs.h"
 
 namespace rcpu::server::placement {
 
 using backend::Backend;
 using backend::BackendError;
 using backend::StreamedCall;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::uint64_t ns_since(Clock::time_point t0) {
-  return std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
-}
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -27,51 +24,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// Jobs of one call posted to several threads: counts them down, keeps the first failure.
-class Batch {
- public:
-  explicit Batch(int jobs) : pending_(jobs) {}
-  void done(std::string error = {}, bool out_of_memory = false) {
-    std::lock_guard lock(mu_);
-    if (!error.empty() && error_.empty()) {
-      error_ = std::move(error);
-      oom_ = out_of_memory;
-    }
-    if (--pending_ == 0) cv_.notify_all();
-  }
-  // Waits for every job; then rethrows the first failure (std::bad_alloc for an out-of-memory one).
-  void wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return pending_ == 0; });
-    if (oom_) throw std::bad_alloc();
-    if (!error_.empty()) throw BackendError(error_);
-  }
-  // Runs `job`, then `after` (bookkeeping: it may still use the caller's state, which lives until
-  // done()), then reports the job's outcome; never throws.
-  void run(const std::function<void()>& job, const std::function<void()>& after) {
-    std::string error;
-    bool oom = false;
-    try {
-      job();
-    } catch (const std::bad_alloc&) {
-      error = "out of memory";
-      oom = true;
-    } catch (const std::exception& e) {
-      error = e.what()[0] ? e.what() : "device failed";
-    } catch (...) {
-      error = "device failed";
-    }
-    after();
-    done(std::move(error), oom);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int pending_;
-  std::string error_;
-  bool oom_ = false;
-};
 
 // Runs one piece on `be`: each sub-call on packed operands (strided views are copied to packed
 // buffers first, and the output copied back: the whole block, or only its triangle `out_tri`).
@@ -177,12 +129,6 @@ void Worker::post(std::function<void()> job) {
 
 // ---------------------------------------------------------------- Placement
 
-struct Placement::Device {
-  std::unique_ptr<Backend> be;
-  Worker worker;  // runs this device's pieces of split calls
-  DeviceStats stats;
-  double in_flight = 0;  // flops queued or running here
-};
 
 double measure_rate(Backend& be) {
   // Large enough to reach a device's pace, small enough for start-up: 34 MFLOP on a CPU, 17 GFLOP
@@ -648,18 +594,5 @@ std::unique_ptr<StreamedCall> Placement::begin_streamed(const Level3Args& args, 
 
 void* Placement::alloc_host(std::size_t bytes) { return devices_[0]->be->alloc_host(bytes); }
 void Placement::free_host(void* p, std::size_t bytes) { devices_[0]->be->free_host(p, bytes); }
-
-bool Placement::supports_fft(const FftDescriptor& d) const { return devices_[0]->be->supports_fft(d); }
-std::unique_ptr<backend::FftPlanCache> Placement::new_fft_cache() { return devices_[0]->be->new_fft_cache(); }
-void Placement::prepare_fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) {
-  devices_[0]->be->prepare_fft(c, d, flags, in, out);
-}
-void Placement::fft(backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out) {
-  devices_[0]->be->fft(c, d, flags, in, out);
-}
-std::unique_ptr<backend::StreamedFft> Placement::begin_fft(backend::FftPlanCache& c, const FftDescriptor& d,
-                                                          unsigned flags, void* in, void* out) {
-  return devices_[0]->be->begin_fft(c, d, flags, in, out);
-}
 
 }  // namespace rcpu::server::placement

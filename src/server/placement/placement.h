@@ -16,9 +16,11 @@
 // packed host buffers before the device sees them and the result copied back, so each backend still
 // sees packed operands only (backend.h's contract) and no device ever writes outside its part.
 //
-// FFT placement (batched FFTs split across devices by batch) will hook in here beside level3():
-// a batch of `howmany` transforms cuts exactly like output columns (proportional_ranges over the
-// batch count, one sub-plan per device); see docs/placement.md.
+// FFTs (placement_fft.cpp): a batch of transforms of at least split_min_fft_bytes (input +
+// output) is cut by transforms in proportion to the rates, each device running its own plan on its
+// contiguous range of transforms at the same time; anything else runs whole on the least busy
+// device. The choice is made when the plan is prepared (before the input arrives: an FFTW MEASURE
+// plan overwrites its arrays) and kept in the session's cache; see docs/placement.md.
 #pragma once
 
 #include <atomic>
@@ -42,6 +44,7 @@ struct Options {
   std::int64_t split_min_cols = 128;  // narrowest piece (columns or rows) of a split call or panel
   std::vector<double> rates;          // fixed relative rates, one per device; empty: measured
   bool log_rates = true;              // log each device's measured rate at start-up
+  std::uint64_t split_min_fft_bytes = 64ull << 20;  // smaller batched FFTs run whole on one device
 };
 
 // One thread running posted jobs in order.
@@ -79,17 +82,24 @@ class Placement final : public backend::Backend {
   // LAPACK calls (issue #5) run whole on the least busy device that supports them.
   bool supports_lapack(const LapackArgs& args) const override;
   std::int64_t lapack(const LapackArgs& args, void* const* p) override;
-  // FFTs run whole on the first device (docs/placement.md, "FFT placement": splitting batches
-  // over devices is the next step).
+  // FFTs: batches split over the devices, the rest whole on the least busy one (see above).
   bool supports_fft(const FftDescriptor& packed) const override;
   std::unique_ptr<backend::FftPlanCache> new_fft_cache() override;
   void prepare_fft(backend::FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in,
                    void* out) override;
   void fft(backend::FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in,
            void* out) override;
-  // Forwarded like fft(), so the first device's streamed FFT (overlapped copies) is the one used.
+  // A transform run whole: its device's streamed FFT (overlapped copies); a split batch: fft().
   std::unique_ptr<backend::StreamedFft> begin_fft(backend::FftPlanCache& cache, const FftDescriptor& packed,
                                                   unsigned planner_flags, void* in, void* out) override;
+
+  // Where prepare_fft would run `packed` now: (device, first transform, transforms) per part; one
+  // part for a transform run whole.
+  struct FftPart {
+    int device = 0;
+    std::int64_t first = 0, count = 0;
+  };
+  std::vector<FftPart> plan_fft(const FftDescriptor& packed) const;
 
   struct DeviceStats {
     double rate = 0;                  // GFLOP/s (or the fixed relative rate)
@@ -109,6 +119,7 @@ class Placement final : public backend::Backend {
  private:
   struct Device;
   class Stream;
+  class FftCache;
   std::vector<double> rates() const;
   bool pieces_supported(const std::vector<Piece>& pieces) const;
   void run_pieces(const std::vector<Piece>& pieces, const Level3Args& args, const void* a, const void* b, void* c);
