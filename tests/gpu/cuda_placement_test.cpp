@@ -34,6 +34,17 @@ void compare(const std::string& what, const testing::Case& got, const testing::C
   }
 }
 
+// Every GPU as one device, or on a one-GPU machine two backends sharing GPU 0.
+std::vector<std::unique_ptr<backend::Backend>> gpu_devices(int count) {
+  if (count >= 2) return backend::make_cuda_backends({});
+  std::vector<std::unique_ptr<backend::Backend>> devs;
+  backend::BackendOptions o;
+  o.devices = {0};
+  devs.push_back(backend::make_cuda_backend(o));
+  devs.push_back(backend::make_cuda_backend(o));
+  return devs;
+}
+
 bool hermitian(L3Family f) { return f == L3Family::hemm || f == L3Family::herk || f == L3Family::her2k; }
 
 }  // namespace
@@ -46,15 +57,8 @@ int main() {
   }
   std::vector<std::unique_ptr<backend::Backend>> devices;
   try {
-    if (count >= 2) {
-      devices = backend::make_cuda_backends({});
-    } else {
-      backend::BackendOptions o;
-      o.devices = {0};
-      devices.push_back(backend::make_cuda_backend(o));
-      devices.push_back(backend::make_cuda_backend(o));
-      std::printf("one GPU: two backends share GPU 0\n");
-    }
+    devices = gpu_devices(count);
+    if (count < 2) std::printf("one GPU: two backends share GPU 0\n");
   } catch (const backend::BackendError& e) {
     std::printf("SKIPPED: %s\n", e.what());
     return 77;
@@ -160,15 +164,7 @@ int main() {
   {
     Options big;
     big.split_min_flops = 1e9;
-    std::vector<std::unique_ptr<backend::Backend>> again;
-    if (count >= 2) {
-      again = backend::make_cuda_backends({});
-    } else {
-      backend::BackendOptions bo;
-      bo.devices = {0};
-      again.push_back(backend::make_cuda_backend(bo));
-      again.push_back(backend::make_cuda_backend(bo));
-    }
+    std::vector<std::unique_ptr<backend::Backend>> again = gpu_devices(count);
     Placement large(std::move(again), big);
     for (L3Family f : {L3Family::gemm, L3Family::syrk}) {
       Level3Args x;
@@ -212,15 +208,7 @@ int main() {
     cpu->prepare_fft(*cc, d, 64, ref_in.data(), want.data());
     ref_in = in;
     cpu->fft(*cc, d, 64, ref_in.data(), want.data());
-    std::vector<std::unique_ptr<backend::Backend>> devs;
-    if (count >= 2) {
-      devs = backend::make_cuda_backends({});
-    } else {
-      backend::BackendOptions bo;
-      bo.devices = {0};
-      devs.push_back(backend::make_cuda_backend(bo));
-      devs.push_back(backend::make_cuda_backend(bo));
-    }
+    std::vector<std::unique_ptr<backend::Backend>> devs = gpu_devices(count);
     Options fo;
     fo.rates.assign(devs.size(), 1.0);
     fo.split_min_fft_bytes = 0;
