@@ -1,12 +1,12 @@
 #include "server/session.h"
 
 #include <algorithm>
-#include <limits>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -391,11 +391,6 @@ class Session {
     }
   }
 
-  // The worker of a tiled call: starts panel j once every stripe has delivered its inputs, keeping
-  // up to call.depth() panels in flight on the backend (panel j+1's upload overlaps panel j's
-  // compute), and announces each finished panel to the stripes' senders. compute_ns: the time this
-  // thread spent inside the backend's calls (for an asynchronous backend, little: its work runs
-  // on the device while this thread polls).
   // Tells the backend which leading bytes of A and B are final once input tiles [0, upto) are in
   // (tiles travel in column-major order, whole columns or row pieces of one: protocol/tiling.h).
   static void report_inputs(const TiledCall& tc, backend::StreamedCall& call, std::size_t from, std::size_t upto) {
@@ -408,6 +403,11 @@ class Session {
     call.inputs_arrived(t.operand, bytes);
   }
 
+  // The worker of a tiled call: starts panel j once every stripe has delivered its inputs, keeping
+  // up to call.depth() panels in flight on the backend (panel j+1's upload overlaps panel j's
+  // compute), and announces each finished panel to the stripes' senders. compute_ns: the time this
+  // thread spent inside the backend's calls (for an asynchronous backend, little: its work runs
+  // on the device while this thread polls).
   static void compute_panels(TiledCall& tc, backend::StreamedCall& call, backend::Backend& be, std::int64_t n,
                              std::uint64_t& compute_ns) {
     const TilePlan& plan = tc.plan;

@@ -352,21 +352,12 @@ class CudaBackend final : public Backend {
     if (broken_.load()) return false;
     if (level3_validate(args)) return false;
     const std::uint64_t need = device_bytes(args, cfg_.plan.alignment);
-    const std::uint64_t cap = arena_.capacity();
-    if (need <= cap) return true;
+    if (need <= arena_.capacity()) return true;
     if (cudaSetDevice(dev_) != cudaSuccess) {
       (void)cudaGetLastError();
       return false;
     }
-    std::size_t free_b = 0, total_b = 0;
-    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
-      (void)cudaGetLastError();
-      return false;
-    }
-    // Growing the arena frees the old one first, so its capacity counts as available. Keep a
-    // margin for cuBLAS internals and other users of the device.
-    const std::uint64_t margin = std::max<std::uint64_t>(256 * kMiB, std::uint64_t(total_b) / 50);
-    return need + margin <= std::uint64_t(free_b) + cap;
+    return fits(need);
   }
 
   std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b,
@@ -483,7 +474,6 @@ class CudaBackend final : public Backend {
     bool direct[3] = {true, true, true};  // copy by DMA straight from/to the host buffer
   };
 
-
   // Column steps (plan.h): step j's inputs up, its cuBLAS call, then step j-1's result down.
   void run_steps(const Call& call, const std::vector<Step>& steps, const std::string& routine) {
     for (std::size_t j = 0; j < steps.size(); ++j) {
@@ -505,9 +495,10 @@ class CudaBackend final : public Backend {
     check_cuda(cudaStreamSynchronize(d2h_), dev_, ("copying the result of " + routine + " back").c_str());
   }
 
-  // Whether `bytes` of arena can be had: what it holds now, or what is free beside it (with a
-  // margin for cuBLAS and other users of the device), as supports() judges.
-  bool fits(std::uint64_t bytes) {
+  // Whether `bytes` of arena can be had (this thread's device set): what it holds now, or what is
+  // free beside it. Growing the arena frees the old one first, so its capacity counts as
+  // available; a margin is kept for cuBLAS internals and other users of the device.
+  bool fits(std::uint64_t bytes) const {
     if (bytes <= arena_.capacity()) return true;
     std::size_t free_b = 0, total_b = 0;
     if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {

@@ -17,13 +17,11 @@ using backend::StreamedCall;
 
 namespace {
 
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
-
 
 // Runs one piece on `be`: each sub-call on packed operands (strided views are copied to packed
 // buffers first, and the output copied back: the whole block, or only its triangle `out_tri`).
@@ -128,7 +126,6 @@ void Worker::post(std::function<void()> job) {
 }
 
 // ---------------------------------------------------------------- Placement
-
 
 double measure_rate(Backend& be) {
   // Large enough to reach a device's pace, small enough for start-up: 34 MFLOP on a CPU, 17 GFLOP
