@@ -36,10 +36,6 @@ namespace {
 using namespace rcpu::protocol;
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-RemoteResult make(RemoteStatus status, std::string cause) { return remote_failure(status, std::move(cause)); }
-
 // Copies the packed result into the application's C (leading dimension ld); for a triangular
 // output only the triangle `tri` of the square block, never a byte outside the rows x cols block.
 void copy_columns(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s, std::size_t elem,
@@ -179,7 +175,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
     staging.reset(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(out.bytes(), 1)]);
     if (!staging) {
       lease.pool->release(std::move(lease));
-      return make(RemoteStatus::failed, "out of memory for the result staging buffer");
+      return remote_failure(RemoteStatus::failed, "out of memory for the result staging buffer");
     }
   }
   void* dst = direct ? c : staging.get();
@@ -325,7 +321,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
     else leases[s].pool->release(std::move(leases[s]));
   }
   if (!cause.empty()) {
-    RemoteResult failed = make(RemoteStatus::failed, cause);
+    RemoteResult failed = remote_failure(RemoteStatus::failed, cause);
     if (commit && std::find(committed.begin(), committed.end(), 1) != committed.end()) {
       failed.partial = true;
       // Output tiles cover the columns in order; merge the uncommitted ones into ranges.
@@ -359,7 +355,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
 
 RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) {
   const auto opcode = level3_opcode(args.family, args.dtype);
-  if (!opcode) return make(RemoteStatus::failed, routine_name(args.family, args.dtype) + " cannot run remotely");
+  if (!opcode) return remote_failure(RemoteStatus::failed, routine_name(args.family, args.dtype) + " cannot run remotely");
   const Level3Shapes shapes = level3_shapes(args);
   const std::size_t elem = element_size(args.dtype);
 
@@ -372,17 +368,17 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
   if (args.family == L3Family::trmm || args.family == L3Family::trsm) req.args.ldb = req.args.ldc;
   req.operands = level3_operands(args);
   const OperandDesc* out = output_operand(req.operands);
-  if (!out) return make(RemoteStatus::failed, "call has no output");
+  if (!out) return remote_failure(RemoteStatus::failed, "call has no output");
 
   std::string cause;
   std::optional<Lease> lease = pool().acquire(cause);
-  if (!lease) return make(RemoteStatus::unavailable, cause);
+  if (!lease) return remote_failure(RemoteStatus::unavailable, cause);
   RemoteConnection& rc = *lease->conn;
 
   const std::uint64_t total = total_bytes(req.operands);
   if (total > rc.info().max_request_bytes) {
     lease->pool->release(std::move(*lease));
-    return make(RemoteStatus::failed, "request over the server's size limit");
+    return remote_failure(RemoteStatus::failed, "request over the server's size limit");
   }
 
   if (pipeline_enabled() && (rc.info().capabilities & kCapTiles) && tiling_supported(args)) {
@@ -402,7 +398,7 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
     staging.reset(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(out->bytes(), 1)]);
     if (!staging) {
       lease->pool->release(std::move(*lease));
-      return make(RemoteStatus::failed, "out of memory for the result staging buffer");
+      return remote_failure(RemoteStatus::failed, "out of memory for the result staging buffer");
     }
   }
 
@@ -490,11 +486,11 @@ RemoteResult run_level3_remote(const Level3Args& args, const void* a, const void
   try {
     return run(args, a, b, c);
   } catch (const std::bad_alloc&) {
-    return make(RemoteStatus::failed, "out of memory");
+    return remote_failure(RemoteStatus::failed, "out of memory");
   } catch (const std::exception& e) {
-    return make(RemoteStatus::failed, e.what());
+    return remote_failure(RemoteStatus::failed, e.what());
   } catch (...) {
-    return make(RemoteStatus::failed, "unknown error");
+    return remote_failure(RemoteStatus::failed, "unknown error");
   }
 }
 
@@ -502,14 +498,14 @@ RemoteResult remote_probe(RemoteServerInfo* info) {
   try {
     std::string cause;
     std::optional<Lease> lease = pool().acquire(cause);
-    if (!lease) return make(RemoteStatus::unavailable, cause);
+    if (!lease) return remote_failure(RemoteStatus::unavailable, cause);
     if (info) *info = lease->conn->info();
     lease->pool->release(std::move(*lease));
-    return make(RemoteStatus::ok, "");
+    return remote_failure(RemoteStatus::ok, "");
   } catch (const std::exception& e) {
-    return make(RemoteStatus::failed, e.what());
+    return remote_failure(RemoteStatus::failed, e.what());
   } catch (...) {
-    return make(RemoteStatus::failed, "unknown error");
+    return remote_failure(RemoteStatus::failed, "unknown error");
   }
 }
 

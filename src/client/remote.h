@@ -3,6 +3,7 @@
 // time) and fork-safe (a child never uses its parent's sockets).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -54,6 +55,9 @@ inline RemoteResult remote_failure(RemoteStatus status, std::string cause) {
   r.cause = std::move(cause);
   return r;
 }
+
+// A duration in seconds, as the trace records times.
+inline double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // A random 64-bit token naming a striped call to the server (the other connections JOIN it).
 std::uint64_t call_token();

@@ -21,10 +21,6 @@ namespace {
 using namespace rcpu::protocol;
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-RemoteResult make(RemoteStatus status, std::string cause) { return remote_failure(status, std::move(cause)); }
-
 // The application's leading dimension of operand j (vectors: their length).
 std::uint64_t app_ld(const LapackSite& x, const LapackOperand& o, int j) {
   return x.has_ld[j] ? std::uint64_t(x.ld[j]) : std::uint64_t(std::max<std::int64_t>(1, o.rows));
@@ -49,15 +45,15 @@ RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOpera
 
   std::string cause;
   std::optional<Lease> lease = pool().acquire(cause);
-  if (!lease) return make(RemoteStatus::unavailable, cause);
+  if (!lease) return remote_failure(RemoteStatus::unavailable, cause);
   RemoteConnection& rc = *lease->conn;
   if (!(rc.info().capabilities & kCapLapack)) {
     lease->pool->release(std::move(*lease));
-    return make(RemoteStatus::failed, "the server does not run LAPACK calls");
+    return remote_failure(RemoteStatus::failed, "the server does not run LAPACK calls");
   }
   if (total_bytes(req.operands) > rc.info().max_request_bytes) {
     lease->pool->release(std::move(*lease));
-    return make(RemoteStatus::failed, "request over the server's size limit");
+    return remote_failure(RemoteStatus::failed, "request over the server's size limit");
   }
   // Staging for every written operand, allocated before anything is sent.
   std::vector<std::unique_ptr<std::uint8_t[]>> staging(std::size_t(rt.nops));
@@ -66,7 +62,7 @@ RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOpera
     staging[d.index].reset(new (std::nothrow) std::uint8_t[d.bytes()]);
     if (!staging[d.index]) {
       lease->pool->release(std::move(*lease));
-      return make(RemoteStatus::failed, "out of memory for the result staging buffer");
+      return remote_failure(RemoteStatus::failed, "out of memory for the result staging buffer");
     }
   }
 
@@ -91,7 +87,7 @@ RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOpera
       const ErrorReply e = recv_body<ErrorReply>(conn, h);
       if (h.flags & kFlagClosing) lease->pool->discard(std::move(*lease));
       else lease->pool->release(std::move(*lease));
-      return make(RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
+      return remote_failure(RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
     }
     if (h.kind != Kind::response || h.request_id != id)
       throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
@@ -105,11 +101,11 @@ RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOpera
     r.timing.backend = resp.backend;
   } catch (const std::exception& e) {
     lease->pool->discard(std::move(*lease));
-    return make(RemoteStatus::failed, std::string("connection lost: ") + e.what());
+    return remote_failure(RemoteStatus::failed, std::string("connection lost: ") + e.what());
   }
   lease->pool->release(std::move(*lease));
-  if (resp.info < 0) return make(RemoteStatus::failed, "server reported an argument error");
-  if (resp.info > 0 && rt.local_if_info) return make(RemoteStatus::rerun_local, "info > 0");
+  if (resp.info < 0) return remote_failure(RemoteStatus::failed, "server reported an argument error");
+  if (resp.info > 0 && rt.local_if_info) return remote_failure(RemoteStatus::rerun_local, "info > 0");
   for (const OperandDesc& d : req.operands) {
     if (!(d.role == Role::out || d.role == Role::inout) || d.bytes() == 0) continue;
     write_back(staging[d.index].get(), static_cast<std::uint8_t*>(x.ptr[d.index]), ops[d.index],
@@ -126,11 +122,11 @@ RemoteResult run_lapack_remote(const LapackRoutine& r, const LapackSite& x, cons
   try {
     return run(r, x, ops);
   } catch (const std::bad_alloc&) {
-    return make(RemoteStatus::failed, "out of memory");
+    return remote_failure(RemoteStatus::failed, "out of memory");
   } catch (const std::exception& e) {
-    return make(RemoteStatus::failed, e.what());
+    return remote_failure(RemoteStatus::failed, e.what());
   } catch (...) {
-    return make(RemoteStatus::failed, "unknown error");
+    return remote_failure(RemoteStatus::failed, "unknown error");
   }
 }
 

@@ -22,12 +22,6 @@ namespace {
 
 using namespace rcpu::protocol;
 using Clock = std::chrono::steady_clock;
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-client::RemoteResult make(client::RemoteStatus status, std::string cause) {
-  return client::remote_failure(status, std::move(cause));
-}
-
 struct Loop {
   std::int64_t n;       // iterations
   std::int64_t stride;  // in elements of the side's type, in the application's array
@@ -129,11 +123,11 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
 
   std::string cause;
   std::optional<client::Lease> lease = client::pool().acquire(cause);
-  if (!lease) return make(client::RemoteStatus::unavailable, cause);
+  if (!lease) return client::remote_failure(client::RemoteStatus::unavailable, cause);
   client::RemoteConnection& rc = *lease->conn;
   if (fft_validate(req.desc, rc.info().max_request_bytes)) {
     lease->pool->release(std::move(*lease));
-    return make(client::RemoteStatus::failed, "FFT over the server's size limit");
+    return client::remote_failure(client::RemoteStatus::failed, "FFT over the server's size limit");
   }
   // Packed copies of the sides the application's layout does not already match: the input is
   // gathered before anything is sent (so in-place transforms are safe); a strided output lands in
@@ -146,7 +140,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
   if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
   if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) {
     lease->pool->release(std::move(*lease));
-    return make(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
+    return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
   }
   if (!send_direct) fft_gather(d, 0, in, packed_in.get());
   const void* send_from = send_direct ? in : static_cast<const void*>(packed_in.get());
@@ -161,14 +155,14 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
     r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, send_from, in_op.rows, 1, in_op.rows,
                                        in_op.elem_size);
     const auto t1 = Clock::now();
-    r.timing.to_server_s = seconds(t1 - t0);
+    r.timing.to_server_s = client::seconds(t1 - t0);
     const FrameHeader h = recv_header(conn);
     r.timing.bytes_received += kHeaderSize + h.payload_length;
     if (h.kind == Kind::error) {
       const ErrorReply e = recv_body<ErrorReply>(conn, h);
       if (h.flags & kFlagClosing) lease->pool->discard(std::move(*lease));
       else lease->pool->release(std::move(*lease));
-      return make(client::RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
+      return client::remote_failure(client::RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
     }
     if (h.kind != Kind::response || h.request_id != id)
       throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
@@ -176,11 +170,11 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
     if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
     r.timing.bytes_received += recv_matrix(conn, id, out_op.index, receive_into, out_op.bytes());
     r.timing.on_server_s = double(resp.server_ns) * 1e-9;
-    r.timing.from_server_s = std::max(0.0, seconds(Clock::now() - t1) - r.timing.on_server_s);
+    r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t1) - r.timing.on_server_s);
     r.timing.backend = resp.backend;
   } catch (const std::exception& e) {
     lease->pool->discard(std::move(*lease));
-    return make(client::RemoteStatus::failed, std::string("connection lost: ") + e.what());
+    return client::remote_failure(client::RemoteStatus::failed, std::string("connection lost: ") + e.what());
   }
   lease->pool->release(std::move(*lease));
   if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
@@ -216,7 +210,7 @@ std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void
     try {
       results[std::size_t(k)] = run(sub, i, o, planner_flags);
     } catch (const std::exception& e) {
-      results[std::size_t(k)] = make(client::RemoteStatus::failed, e.what());
+      results[std::size_t(k)] = client::remote_failure(client::RemoteStatus::failed, e.what());
     }
   };
   try {
@@ -265,14 +259,14 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
 
   std::string cause;
   std::optional<client::Lease> first = client::pool().acquire(cause);
-  if (!first) return make(client::RemoteStatus::unavailable, cause);
+  if (!first) return client::remote_failure(client::RemoteStatus::unavailable, cause);
   if (!(first->conn->info().capabilities & kCapFftStripes)) {
     first->pool->release(std::move(*first));
     return std::nullopt;
   }
   if (fft_validate(req.desc, first->conn->info().max_request_bytes)) {
     first->pool->release(std::move(*first));
-    return make(client::RemoteStatus::failed, "FFT over the server's size limit");
+    return client::remote_failure(client::RemoteStatus::failed, "FFT over the server's size limit");
   }
   // The other stripes only from connections free right now: a call never waits for connections
   // (threads that each hold one and wait for more could deadlock).
@@ -302,7 +296,7 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
   if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
   if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) {
     give_back(false);
-    return make(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
+    return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
   }
   if (!send_direct) fft_gather(d, 0, in, packed_in.get());
   const auto* src = static_cast<const std::uint8_t*>(send_direct ? in : static_cast<const void*>(packed_in.get()));
@@ -348,7 +342,7 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
     for (std::size_t s = 1; s < k; ++s) threads.emplace_back(joined_stripe, s);
     send_share(0);
     const auto t1 = Clock::now();
-    r.timing.to_server_s = seconds(t1 - t0);
+    r.timing.to_server_s = client::seconds(t1 - t0);
     const FrameHeader h = recv_header(*conns[0]);
     received[0] += kHeaderSize + h.payload_length;
     if (h.kind == Kind::error) {
@@ -369,7 +363,7 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
   for (std::thread& t : threads) t.join();
   if (!failure.empty()) {
     give_back(/*broken=*/true);
-    return make(client::RemoteStatus::failed, failure);
+    return client::remote_failure(client::RemoteStatus::failed, failure);
   }
   give_back(false);
   if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
@@ -377,7 +371,7 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
     r.timing.bytes_sent += sent[s];
     r.timing.bytes_received += received[s];
   }
-  r.timing.from_server_s = std::max(0.0, seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
+  r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
   r.timing.streams = int(k);
   r.timing.striped = true;
   r.status = client::RemoteStatus::ok;
@@ -392,11 +386,11 @@ client::RemoteResult run_fft_remote(const FftDescriptor& d, const void* in, void
     if (auto striped = run_striped(d, in, out, planner_flags)) return *striped;
     return run(d, in, out, planner_flags);
   } catch (const std::bad_alloc&) {
-    return make(client::RemoteStatus::failed, "out of memory");
+    return client::remote_failure(client::RemoteStatus::failed, "out of memory");
   } catch (const std::exception& e) {
-    return make(client::RemoteStatus::failed, e.what());
+    return client::remote_failure(client::RemoteStatus::failed, e.what());
   } catch (...) {
-    return make(client::RemoteStatus::failed, "unknown error");
+    return client::remote_failure(client::RemoteStatus::failed, "unknown error");
   }
 }
 
