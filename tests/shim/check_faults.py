@@ -80,7 +80,12 @@ with tempfile.TemporaryDirectory() as tmp:
         assert any(x["where"] == "remote" for x in rows), "no call went remote before the kill"
         assert any(x["where"] == "local" and x["why"] == "fallback" for x in rows), "no call fell back"
         w = warnings(r.stderr)
-        assert 1 <= len(w) <= 3, f"expected a warning per cause, not per call: {w}"
+        fell_back = [x for x in rows if x["where"] == "local" and x["why"] == "fallback"]
+        # A kill can surface as up to four causes, depending on where each connection was when the
+        # server died: a call's reply cut ("closed by peer") or reset, a new connection's handshake
+        # reset, and connections refused afterwards. One warning per cause, never one per call.
+        assert 1 <= len(w) <= 4, f"expected a warning per cause, not per call: {w}"
+        assert len(w) < len(fell_back), f"{len(w)} warnings for {len(fell_back)} fallen-back calls: {w}"
     elif scenario == "concurrent":
         p, addr = start_server()
         try:
