@@ -151,6 +151,36 @@ std::uint64_t tiled_plan(const Level3Args& packed, std::int64_t panel_cols, Tile
   return 0;
 }
 
+// Receives the payload of result tile `t` (whole columns of an inout C, the first at `col`,
+// `stride` bytes apart) into C, counting in `committed` the columns that are final. A column is
+// received straight into C, its old values kept in `backup` until it is whole and put back if
+// the connection breaks midway: after a failure C holds final columns and untouched ones, never a
+// torn one, and no copy of the result is made. Short columns (under 4 KiB) would cost a system
+// call each, so such a tile arrives whole in `backup` and is copied in.
+void receive_committed(Connection& conn, const TileDesc& t, std::uint8_t* col, std::size_t stride, std::size_t elem,
+                       std::vector<std::uint8_t>& backup, std::uint64_t& committed) {
+  constexpr std::size_t kMinDirectColumn = 4096;
+  const std::size_t col_bytes = std::size_t(t.rows) * elem;
+  if (col_bytes < kMinDirectColumn) {
+    backup.resize(col_bytes * std::size_t(t.cols));
+    conn.recv_exact(backup.data(), backup.size());
+    for (std::uint64_t j = 0; j < t.cols; ++j) std::memcpy(col + j * stride, backup.data() + j * col_bytes, col_bytes);
+    committed = t.cols;
+    return;
+  }
+  backup.resize(col_bytes);
+  for (std::uint64_t j = 0; j < t.cols; ++j, col += stride) {
+    std::memcpy(backup.data(), col, col_bytes);
+    try {
+      conn.recv_exact(col, col_bytes);
+    } catch (...) {
+      std::memcpy(col, backup.data(), col_bytes);
+      throw;
+    }
+    committed = j + 1;
+  }
+}
+
 // Runs a tiled call on `lease` (see protocol/tiling.h for the order). A helper thread sends the
 // input tiles straight from the application's arrays while this thread receives result panels;
 // results land in the application's C directly when C is not read (beta == 0: a broken call is
@@ -163,13 +193,14 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   const OperandShape& cs = shapes.c;
   const OperandDesc& out = *output_operand(req.operands);
   const bool direct = cs.role == Role::out && cs.tri == 0;
-  // An inout C whose result tiles are whole columns: each tile lands in a small bounce buffer and
-  // is copied into C once complete ("committed"); after a failure the committed columns are final
-  // and only the others are computed locally. No C-sized staging buffer, no copy at the end.
+  // An inout C whose result tiles are whole columns: each result column lands straight in C
+  // ("committed" once whole); after a failure the committed columns are final and only the others
+  // are computed locally. No C-sized staging buffer, no copy at the end.
   const bool commit = !direct && cs.tri == 0 &&
                       std::all_of(plan.outputs.begin(), plan.outputs.end(),
                                   [&](const TileDesc& t) { return t.row0 == 0 && t.rows == std::uint64_t(cs.rows); });
-  std::vector<char> committed(commit ? plan.outputs.size() : 0, 0);
+  // Per output tile, how many of its leading columns are final in C.
+  std::vector<std::uint64_t> committed(commit ? plan.outputs.size() : 0, 0);
   std::unique_ptr<std::uint8_t[]> staging;
   if (!direct && !commit) {
     staging.reset(new (std::nothrow) std::uint8_t[std::max<std::uint64_t>(out.bytes(), 1)]);
@@ -236,7 +267,7 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   };
   // Result tiles of stripe s; returns false when an ERROR frame came instead (its text in `err`).
   auto receive = [&](std::size_t s, std::vector<std::uint8_t>& scratch, std::string& err, bool& closing) {
-    std::vector<std::uint8_t> bounce(commit ? std::size_t(tile) : 0);
+    std::vector<std::uint8_t> bounce;
     for (std::size_t i = s; i < plan.outputs.size(); i += k) {
       const FrameHeader h = recv_header(*conns[s]);
       received[s] += kHeaderSize + h.payload_length;
@@ -252,14 +283,8 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
         recv_tile_data(*conns[s], t, dst, dst_ld, elem, scratch);
         continue;
       }
-      // Into the bounce buffer (packed), then into C: a tile torn by a failure never reaches C.
-      recv_tile_data(*conns[s], TileDesc{t.operand, 0, t.rows, 0, t.cols}, bounce.data(), t.rows, elem, scratch);
-      const std::size_t col_bytes = std::size_t(t.rows) * elem;
-      auto* cbase = static_cast<std::uint8_t*>(c);
-      for (std::uint64_t j = 0; j < t.cols; ++j)
-        std::memcpy(cbase + (std::size_t(t.col0 + j) * std::size_t(cs.ld)) * elem, bounce.data() + j * col_bytes,
-                    col_bytes);
-      committed[i] = 1;
+      receive_committed(*conns[s], t, static_cast<std::uint8_t*>(c) + std::size_t(t.col0) * std::size_t(cs.ld) * elem,
+                        std::size_t(cs.ld) * elem, elem, bounce, committed[i]);
     }
     return true;
   };
@@ -322,12 +347,13 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   }
   if (!cause.empty()) {
     RemoteResult failed = remote_failure(RemoteStatus::failed, cause);
-    if (commit && std::find(committed.begin(), committed.end(), 1) != committed.end()) {
+    if (commit && std::any_of(committed.begin(), committed.end(), [](std::uint64_t n) { return n > 0; })) {
       failed.partial = true;
       // Output tiles cover the columns in order; merge the uncommitted ones into ranges.
       for (std::size_t i = 0; i < plan.outputs.size(); ++i) {
-        if (committed[i]) continue;
-        const std::int64_t c0 = std::int64_t(plan.outputs[i].col0), n = std::int64_t(plan.outputs[i].cols);
+        if (committed[i] == plan.outputs[i].cols) continue;
+        const std::int64_t c0 = std::int64_t(plan.outputs[i].col0 + committed[i]),
+                           n = std::int64_t(plan.outputs[i].cols - committed[i]);
         auto& left = failed.columns_left;
         if (!left.empty() && left.back().first + left.back().second == c0) left.back().second += n;
         else left.emplace_back(c0, n);

@@ -159,7 +159,10 @@ bool offload_level3(Sym s, const Level3Args& x, const void* a, const void* b, vo
     if (recording()) {
       client::CallRecord r = level3_record(s, x);
       client::describe_remote(res.timing, r);
-      r.why = "fallback for the columns that had not arrived";
+      // Which columns ran here (0-based, half-open), so a trace shows how much of C had arrived.
+      r.why = "fallback for the columns that had not arrived:";
+      for (const auto& [col0, cols] : res.columns_left)
+        r.why += " [" + std::to_string(col0) + "," + std::to_string(col0 + cols) + ")";
       r.transfer = "tiled";
       r.t_total_s = seconds_since(t0);
       client::record(r);

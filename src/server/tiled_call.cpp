@@ -1,7 +1,12 @@
 #include "server/tiled_call.h"
 
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "protocol/wire.h"
 
@@ -38,6 +43,40 @@ void TiledCall::fail_all(transport::Connection* keep) {
   cv.notify_all();
 }
 
+namespace {
+
+// Testing only (tests/integration scenario `partial`): RCPUD_TEST_TEAR_PANEL=N makes every stripe
+// send its first result tile of panel N torn (the frame announces the whole tile, half of it
+// follows) and then fails the call, as a server dying mid-tile would. -1 (unset): never.
+std::int64_t injected_tear_panel() {
+  static const std::int64_t panel = [] {
+    const char* env = std::getenv("RCPUD_TEST_TEAR_PANEL");
+    return env && *env ? std::int64_t(std::strtoll(env, nullptr, 10)) : std::int64_t(-1);
+  }();
+  return panel;
+}
+
+void send_torn_tile(transport::Connection& conn, const TiledCall& call, const TileDesc& t) {
+  const std::uint64_t col_bytes = t.rows * call.elem;
+  FrameHeader h;
+  h.kind = Kind::tile;
+  h.request_id = call.request_id;
+  h.opcode = call.opcode;
+  h.flags = t.operand;
+  h.payload_length = kTileHeaderSize + col_bytes * t.cols;
+  const HeaderBytes hb = encode_header(h);
+  std::uint8_t th[kTileHeaderSize];
+  encode_tile_header(t, th);
+  std::vector<iovec> iov = {{const_cast<std::uint8_t*>(hb.data()), hb.size()}, {th, kTileHeaderSize}};
+  const std::uint8_t* p = call.buf[2] + (t.col0 * call.ld[2] + t.row0) * call.elem;
+  for (std::uint64_t j = 0; j < t.cols / 2; ++j)
+    iov.push_back({const_cast<std::uint8_t*>(p + j * call.ld[2] * call.elem), col_bytes});
+  iov.push_back({const_cast<std::uint8_t*>(p + (t.cols / 2) * call.ld[2] * call.elem), col_bytes / 2});
+  conn.send_vec(iov.data(), iov.size());
+}
+
+}  // namespace
+
 void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
   const std::size_t k = std::size_t(call.stripes), stripe = std::size_t(s);
   bool sender_done = false;
@@ -62,6 +101,10 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
         call.sending[stripe] = true;
       }
       try {
+        if (j == injected_tear_panel() && idx < call.plan.outputs_end[std::size_t(j)]) {
+          send_torn_tile(conn, call, call.plan.outputs[idx]);
+          throw std::runtime_error("injected torn tile (RCPUD_TEST_TEAR_PANEL)");
+        }
         std::uint64_t bytes = 0;
         for (; idx < call.plan.outputs_end[std::size_t(j)]; idx += k)
           bytes += send_tile(conn, call.request_id, call.opcode, call.plan.outputs[idx], call.buf[out], call.ld[out],

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -532,6 +533,34 @@ def scenario_partial(bin_dir):
                       % (streams, len(partial)))
                 check(len(whole) >= 5, "RCPU_STREAMS=%s: %d calls with C out reran whole" % (streams, len(whole)))
         check(srv.alive(), "server still running after every injected failure")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+    # Torn mid-tile (RCPUD_TEST_TEAR_PANEL): result columns land straight in C, so a tile cut
+    # midway leaves whole columns (final) and one half-written column, whose old values the client
+    # must put back before computing it locally. With whole-column tiles (the default tile size),
+    # the 700-row DGEMM's torn tile keeps its first 3 of 7 columns: a range left to run locally
+    # starting off a panel boundary proves it; exact results prove the torn column was restored.
+    srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_TEAR_PANEL="2"))
+    try:
+        for streams in ("1", "3"):
+            with tempfile.TemporaryDirectory() as tmp:
+                trace = os.path.join(tmp, "trace.jsonl")
+                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
+                           RCPU_FALLBACK="local", RCPU_TILE="7", RCPU_STREAMS=streams, RCPU_TRACE=trace,
+                           OPENBLAS_NUM_THREADS="1")
+                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
+                                   text=True, timeout=120)
+                check(r.returncode == 0, "torn tiles, RCPU_STREAMS=%s: every call still matches OpenBLAS (%s%s)"
+                      % (streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+                with open(trace) as f:
+                    recs = [json.loads(line) for line in f if line.strip()]
+                starts = [int(m) for x in recs if x.get("why", "").startswith("fallback for the columns")
+                          for m in re.findall(r"\[(\d+),", x["why"])[:1]]
+                check(len(starts) >= 20, "torn tiles, RCPU_STREAMS=%s: %d calls finished locally" % (streams, len(starts)))
+                check(any(c % 7 for c in starts), "torn tiles, RCPU_STREAMS=%s: the whole columns of a torn tile were "
+                      "kept (first columns left to run: %s)" % (streams, sorted(set(starts))))
+        check(srv.alive(), "server still running after every torn tile")
     finally:
         status = srv.stop()
     check(status == 0, "server exits cleanly")
