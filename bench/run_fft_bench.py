@@ -77,7 +77,8 @@ def fastest_remote(trace):
 
 def netbench(build, out, streams):
     """One-way plain-socket bandwidth over `streams` connections (rcpu's own transport), GB/s."""
-    cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", str(streams), "--mib", "2048", "--json"]
+    cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", str(streams), "--mib", "2048", "--json",
+           "--reps", "3"]  # the fastest of 3: loopback throughput moves by a fifth between transfers
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
     with open(os.path.join(out, "netbench.jsonl"), "a") as f:
@@ -95,7 +96,7 @@ def same_bytes(build, out, streams, bytes_in, bytes_out):
     total = 0.0
     for nbytes in (bytes_in, bytes_out):
         cmd = [os.path.join(build, "bin", "rcpu-netbench"), "--streams", str(streams), "--mib",
-               str(max(1, -(-int(nbytes) // 2 ** 20))), "--operands", "--json"]
+               str(max(1, -(-int(nbytes) // 2 ** 20))), "--operands", "--json", "--reps", "3"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
         if not lines:

@@ -457,6 +457,15 @@ TEST_P(PlanMatchesReference, RandomCalls) {
       ASSERT_EQ(*cfc, 0) << call.describe();
 
       const std::vector<Event> want = expected_events(p.v, routine);
+      if (str(got) != str(want) && p.v.pos && p.v.info && got.size() <= 2 && !got.empty() && got[0] == want[0] &&
+          (got.size() == 1 || (!got[1].cblas && got[1].routine == want[1].routine))) {
+        // netlib's column-major cblas_sgemv reports a bad TransA, then calls sgemv_ with its TA
+        // uninitialised: mostly a byte sgemv_ rejects (INFO 1, what the plan predicts and rcpu
+        // does), but now and then a valid letter, and then whatever the other arguments give.
+        // Only the CBLAS report is the reference's defined behaviour.
+        ++outcomes["cblas error " + std::to_string(got[0].info)];
+        continue;
+      }
       ASSERT_EQ(str(got), str(want)) << call.describe();
       ++outcomes[got.empty() ? "valid" : (got[0].cblas ? "cblas error " : "f77 error ") + std::to_string(got[0].info)];
 
