@@ -108,6 +108,13 @@ def same_bytes(build, out, streams, bytes_in, bytes_out):
     return total
 
 
+def write_rows(out, rows):
+    with open(os.path.join(out, "fft_results.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=KEYS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+
 def table(rows, gbps, streams):
     by = {}
     for r in rows:
@@ -190,14 +197,12 @@ def main():
                     row.update(fastest_remote(trace))
                     row["same_bytes_s"] = same_bytes(a.build, a.out, a.streams, bin_, bout)
                 rows.append(row)
+                write_rows(a.out, rows)  # after every row: a run cut short by a time-out keeps what it measured
                 print(f"{mode:18s} {kind} {shape:>14s}: {1e3 * res['best_s']:9.2f} ms (plan {res['plan_s']:.2f} s)",
                       flush=True)
     finally:
         stop(server)
-    with open(os.path.join(a.out, "fft_results.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=KEYS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(a.out, rows)
     with open(os.path.join(a.out, "meta.json"), "w") as f:
         json.dump({**meta, "streams": a.streams, "netbench_gbytes_per_s": gbps}, f, indent=1)
     md = table(rows, gbps, a.streams)
