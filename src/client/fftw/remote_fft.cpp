@@ -3,6 +3,7 @@
 // packed input (DATA frames), then RESPONSE and the packed output.
 #include "client/fftw/remote_fft.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -316,9 +317,12 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
     for (transport::Connection* c : conns) c->shutdown();
   };
   std::vector<std::uint64_t> sent(k, 0), received(k, 0);
+  const auto t0 = Clock::now();
+  std::vector<Clock::time_point> t_sent(k, t0);  // when each stripe's input was out
   auto send_share = [&](std::size_t s) {
     const auto [a, b] = fft_stripe_range(in_op.bytes(), s, k);
     sent[s] += send_matrix(*conns[s], id, opcode, in_op.index, src + a, b - a, 1, b - a, 1);
+    t_sent[s] = Clock::now();
   };
   auto receive_share = [&](std::size_t s) {
     const auto [a, b] = fft_stripe_range(out_op.bytes(), s, k);
@@ -336,13 +340,10 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
 
   client::RemoteResult r;
   std::vector<std::thread> threads;
-  const auto t0 = Clock::now();
   try {
     sent[0] += send_message(*conns[0], Kind::request, id, opcode, sreq, kFlagStriped);
     for (std::size_t s = 1; s < k; ++s) threads.emplace_back(joined_stripe, s);
     send_share(0);
-    const auto t1 = Clock::now();
-    r.timing.to_server_s = client::seconds(t1 - t0);
     const FrameHeader h = recv_header(*conns[0]);
     received[0] += kHeaderSize + h.payload_length;
     if (h.kind == Kind::error) {
@@ -371,6 +372,8 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
     r.timing.bytes_sent += sent[s];
     r.timing.bytes_received += received[s];
   }
+  // To the server: until the last stripe's input was out (the server starts once all of it is in).
+  r.timing.to_server_s = client::seconds(*std::max_element(t_sent.begin(), t_sent.end()) - t0);
   r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
   r.timing.streams = int(k);
   r.timing.striped = true;
