@@ -434,6 +434,23 @@ def scenario_limits(bin_dir):
     check(status == 0, "server exits cleanly")
 
 
+def run_tiled_calls(bin_dir, srv, **settings):
+    """Runs rcpu_tiled_calls (every call compared with OpenBLAS, exit 0 only if all match) through
+    the shim against `srv`, remote only, panels of 7 columns, with the given RCPU_* settings on top;
+    returns (the finished process, the records of its trace)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace.jsonl")
+        env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote", RCPU_TILE="7",
+                   RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1", **settings)
+        r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True, text=True,
+                           timeout=120)
+        recs = []
+        if os.path.exists(trace):
+            with open(trace) as f:
+                recs = [json.loads(line) for line in f if line.strip()]
+        return r, recs
+
+
 def scenario_tiled(bin_dir):
     """Odd shapes, every transpose, row-major CBLAS, alpha = 0, beta = 0 with NaN in C, k = 0 ...
     through the shim with tiles of 7 columns and 4 KiB, pipelined and stop-and-wait, each call
@@ -441,32 +458,25 @@ def scenario_tiled(bin_dir):
     srv = Server(bin_dir)
     try:
         for pipeline, streams in (("1", "1"), ("1", "3"), ("0", "1")):
-            with tempfile.TemporaryDirectory() as tmp:
-                trace = os.path.join(tmp, "trace.jsonl")
-                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
-                           RCPU_FALLBACK="error", RCPU_TILE="7", RCPU_TILE_BYTES="4096", RCPU_STREAMS=streams,
-                           RCPU_PIPELINE=pipeline, RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1")
-                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
-                                   text=True, timeout=120)
-                if r.returncode == 77:
-                    print("SKIP:", r.stdout.strip())
-                    return
-                check(r.returncode == 0, "RCPU_PIPELINE=%s RCPU_STREAMS=%s: every call matches OpenBLAS (%s%s)"
-                      % (pipeline, streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
-                with open(trace) as f:
-                    recs = [json.loads(line) for line in f if line.strip()]
-                remote = [x for x in recs if x.get("where") == "remote"]
-                tiled = [x for x in remote if x.get("transfer") == "tiled"]
-                check(not [x for x in recs if x.get("why") == "fallback"], "no call fell back")
-                if pipeline == "1":
-                    check(len(tiled) >= 60 and all(x.get("panel_cols") == 7 for x in tiled),
-                          "%d of %d remote calls tiled, panels of 7 columns" % (len(tiled), len(remote)))
-                    striped = [x for x in tiled if x.get("streams", 1) > 1]
-                    if streams != "1":
-                        check(len(striped) >= 50 and all(x["streams"] <= int(streams) for x in striped),
-                              "%d tiled calls striped over up to %s connections" % (len(striped), streams))
-                else:
-                    check(remote and not tiled, "RCPU_PIPELINE=0: %d remote calls, none tiled" % len(remote))
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_TILE_BYTES="4096",
+                                      RCPU_STREAMS=streams, RCPU_PIPELINE=pipeline)
+            if r.returncode == 77:
+                print("SKIP:", r.stdout.strip())
+                return
+            check(r.returncode == 0, "RCPU_PIPELINE=%s RCPU_STREAMS=%s: every call matches OpenBLAS (%s%s)"
+                  % (pipeline, streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+            remote = [x for x in recs if x.get("where") == "remote"]
+            tiled = [x for x in remote if x.get("transfer") == "tiled"]
+            check(not [x for x in recs if x.get("why") == "fallback"], "no call fell back")
+            if pipeline == "1":
+                check(len(tiled) >= 60 and all(x.get("panel_cols") == 7 for x in tiled),
+                      "%d of %d remote calls tiled, panels of 7 columns" % (len(tiled), len(remote)))
+                striped = [x for x in tiled if x.get("streams", 1) > 1]
+                if streams != "1":
+                    check(len(striped) >= 50 and all(x["streams"] <= int(streams) for x in striped),
+                          "%d tiled calls striped over up to %s connections" % (len(striped), streams))
+            else:
+                check(remote and not tiled, "RCPU_PIPELINE=0: %d remote calls, none tiled" % len(remote))
         # Raw tiled requests that break the plan: the server answers ERROR and closes; it survives.
         h = table_hash(bin_dir)
         m, n, k = 4, 6, 3
@@ -513,25 +523,17 @@ def scenario_partial(bin_dir):
     srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_FAIL_PANEL="2"))
     try:
         for streams in ("1", "3"):
-            with tempfile.TemporaryDirectory() as tmp:
-                trace = os.path.join(tmp, "trace.jsonl")
-                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
-                           RCPU_FALLBACK="local", RCPU_TILE="7", RCPU_TILE_BYTES="4096", RCPU_STREAMS=streams,
-                           RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1")
-                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
-                                   text=True, timeout=120)
-                if r.returncode == 77:
-                    print("SKIP:", r.stdout.strip())
-                    return
-                check(r.returncode == 0, "RCPU_STREAMS=%s: every call broken at panel 2 still matches OpenBLAS (%s%s)"
-                      % (streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
-                with open(trace) as f:
-                    recs = [json.loads(line) for line in f if line.strip()]
-                partial = [x for x in recs if x.get("why", "").startswith("fallback for the columns")]
-                whole = [x for x in recs if x.get("why") == "fallback"]
-                check(len(partial) >= 20, "RCPU_STREAMS=%s: %d calls finished locally from panel 2 on"
-                      % (streams, len(partial)))
-                check(len(whole) >= 5, "RCPU_STREAMS=%s: %d calls with C out reran whole" % (streams, len(whole)))
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", RCPU_TILE_BYTES="4096", RCPU_STREAMS=streams)
+            if r.returncode == 77:
+                print("SKIP:", r.stdout.strip())
+                return
+            check(r.returncode == 0, "RCPU_STREAMS=%s: every call broken at panel 2 still matches OpenBLAS (%s%s)"
+                  % (streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+            partial = [x for x in recs if x.get("why", "").startswith("fallback for the columns")]
+            whole = [x for x in recs if x.get("why") == "fallback"]
+            check(len(partial) >= 20, "RCPU_STREAMS=%s: %d calls finished locally from panel 2 on"
+                  % (streams, len(partial)))
+            check(len(whole) >= 5, "RCPU_STREAMS=%s: %d calls with C out reran whole" % (streams, len(whole)))
         check(srv.alive(), "server still running after every injected failure")
     finally:
         status = srv.stop()
@@ -544,22 +546,14 @@ def scenario_partial(bin_dir):
     srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_TEAR_PANEL="2"))
     try:
         for streams in ("1", "3"):
-            with tempfile.TemporaryDirectory() as tmp:
-                trace = os.path.join(tmp, "trace.jsonl")
-                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
-                           RCPU_FALLBACK="local", RCPU_TILE="7", RCPU_STREAMS=streams, RCPU_TRACE=trace,
-                           OPENBLAS_NUM_THREADS="1")
-                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
-                                   text=True, timeout=120)
-                check(r.returncode == 0, "torn tiles, RCPU_STREAMS=%s: every call still matches OpenBLAS (%s%s)"
-                      % (streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
-                with open(trace) as f:
-                    recs = [json.loads(line) for line in f if line.strip()]
-                starts = [int(m) for x in recs if x.get("why", "").startswith("fallback for the columns")
-                          for m in re.findall(r"\[(\d+),", x["why"])[:1]]
-                check(len(starts) >= 20, "torn tiles, RCPU_STREAMS=%s: %d calls finished locally" % (streams, len(starts)))
-                check(any(c % 7 for c in starts), "torn tiles, RCPU_STREAMS=%s: the whole columns of a torn tile were "
-                      "kept (first columns left to run: %s)" % (streams, sorted(set(starts))))
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", RCPU_STREAMS=streams)
+            check(r.returncode == 0, "torn tiles, RCPU_STREAMS=%s: every call still matches OpenBLAS (%s%s)"
+                  % (streams, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+            starts = [int(m) for x in recs if x.get("why", "").startswith("fallback for the columns")
+                      for m in re.findall(r"\[(\d+),", x["why"])[:1]]
+            check(len(starts) >= 20, "torn tiles, RCPU_STREAMS=%s: %d calls finished locally" % (streams, len(starts)))
+            check(any(c % 7 for c in starts), "torn tiles, RCPU_STREAMS=%s: the whole columns of a torn tile were "
+                  "kept (first columns left to run: %s)" % (streams, sorted(set(starts))))
         check(srv.alive(), "server still running after every torn tile")
     finally:
         status = srv.stop()
@@ -590,20 +584,13 @@ def scenario_multidev(bin_dir):
     srv = Server(bin_dir, *extra)
     try:
         for pipeline, streams in (("1", "2"), ("0", "1")):
-            with tempfile.TemporaryDirectory() as tmp:
-                trace = os.path.join(tmp, "trace.jsonl")
-                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote",
-                           RCPU_FALLBACK="error", RCPU_TILE="7", RCPU_TILE_BYTES="4096", RCPU_STREAMS=streams,
-                           RCPU_PIPELINE=pipeline, RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1")
-                r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True,
-                                   text=True, timeout=120)
-                check(r.returncode == 0, "RCPU_PIPELINE=%s: every call placed over the devices matches OpenBLAS (%s%s)"
-                      % (pipeline, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
-                with open(trace) as f:
-                    recs = [json.loads(line) for line in f if line.strip()]
-                remote = [x for x in recs if x.get("where") == "remote"]
-                check(len(remote) >= 60 and not [x for x in recs if x.get("why") == "fallback"],
-                      "%d remote calls, none fell back" % len(remote))
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_TILE_BYTES="4096",
+                                      RCPU_STREAMS=streams, RCPU_PIPELINE=pipeline)
+            check(r.returncode == 0, "RCPU_PIPELINE=%s: every call placed over the devices matches OpenBLAS (%s%s)"
+                  % (pipeline, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+            remote = [x for x in recs if x.get("where") == "remote"]
+            check(len(remote) >= 60 and not [x for x in recs if x.get("why") == "fallback"],
+                  "%d remote calls, none fell back" % len(remote))
         good_client(bin_dir, srv, threads=3, iters=4, seed=5)
         check(srv.alive(), "server still running")
     finally:
