@@ -115,6 +115,37 @@ bool side_is_packed(const FftDescriptor& d, int side) {
   return true;
 }
 
+// Where a remote FFT's bytes come from and go. Packed copies of the sides the application's layout
+// does not already match: the input is gathered before anything is sent (so in-place transforms
+// are safe); a strided or in-place output lands in staging and is scattered only once complete
+// (finish). A packed, out-of-place output is received in place: if the call breaks midway, the
+// local rerun overwrites every element of it anyway.
+struct FftStaging {
+  explicit FftStaging(const FftDescriptor& desc) : d(desc) {}
+  const FftDescriptor& d;
+  bool send_direct = false, receive_direct = false;
+  std::unique_ptr<std::uint8_t[]> packed_in, packed_out;
+  const std::uint8_t* src = nullptr;  // the packed input
+  std::uint8_t* dst = nullptr;        // where the packed output lands
+
+  // False when the staging buffers cannot be allocated (nothing was sent yet).
+  bool prepare(const void* in, void* out, const OperandDesc& in_op, const OperandDesc& out_op) {
+    send_direct = side_is_packed(d, 0);
+    receive_direct = side_is_packed(d, 1) && in != out;
+    if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
+    if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
+    if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) return false;
+    if (!send_direct) fft_gather(d, 0, in, packed_in.get());
+    src = send_direct ? static_cast<const std::uint8_t*>(in) : packed_in.get();
+    dst = receive_direct ? static_cast<std::uint8_t*>(out) : packed_out.get();
+    return true;
+  }
+  // After every byte of the output has arrived.
+  void finish(void* out) const {
+    if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
+  }
+};
+
 client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
   FftRequest req;
   req.desc = fft_packed(d);
@@ -130,22 +161,11 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
     lease->pool->release(std::move(*lease));
     return client::remote_failure(client::RemoteStatus::failed, "FFT over the server's size limit");
   }
-  // Packed copies of the sides the application's layout does not already match: the input is
-  // gathered before anything is sent (so in-place transforms are safe); a strided output lands in
-  // staging and is scattered only once complete. A packed, out-of-place output is received in
-  // place: if the call breaks midway, the local rerun overwrites every element of it anyway.
-  const bool send_direct = side_is_packed(d, 0);
-  const bool receive_direct = side_is_packed(d, 1) && in != out;
-  std::unique_ptr<std::uint8_t[]> packed_in, packed_out;
-  if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
-  if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
-  if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) {
+  FftStaging staging(d);
+  if (!staging.prepare(in, out, in_op, out_op)) {
     lease->pool->release(std::move(*lease));
     return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
   }
-  if (!send_direct) fft_gather(d, 0, in, packed_in.get());
-  const void* send_from = send_direct ? in : static_cast<const void*>(packed_in.get());
-  void* receive_into = receive_direct ? out : static_cast<void*>(packed_out.get());
 
   client::RemoteResult r;
   transport::Connection& conn = rc.conn();
@@ -153,7 +173,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
   try {
     const auto t0 = Clock::now();
     r.timing.bytes_sent += send_message(conn, Kind::request, id, opcode, req);
-    r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, send_from, in_op.rows, 1, in_op.rows,
+    r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, staging.src, in_op.rows, 1, in_op.rows,
                                        in_op.elem_size);
     const auto t1 = Clock::now();
     r.timing.to_server_s = client::seconds(t1 - t0);
@@ -169,7 +189,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
       throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
     const Response resp = recv_body<Response>(conn, h);
     if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
-    r.timing.bytes_received += recv_matrix(conn, id, out_op.index, receive_into, out_op.bytes());
+    r.timing.bytes_received += recv_matrix(conn, id, out_op.index, staging.dst, out_op.bytes());
     r.timing.on_server_s = double(resp.server_ns) * 1e-9;
     r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t1) - r.timing.on_server_s);
     r.timing.backend = resp.backend;
@@ -178,7 +198,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
     return client::remote_failure(client::RemoteStatus::failed, std::string("connection lost: ") + e.what());
   }
   lease->pool->release(std::move(*lease));
-  if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
+  staging.finish(out);
   r.status = client::RemoteStatus::ok;
   return r;
 }
@@ -288,20 +308,13 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
   };
   const std::size_t k = leases.size();
 
-  // Staging exactly as run(): the input gathered before anything is sent (in-place is safe), a
-  // strided or in-place output received into staging and scattered only once complete.
-  const bool send_direct = side_is_packed(d, 0);
-  const bool receive_direct = side_is_packed(d, 1) && in != out;
-  std::unique_ptr<std::uint8_t[]> packed_in, packed_out;
-  if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
-  if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
-  if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) {
+  FftStaging staging(d);
+  if (!staging.prepare(in, out, in_op, out_op)) {
     give_back(false);
     return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
   }
-  if (!send_direct) fft_gather(d, 0, in, packed_in.get());
-  const auto* src = static_cast<const std::uint8_t*>(send_direct ? in : static_cast<const void*>(packed_in.get()));
-  auto* dst = static_cast<std::uint8_t*>(receive_direct ? out : static_cast<void*>(packed_out.get()));
+  const std::uint8_t* src = staging.src;
+  std::uint8_t* dst = staging.dst;
 
   std::vector<transport::Connection*> conns;
   for (client::Lease& l : leases) conns.push_back(&l.conn->conn());
@@ -367,7 +380,7 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
     return client::remote_failure(client::RemoteStatus::failed, failure);
   }
   give_back(false);
-  if (!receive_direct) fft_scatter(d, 1, packed_out.get(), out);
+  staging.finish(out);
   for (std::size_t s = 0; s < k; ++s) {
     r.timing.bytes_sent += sent[s];
     r.timing.bytes_received += received[s];
