@@ -445,18 +445,12 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
     const auto t1 = Clock::now();
     r.timing.to_server_s = seconds(t1 - t0);
 
-    const FrameHeader h = recv_header(conn);
-    r.timing.bytes_received += kHeaderSize + h.payload_length;
-    if (h.kind == Kind::error) {
-      const ErrorReply e = recv_body<ErrorReply>(conn, h);
-      if (h.flags & kFlagClosing) lease->pool->discard(std::move(*lease));
-      else lease->pool->release(std::move(*lease));
+    FrameHeader h;
+    if (auto refused = read_reply_header(*lease, id, h, r.timing.bytes_received)) {
       r.status = RemoteStatus::failed;
-      r.cause = std::string("server error: ") + error_code_text(e.code);
+      r.cause = *refused;
       return r;
     }
-    if (h.kind != Kind::response || h.request_id != id)
-      throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
     const Response resp = recv_body<Response>(conn, h);
     if (!(resp.output == *out)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
     r.timing.bytes_received += recv_matrix(conn, id, out->index, in_place ? c : staging.get(), out->bytes());

@@ -81,16 +81,9 @@ RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOpera
     const auto t1 = Clock::now();
     r.timing.to_server_s = seconds(t1 - t0);
 
-    const FrameHeader h = recv_header(conn);
-    r.timing.bytes_received += kHeaderSize + h.payload_length;
-    if (h.kind == Kind::error) {
-      const ErrorReply e = recv_body<ErrorReply>(conn, h);
-      if (h.flags & kFlagClosing) lease->pool->discard(std::move(*lease));
-      else lease->pool->release(std::move(*lease));
-      return remote_failure(RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
-    }
-    if (h.kind != Kind::response || h.request_id != id)
-      throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+    FrameHeader h;
+    if (auto refused = read_reply_header(*lease, id, h, r.timing.bytes_received))
+      return remote_failure(RemoteStatus::failed, *refused);
     resp = recv_body<LapackResponse>(conn, h);
     for (const OperandDesc& d : req.operands) {
       if (!(d.role == Role::out || d.role == Role::inout) || d.bytes() == 0) continue;

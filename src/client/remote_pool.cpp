@@ -9,6 +9,7 @@
 
 #include "protocol/messages.h"
 #include "protocol/status.h"
+#include "protocol/wire.h"
 
 namespace rcpu::client {
 namespace {
@@ -193,6 +194,23 @@ void reset_pool() {
   old->retire();
   std::lock_guard lock(retired_mu);
   retired->push_back(old);
+}
+
+std::optional<std::string> read_reply_header(Lease& lease, std::uint64_t id, protocol::FrameHeader& h,
+                                             std::uint64_t& bytes_received) {
+  using namespace rcpu::protocol;
+  transport::Connection& conn = lease.conn->conn();
+  h = recv_header(conn);
+  bytes_received += kHeaderSize + h.payload_length;
+  if (h.kind == Kind::error) {
+    const ErrorReply e = recv_body<ErrorReply>(conn, h);
+    if (h.flags & kFlagClosing) lease.pool->discard(std::move(lease));
+    else lease.pool->release(std::move(lease));
+    return std::string("server error: ") + error_code_text(e.code);
+  }
+  if (h.kind != Kind::response || h.request_id != id)
+    throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+  return std::nullopt;
 }
 
 }  // namespace rcpu::client

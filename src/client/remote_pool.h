@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "client/remote_connection.h"
+#include "protocol/frame.h"
 
 namespace rcpu::client {
 
@@ -75,6 +76,14 @@ class Pool {
 // 3.7 GB/s and 8 about 21-27 GB/s, and DGEMM n = 16000 ran 3.4 s on 1 stream against 0.49 s on 8;
 // on a 2-core client the extra threads would only compete with the application, so 1.
 int streams_per_call();
+
+// Reads the header of the reply to request `id` on a leased connection, adding its size to
+// `bytes_received`. An ERROR ends the call: it is read whole, the lease goes back to its pool
+// (discarded when the server says it closes the connection) and the cause is returned ("server
+// error: ..."). Any frame but this request's RESPONSE throws ProtocolError. Otherwise returns
+// nothing, and `h` is the RESPONSE header with its body still to read.
+std::optional<std::string> read_reply_header(Lease& lease, std::uint64_t id, protocol::FrameHeader& h,
+                                             std::uint64_t& bytes_received);
 
 // The process's pool, created at first use (which also registers the fork handlers).
 Pool& pool();

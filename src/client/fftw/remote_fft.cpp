@@ -177,16 +177,9 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
                                        in_op.elem_size);
     const auto t1 = Clock::now();
     r.timing.to_server_s = client::seconds(t1 - t0);
-    const FrameHeader h = recv_header(conn);
-    r.timing.bytes_received += kHeaderSize + h.payload_length;
-    if (h.kind == Kind::error) {
-      const ErrorReply e = recv_body<ErrorReply>(conn, h);
-      if (h.flags & kFlagClosing) lease->pool->discard(std::move(*lease));
-      else lease->pool->release(std::move(*lease));
-      return client::remote_failure(client::RemoteStatus::failed, std::string("server error: ") + error_code_text(e.code));
-    }
-    if (h.kind != Kind::response || h.request_id != id)
-      throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
+    FrameHeader h;
+    if (auto refused = client::read_reply_header(*lease, id, h, r.timing.bytes_received))
+      return client::remote_failure(client::RemoteStatus::failed, *refused);
     const Response resp = recv_body<Response>(conn, h);
     if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
     r.timing.bytes_received += recv_matrix(conn, id, out_op.index, staging.dst, out_op.bytes());
