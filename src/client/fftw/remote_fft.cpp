@@ -115,21 +115,26 @@ bool side_is_packed(const FftDescriptor& d, int side) {
   return true;
 }
 
-// Where a remote FFT's bytes come from and go. Packed copies of the sides the application's layout
-// does not already match: the input is gathered before anything is sent (so in-place transforms
-// are safe); a strided or in-place output lands in staging and is scattered only once complete
-// (finish). A packed, out-of-place output is received in place: if the call breaks midway, the
-// local rerun overwrites every element of it anyway.
-struct FftStaging {
-  explicit FftStaging(const FftDescriptor& desc) : d(desc) {}
+// One remote FFT: its request (the packed layout) and where its bytes come from and go. Packed
+// copies of the sides the application's layout does not already match: the input is gathered
+// before anything is sent (so in-place transforms are safe); a strided or in-place output lands in
+// staging and is scattered only once complete (finish). A packed, out-of-place output is received
+// in place: if the call breaks midway, the local rerun overwrites every element of it anyway.
+struct FftCall {
+  FftCall(const FftDescriptor& desc, unsigned planner_flags)
+      : d(desc), req{fft_packed(desc), planner_flags}, opcode(fft_opcode(desc.kind, desc.precision)),
+        in_op(fft_input_operand(req.desc)), out_op(fft_output_operand(req.desc)) {}
   const FftDescriptor& d;
+  const FftRequest req;
+  const std::uint32_t opcode;
+  const OperandDesc in_op, out_op;
   bool send_direct = false, receive_direct = false;
   std::unique_ptr<std::uint8_t[]> packed_in, packed_out;
   const std::uint8_t* src = nullptr;  // the packed input
   std::uint8_t* dst = nullptr;        // where the packed output lands
 
   // False when the staging buffers cannot be allocated (nothing was sent yet).
-  bool prepare(const void* in, void* out, const OperandDesc& in_op, const OperandDesc& out_op) {
+  bool prepare(const void* in, void* out) {
     send_direct = side_is_packed(d, 0);
     receive_direct = side_is_packed(d, 1) && in != out;
     if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
@@ -147,11 +152,10 @@ struct FftStaging {
 };
 
 client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
-  FftRequest req;
-  req.desc = fft_packed(d);
-  req.planner_flags = planner_flags;
-  const std::uint32_t opcode = fft_opcode(d.kind, d.precision);
-  const OperandDesc in_op = fft_input_operand(req.desc), out_op = fft_output_operand(req.desc);
+  FftCall call(d, planner_flags);
+  const FftRequest& req = call.req;
+  const std::uint32_t opcode = call.opcode;
+  const OperandDesc &in_op = call.in_op, &out_op = call.out_op;
 
   std::string cause;
   std::optional<client::Lease> lease = client::pool().acquire(cause);
@@ -161,8 +165,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
     lease->pool->release(std::move(*lease));
     return client::remote_failure(client::RemoteStatus::failed, "FFT over the server's size limit");
   }
-  FftStaging staging(d);
-  if (!staging.prepare(in, out, in_op, out_op)) {
+  if (!call.prepare(in, out)) {
     lease->pool->release(std::move(*lease));
     return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
   }
@@ -173,7 +176,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
   try {
     const auto t0 = Clock::now();
     r.timing.bytes_sent += send_message(conn, Kind::request, id, opcode, req);
-    r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, staging.src, in_op.rows, 1, in_op.rows,
+    r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, call.src, in_op.rows, 1, in_op.rows,
                                        in_op.elem_size);
     const auto t1 = Clock::now();
     r.timing.to_server_s = client::seconds(t1 - t0);
@@ -182,7 +185,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
       return client::remote_failure(client::RemoteStatus::failed, *refused);
     const Response resp = recv_body<Response>(conn, h);
     if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
-    r.timing.bytes_received += recv_matrix(conn, id, out_op.index, staging.dst, out_op.bytes());
+    r.timing.bytes_received += recv_matrix(conn, id, out_op.index, call.dst, out_op.bytes());
     r.timing.on_server_s = double(resp.server_ns) * 1e-9;
     r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t1) - r.timing.on_server_s);
     r.timing.backend = resp.backend;
@@ -191,7 +194,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
     return client::remote_failure(client::RemoteStatus::failed, std::string("connection lost: ") + e.what());
   }
   lease->pool->release(std::move(*lease));
-  staging.finish(out);
+  call.finish(out);
   r.status = client::RemoteStatus::ok;
   return r;
 }
@@ -265,11 +268,10 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
                                                 unsigned planner_flags) {
   const int streams = std::min<int>(client::streams_per_call(), int(kMaxStripes));
   if (streams < 2 || fft_in_bytes(d) + fft_out_bytes(d) < kSplitMinBytes) return std::nullopt;
-  FftRequest req;
-  req.desc = fft_packed(d);
-  req.planner_flags = planner_flags;
-  const std::uint32_t opcode = fft_opcode(d.kind, d.precision);
-  const OperandDesc in_op = fft_input_operand(req.desc), out_op = fft_output_operand(req.desc);
+  FftCall call(d, planner_flags);
+  const FftRequest& req = call.req;
+  const std::uint32_t opcode = call.opcode;
+  const OperandDesc &in_op = call.in_op, &out_op = call.out_op;
 
   std::string cause;
   std::optional<client::Lease> first = client::pool().acquire(cause);
@@ -301,13 +303,12 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
   };
   const std::size_t k = leases.size();
 
-  FftStaging staging(d);
-  if (!staging.prepare(in, out, in_op, out_op)) {
+  if (!call.prepare(in, out)) {
     give_back(false);
     return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
   }
-  const std::uint8_t* src = staging.src;
-  std::uint8_t* dst = staging.dst;
+  const std::uint8_t* src = call.src;
+  std::uint8_t* dst = call.dst;
 
   std::vector<transport::Connection*> conns;
   for (client::Lease& l : leases) conns.push_back(&l.conn->conn());
@@ -373,7 +374,7 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
     return client::remote_failure(client::RemoteStatus::failed, failure);
   }
   give_back(false);
-  staging.finish(out);
+  call.finish(out);
   for (std::size_t s = 0; s < k; ++s) {
     r.timing.bytes_sent += sent[s];
     r.timing.bytes_received += received[s];
