@@ -158,21 +158,26 @@ std::uint64_t recv_matrix_pieces(Connection& c, std::uint64_t request_id, std::u
   return recv_data(c, request_id, operand_index, static_cast<std::uint8_t*>(dst), bytes, piece, &arrived);
 }
 
-std::uint64_t send_tile(Connection& c, std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,
-                        const void* base, std::uint64_t ld, std::size_t elem, std::vector<std::uint8_t>& scratch) {
-  const std::uint64_t col_bytes = t.rows * elem, bytes = col_bytes * t.cols;
+TileFrameHeaders tile_frame_headers(std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,
+                                    std::uint64_t bytes) {
   FrameHeader h;
   h.kind = Kind::tile;
   h.request_id = request_id;
   h.opcode = opcode;
   h.flags = t.operand;
   h.payload_length = kTileHeaderSize + bytes;
-  const HeaderBytes hb = encode_header(h);
-  std::uint8_t th[kTileHeaderSize];
-  encode_tile_header(t, th);
+  TileFrameHeaders out{encode_header(h), {}};
+  encode_tile_header(t, out.tile);
+  return out;
+}
+
+std::uint64_t send_tile(Connection& c, std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,
+                        const void* base, std::uint64_t ld, std::size_t elem, std::vector<std::uint8_t>& scratch) {
+  const std::uint64_t col_bytes = t.rows * elem, bytes = col_bytes * t.cols;
+  TileFrameHeaders hd = tile_frame_headers(request_id, opcode, t, bytes);
   const auto* p = static_cast<const std::uint8_t*>(base) + (t.col0 * ld + t.row0) * elem;
   const std::uint64_t stride = ld * elem;
-  iovec fixed[3] = {{const_cast<std::uint8_t*>(hb.data()), hb.size()}, {th, kTileHeaderSize}, {}};
+  iovec fixed[3] = {{hd.frame.data(), hd.frame.size()}, {hd.tile, kTileHeaderSize}, {}};
   if (t.cols == 1 || ld == t.rows) {
     fixed[2] = {const_cast<std::uint8_t*>(p), bytes};
     c.send_vec(fixed, 3);

@@ -75,6 +75,15 @@ std::uint64_t recv_matrix_pieces(Connection& c, std::uint64_t request_id, std::u
 // The block of a tile inside an operand held in memory at `base` with leading dimension `ld`
 // (elements): element (row0 + i, col0 + j) is at base + ((col0 + j) * ld + row0 + i) * elem.
 
+// The two headers that open the TILE frame of request `request_id` carrying tile `t` with
+// `bytes` of data after them (send_tile; a test hook that sends a torn one).
+struct TileFrameHeaders {
+  HeaderBytes frame;
+  std::uint8_t tile[kTileHeaderSize];
+};
+TileFrameHeaders tile_frame_headers(std::uint64_t request_id, std::uint32_t opcode, const TileDesc& t,
+                                    std::uint64_t bytes);
+
 // Sends one TILE frame straight from that memory: one iovec for a contiguous tile, one per column
 // for a strided one; columns shorter than 4 KiB are gathered into `scratch` instead (thousands of
 // tiny iovecs cost more than copying them). Returns bytes written.

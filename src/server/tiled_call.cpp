@@ -58,16 +58,8 @@ std::int64_t injected_tear_panel() {
 
 void send_torn_tile(transport::Connection& conn, const TiledCall& call, const TileDesc& t) {
   const std::uint64_t col_bytes = t.rows * call.elem;
-  FrameHeader h;
-  h.kind = Kind::tile;
-  h.request_id = call.request_id;
-  h.opcode = call.opcode;
-  h.flags = t.operand;
-  h.payload_length = kTileHeaderSize + col_bytes * t.cols;
-  const HeaderBytes hb = encode_header(h);
-  std::uint8_t th[kTileHeaderSize];
-  encode_tile_header(t, th);
-  std::vector<iovec> iov = {{const_cast<std::uint8_t*>(hb.data()), hb.size()}, {th, kTileHeaderSize}};
+  TileFrameHeaders hd = tile_frame_headers(call.request_id, call.opcode, t, col_bytes * t.cols);
+  std::vector<iovec> iov = {{hd.frame.data(), hd.frame.size()}, {hd.tile, kTileHeaderSize}};
   const std::uint8_t* p = call.buf[2] + (t.col0 * call.ld[2] + t.row0) * call.elem;
   for (std::uint64_t j = 0; j < t.cols / 2; ++j)
     iov.push_back({const_cast<std::uint8_t*>(p + j * call.ld[2] * call.elem), col_bytes});
