@@ -22,6 +22,39 @@ struct BackendError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Small page-locked slots through which a streamed call's tiles travel between the network and a
+// device, instead of the server's whole-operand host buffers (StreamedCall::tile_staging). Why:
+// loopback copies and the GPU's DMA compete for DRAM (docs/gpu.md, run E of session 4); a few
+// slots per connection stay in the last-level cache, so a byte received from the socket is read
+// by the DMA engine from the cache and never makes the round trip through DRAM (and back for the
+// results). Offsets are bytes of the packed operands (operand 0 A, 1 B, 2 the output: C, or B of
+// trmm/trsm), in which every tile is one contiguous range (protocol/tiling.h).
+//
+// Each stripe (connection) of the call has its own slots: stripe s's input is used only by the
+// thread receiving stripe s, its output only by the thread sending stripe s's results.
+class TileStaging {
+ public:
+  virtual ~TileStaging() = default;
+  // The most bytes one slot holds: the server moves each tile in pieces of at most this.
+  virtual std::size_t slot_bytes() const = 0;
+
+  // A slot to receive stripe `stripe`'s next piece into (waits until the copy out of it is done).
+  virtual void* input_slot(int stripe) = 0;
+  // The slot input_slot returned now holds bytes [offset, offset + bytes) of packed operand
+  // `operand`: queue their copy to the device. Called before the server counts the tile as
+  // arrived, so every panel started afterwards sees the bytes. Never throws: a failure is kept and
+  // thrown by the call's next start_panel (the server then drains the inputs and answers ERROR).
+  virtual void input_filled(int stripe, int operand, std::uint64_t offset, std::uint64_t bytes) noexcept = 0;
+
+  // Output of finished panels only. Queues the copy of bytes [offset, offset + bytes) of the packed
+  // output into stripe `stripe`'s next slot. At most two pieces of a stripe are fetched and not
+  // yet taken.
+  virtual void fetch_output(int stripe, std::uint64_t offset, std::uint64_t bytes) = 0;
+  // The stripe's oldest fetched piece, once it is in its slot; it stays valid until the stripe's
+  // next fetch_output. Both throw BackendError when the device fails.
+  virtual const void* take_output(int stripe) = 0;
+};
+
 // One call run panel by panel while its operands still arrive (tiled requests, protocol/tiling.h).
 // The server owns the host buffers (packed operands, as for level3()); it calls compute_panel for
 // output columns [col0, col0 + cols) only once every input those columns need is in the buffers,
@@ -54,6 +87,15 @@ class StreamedCall {
   virtual bool try_finish_panel() {
     finish_panel();
     return true;
+  }
+  // Asked once, before any tile arrives, by a server whose call has `stripes` connections. A
+  // non-null answer (owned by the call, valid while it lives) means every input tile goes through
+  // it instead of the host buffers, and every result leaves through it once its panel is finished:
+  // the host buffers are then never read or written. Null (the default, and a backend that cannot
+  // get its slots): the host buffers, as above.
+  virtual TileStaging* tile_staging(int stripes) {
+    (void)stripes;
+    return nullptr;
   }
 };
 

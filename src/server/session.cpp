@@ -16,6 +16,7 @@
 #include "protocol/lapack_request.h"
 #include "protocol/level3_request.h"
 #include "server/host_buffers.h"
+#include "server/host_staging.h"
 #include "protocol/tiling.h"
 #include "protocol/wire.h"
 #include "protocol/fft_request.h"
@@ -564,6 +565,14 @@ class Session {
     } catch (const std::exception& e) {
       if (stripes > 1) ctx_.calls.retire(treq.token);
       return reject_tiled(h, req, plan, ErrorCode::backend_failed, be.name() + ": " + e.what(), stripes);
+    }
+    // Tiles through the backend's slots when it has them (the CUDA backend: straight between the
+    // sockets and the GPU), else through the host buffers; the test hook stages those too.
+    std::unique_ptr<HostStaging> test_staging;
+    tc->staging = call->tile_staging(int(stripes));
+    if (!tc->staging && test_staging_slot_bytes() > 0) {
+      test_staging = std::make_unique<HostStaging>(tc->buf, int(stripes), test_staging_slot_bytes());
+      tc->staging = test_staging.get();
     }
     tc->elem = elem;
     tc->request_id = h.request_id;

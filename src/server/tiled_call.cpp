@@ -56,15 +56,75 @@ std::int64_t injected_tear_panel() {
   return panel;
 }
 
-void send_torn_tile(transport::Connection& conn, const TiledCall& call, const TileDesc& t) {
-  const std::uint64_t col_bytes = t.rows * call.elem;
-  TileFrameHeaders hd = tile_frame_headers(call.request_id, call.opcode, t, col_bytes * t.cols);
-  std::vector<iovec> iov = {{hd.frame.data(), hd.frame.size()}, {hd.tile, kTileHeaderSize}};
-  const std::uint8_t* p = call.buf[2] + (t.col0 * call.ld[2] + t.row0) * call.elem;
-  for (std::uint64_t j = 0; j < t.cols / 2; ++j)
-    iov.push_back({const_cast<std::uint8_t*>(p + j * call.ld[2] * call.elem), col_bytes});
-  iov.push_back({const_cast<std::uint8_t*>(p + (t.cols / 2) * call.ld[2] * call.elem), col_bytes / 2});
-  conn.send_vec(iov.data(), iov.size());
+// Where tile `t` lies in its packed operand: one contiguous byte range, since a tile is whole
+// columns or a piece of one column (protocol/tiling.h) and the server's operands are packed.
+struct ByteSpan {
+  std::uint64_t offset = 0, bytes = 0;
+};
+ByteSpan packed_span(const TiledCall& call, const TileDesc& t) {
+  return {(t.col0 * call.ld[t.operand] + t.row0) * call.elem, t.rows * t.cols * call.elem};
+}
+
+// Receives the data of input tile `t` (its headers are read) into the host buffer, or piece by
+// piece through stripe s's staging slots.
+void recv_tile(transport::Connection& conn, const TiledCall& call, int s, const TileDesc& t,
+               std::vector<std::uint8_t>& scratch) {
+  if (!call.staging) return recv_tile_data(conn, t, call.buf[t.operand], call.ld[t.operand], call.elem, scratch);
+  const ByteSpan span = packed_span(call, t);
+  const std::uint64_t slot = call.staging->slot_bytes();
+  for (std::uint64_t done = 0; done < span.bytes;) {
+    const std::uint64_t n = std::min(slot, span.bytes - done);
+    conn.recv_exact(call.staging->input_slot(s), n);
+    call.staging->input_filled(s, t.operand, span.offset + done, n);
+    done += n;
+  }
+}
+
+// Sends output tiles `tiles` of stripe s, whose panels are finished. Each goes as one TILE frame
+// announcing the whole tile; `torn_bytes` > 0 (the test hook above, one tile) sends only that many
+// bytes of its data. From the host buffer, or through the stripe's staging slots, the copy of the
+// next piece out of the device overlapping the send of this one. Returns bytes written.
+std::uint64_t send_tiles(transport::Connection& conn, const TiledCall& call, int s, const std::vector<TileDesc>& tiles,
+                         std::uint64_t torn_bytes = 0) {
+  struct Piece {
+    std::size_t tile;
+    std::uint64_t offset, bytes;
+    bool first;  // the tile's frame headers go before it
+  };
+  std::vector<Piece> pieces;
+  std::uint64_t wire = 0;
+  const std::uint64_t slot = call.staging ? call.staging->slot_bytes() : ~std::uint64_t(0);
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    const ByteSpan span = packed_span(call, tiles[i]);
+    const std::uint64_t send = torn_bytes ? std::min(torn_bytes, span.bytes) : span.bytes;
+    std::uint64_t done = 0;
+    do {
+      const std::uint64_t n = std::min(slot, send - done);
+      pieces.push_back({i, span.offset + done, n, done == 0});
+      done += n;
+    } while (done < send);
+    wire += kHeaderSize + kTileHeaderSize + span.bytes;
+  }
+  if (call.staging && !pieces.empty()) call.staging->fetch_output(s, pieces[0].offset, pieces[0].bytes);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const Piece& p = pieces[i];
+    const void* data = call.buf[2] + p.offset;
+    if (call.staging) {
+      if (i + 1 < pieces.size()) call.staging->fetch_output(s, pieces[i + 1].offset, pieces[i + 1].bytes);
+      data = call.staging->take_output(s);
+    }
+    iovec iov[3];
+    std::size_t count = 0;
+    TileFrameHeaders hd;
+    if (p.first) {
+      hd = tile_frame_headers(call.request_id, call.opcode, tiles[p.tile], packed_span(call, tiles[p.tile]).bytes);
+      iov[count++] = {hd.frame.data(), hd.frame.size()};
+      iov[count++] = {hd.tile, kTileHeaderSize};
+    }
+    if (p.bytes > 0) iov[count++] = {const_cast<void*>(data), p.bytes};
+    conn.send_vec(iov, count);
+  }
+  return wire;
 }
 
 }  // namespace
@@ -82,9 +142,8 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
         c.cv.notify_all();
       }
     } done_guard{call, sender_done};
-    std::vector<std::uint8_t> scratch;
+    std::vector<TileDesc> tiles;
     std::size_t idx = stripe;
-    const int out = 2;
     for (std::int64_t j = 0; j < call.plan.panels; ++j) {
       {
         std::unique_lock lock(call.mu);
@@ -94,13 +153,15 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
       }
       try {
         if (j == injected_tear_panel() && idx < call.plan.outputs_end[std::size_t(j)]) {
-          send_torn_tile(conn, call, call.plan.outputs[idx]);
+          // Whole columns up to half of the tile, then half a column.
+          const TileDesc& t = call.plan.outputs[idx];
+          const std::uint64_t col_bytes = t.rows * call.elem;
+          send_tiles(conn, call, s, {t}, (t.cols / 2) * col_bytes + col_bytes / 2);
           throw std::runtime_error("injected torn tile (RCPUD_TEST_TEAR_PANEL)");
         }
-        std::uint64_t bytes = 0;
-        for (; idx < call.plan.outputs_end[std::size_t(j)]; idx += k)
-          bytes += send_tile(conn, call.request_id, call.opcode, call.plan.outputs[idx], call.buf[out], call.ld[out],
-                             call.elem, scratch);
+        tiles.clear();
+        for (; idx < call.plan.outputs_end[std::size_t(j)]; idx += k) tiles.push_back(call.plan.outputs[idx]);
+        const std::uint64_t bytes = send_tiles(conn, call, s, tiles);
         std::lock_guard lock(call.mu);
         call.wire_out += bytes;
         call.sending[stripe] = false;
@@ -120,7 +181,7 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
       const TileDesc& t = call.plan.inputs[i];
       const FrameHeader h = recv_header(conn);
       expect_tile(conn, h, call.request_id, t, call.elem);
-      recv_tile_data(conn, t, call.buf[t.operand], call.ld[t.operand], call.elem, scratch);
+      recv_tile(conn, call, s, t, scratch);
       std::lock_guard lock(call.mu);
       ++call.got[stripe];
       call.wire_in += kHeaderSize + h.payload_length;

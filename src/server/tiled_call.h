@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "protocol/tiling.h"
 #include "server/stripe_registry.h"
 #include "transport/transport.h"
@@ -32,6 +33,8 @@ struct TiledCall {
   std::uint64_t request_id = 0;
   std::uint32_t opcode = 0;
   int stripes = 1;
+  // Non-null: tiles travel through the backend's slots, not buf[] (backend::TileStaging).
+  backend::TileStaging* staging = nullptr;
 
   std::mutex mu;
   std::condition_variable cv;

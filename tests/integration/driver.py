@@ -538,12 +538,16 @@ def scenario_partial(bin_dir):
     finally:
         status = srv.stop()
     check(status == 0, "server exits cleanly")
-    # Torn mid-tile (RCPUD_TEST_TEAR_PANEL): result columns land straight in C, so a tile cut
-    # midway leaves whole columns (final) and one half-written column, whose old values the client
-    # must put back before computing it locally. With whole-column tiles (the default tile size),
-    # the 700-row DGEMM's torn tile keeps its first 3 of 7 columns: a range left to run locally
-    # starting off a panel boundary proves it; exact results prove the torn column was restored.
-    srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_TEAR_PANEL="2"))
+    check_torn_tiles(bin_dir)
+
+
+def check_torn_tiles(bin_dir, **server_env):
+    """Torn mid-tile (RCPUD_TEST_TEAR_PANEL): result columns land straight in C, so a tile cut
+    midway leaves whole columns (final) and one half-written column, whose old values the client
+    must put back before computing it locally. With whole-column tiles (the default tile size),
+    the 700-row DGEMM's torn tile keeps its first 3 of 7 columns: a range left to run locally
+    starting off a panel boundary proves it; exact results prove the torn column was restored."""
+    srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_TEAR_PANEL="2", **server_env))
     try:
         for streams in ("1", "3"):
             r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", RCPU_STREAMS=streams)
@@ -558,6 +562,31 @@ def scenario_partial(bin_dir):
     finally:
         status = srv.stop()
     check(status == 0, "server exits cleanly")
+
+
+def scenario_staged(bin_dir):
+    """Scenario tiled's calls and partial's torn tiles again, with rcpud moving every tile through
+    slots of 1000 bytes (RCPUD_TEST_STAGING_BYTES, server/host_staging.h: pieces that cut tiles,
+    and elements, anywhere): the slot path the CUDA backend's receive ring takes, on any machine.
+    Under RCPU_ITEST_BACKEND=cuda the backend's own page-locked slots serve instead."""
+    staging = {"RCPUD_TEST_STAGING_BYTES": "1000"}
+    srv = Server(bin_dir, env=dict(os.environ, **staging))
+    try:
+        for streams, tile in (("1", "4096"), ("3", "4096"), ("2", "65536")):
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_TILE_BYTES=tile, RCPU_STREAMS=streams)
+            if r.returncode == 77:
+                print("SKIP:", r.stdout.strip())
+                return
+            check(r.returncode == 0, "staged, RCPU_STREAMS=%s, tiles of %s bytes: every call matches OpenBLAS (%s%s)"
+                  % (streams, tile, r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+            tiled = [x for x in recs if x.get("where") == "remote" and x.get("transfer") == "tiled"]
+            check(len(tiled) >= 60 and not [x for x in recs if x.get("why") == "fallback"],
+                  "staged: %d tiled calls, none fell back" % len(tiled))
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+    check_torn_tiles(bin_dir, **staging)
 
 
 def placement_report(log):
@@ -616,6 +645,7 @@ SCENARIOS = {
     "multidev": scenario_multidev,
     "tiled": scenario_tiled,
     "partial": scenario_partial,
+    "staged": scenario_staged,
     "faults": scenario_faults,
     "concurrent": scenario_concurrent,
     "kill": scenario_kill,
