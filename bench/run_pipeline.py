@@ -20,7 +20,7 @@ loopback), so every ratio compares numbers measured side by side:
 Writes DIR/results.csv, DIR/netbench.jsonl, DIR/meta.json; prints one line per measurement.
 
 usage: run_pipeline.py --build BUILD --out DIR [--experiments netbench,dgemm,fig7,streams,emulated]
-                       [--sizes 1000,2000,4000,8000,16000] [--backend cuda] [--reps 3]
+                       [--sizes 1000,2000,4000,8000,16000] [--backend cuda] [--reps 3] [--server-env K=V ...]
 """
 import argparse, csv, datetime, json, os, subprocess, sys, tempfile, time
 
@@ -118,6 +118,8 @@ def main():
     ap.add_argument("--emulated-sizes", default="2000,4000,8000")
     ap.add_argument("--max-emulated-s", type=float, default=20.0, help="skip emulated runs whose bytes would take longer")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--server-env", action="append", default=[], metavar="K=V",
+                    help="environment for rcpud (repeat), e.g. RCPU_CUDA_RING=0 to compare its staging schemes")
     ap.add_argument("--bound-reps", type=int, default=3,
                     help="plain-socket transfers per bound measurement; the fastest is the bound")
     a = ap.parse_args()
@@ -130,7 +132,8 @@ def main():
     base = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
     best = {k: v for k, v in base.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpus": os.cpu_count(),
-            "openblas_kernel_bench": corename(best), "backend": a.backend, "argv": sys.argv}
+            "openblas_kernel_bench": corename(best), "backend": a.backend, "argv": sys.argv,
+            "server_env": dict(kv.split("=", 1) for kv in a.server_env)}
     try:
         meta["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
                                       "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
@@ -157,7 +160,7 @@ def main():
         with open(os.path.join(a.out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
 
-    srv, endpoint = start_rcpud(build, a.backend, best)
+    srv, endpoint = start_rcpud(build, a.backend, dict(best, **meta["server_env"]))
 
     def one(experiment, mode, n, beta, tile=None, link=None, routine="dgemm", streams=None):
         env = dict(best)

@@ -253,6 +253,7 @@ def check_trace(tester, spec, records, mode):
     # Which server backend ran the calls: in remote-cuda mode, every remote call must say cuda.
     backends = collections.Counter(str(r.get("backend")) for r in remote)
     notes.append(f"  server backends: {dict(backends)}")
+    notes.append(f"  transfers: {dict(collections.Counter(str(r.get('transfer')) for r in remote))}")
     want = "cuda" if mode == "remote-cuda" else "cpu"
     if remote and set(backends) != {want}:
         problems.append(f"remote calls ran on {dict(backends)}, expected all on {want}")

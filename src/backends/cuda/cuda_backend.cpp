@@ -84,6 +84,7 @@
 #include "backends/cuda/cufft_ops.h"
 #include "backends/cuda/k_outer_plan.h"
 #include "backends/cuda/plan.h"
+#include "backends/cuda/tile_staging.h"
 #include "common/log.h"
 
 #ifndef RCPU_WITH_CUDA
@@ -112,6 +113,12 @@ struct Config {
   // RCPU_CUDA_PREFETCH=0: a streamed call copies A only when its first panel starts, not as the
   // network delivers it (StreamedCall::inputs_arrived) — for A/B measurements.
   bool prefetch = true;
+  // Tiled calls' tiles through small page-locked slots per connection (tile_staging.h):
+  // RCPU_CUDA_RING=0 turns it off (tiles then land in the server's whole-operand buffers),
+  // RCPU_CUDA_RING_KB sets a slot's size, RCPU_CUDA_RING_SLOTS the slots per connection and direction.
+  bool ring = true;
+  std::size_t ring_slot_bytes = 1024 * 1024;
+  int ring_slots = 3;
 
   static Config from_env() {
     Config c;
@@ -124,6 +131,9 @@ struct Config {
     c.plan.min_step_bytes = std::uint64_t(std::clamp(env_long("RCPU_CUDA_MIN_STEP_MB", 64), 1L, 65536L)) * kMiB;
     c.k_outer = env_long("RCPU_CUDA_K_OUTER", 1) != 0;
     c.prefetch = env_long("RCPU_CUDA_PREFETCH", 1) != 0;
+    c.ring = env_long("RCPU_CUDA_RING", 1) != 0;
+    c.ring_slot_bytes = std::size_t(std::clamp(env_long("RCPU_CUDA_RING_KB", 1024), 16L, 65536L)) * 1024;
+    c.ring_slots = int(std::clamp(env_long("RCPU_CUDA_RING_SLOTS", 3), 2L, 64L));
     c.k_outer_plan.flops_per_byte = double(std::clamp(env_long("RCPU_CUDA_FLOPS_PER_BYTE", 700), 1L, 1000000L));
     c.k_outer_plan.max_chunks = c.plan.max_steps;
     c.k_outer_plan.min_chunk_bytes = c.plan.min_step_bytes;  // one knob for both schedules' granularity
@@ -276,7 +286,8 @@ bool is_page_locked(const void* p) {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(int device, Config cfg) : dev_(device), cfg_(cfg), copier_(cfg.copy_threads) {}
+  CudaBackend(int device, Config cfg)
+      : dev_(device), cfg_(cfg), copier_(cfg.copy_threads), rings_(cfg.ring_slot_bytes, cfg.ring_slots) {}
 
   ~CudaBackend() override {
     // Best effort and silent: this may run during process exit, after the CUDA runtime is gone.
@@ -671,6 +682,7 @@ class CudaBackend final : public Backend {
     ~Streamed() override {
       if (cudaSetDevice(be_.dev_) == cudaSuccess)
         for (cudaStream_t s : {be_.h2d_, be_.compute_, be_.d2h_}) (void)cudaStreamSynchronize(s);
+      if (recover_at_end_) be_.recover(routine_);
       for (PanelEvents& sl : slots_)
         for (cudaEvent_t e : {sl.in, sl.done, sl.out})
           if (e) (void)cudaEventDestroy(e);
@@ -681,6 +693,31 @@ class CudaBackend final : public Backend {
     // server's receive buffers are: alloc_host), so panel j+1's upload runs while panel j computes
     // and downloads. Otherwise (pageable memory, staged copies) each panel completes in start_panel.
     int depth() const override { return kDepth; }
+
+    // The receive ring (tile_staging.h): inputs go from the sockets through the slots straight to
+    // the device operands, results from the device through the slots to the sockets; the host
+    // buffers stay untouched. Null (the host buffers) when it is off or its slots cannot be had.
+    TileStaging* tile_staging(int stripes) override {
+      if (!be_.cfg_.ring || !be_.cfg_.pinned_staging || be_.rings_failed_ || started_ > 0 || sent_[0] || sent_[1])
+        return nullptr;
+      std::string why;
+      if (cudaSetDevice(be_.dev_) != cudaSuccess || !be_.rings_.ensure(stripes, &why)) {
+        (void)cudaGetLastError();
+        be_.rings_failed_ = true;
+        log::warn("cuda: no page-locked slots for tiled calls (" + why + "); their tiles go through host buffers");
+        return nullptr;
+      }
+      if (stripes > be_.rings_logged_) {
+        be_.rings_logged_ = stripes;
+        log::info("cuda: device " + std::to_string(be_.dev_) + ": tiled calls stream through " +
+                  std::to_string(be_.cfg_.ring_slots) + " page-locked slots of " + format_bytes(be_.cfg_.ring_slot_bytes) +
+                  " per connection and direction (" + std::to_string(stripes) + " connection(s) so far)");
+      }
+      staging_ = std::make_unique<DeviceTileStaging>(be_.rings_, be_.dev_, be_.h2d_, be_.d2h_, call_.dev);
+      async_ = true;          // no host memory is copied: every panel is queued on the device
+      prologue_done_ = true;  // nor is A uploaded from host memory
+      return staging_.get();
+    }
 
     // A (and B when every panel needs all of it) is copied to the device as it arrives from the
     // network, in pieces of at least kPrefetchPiece, when the host buffers are page-locked; the
@@ -708,6 +745,8 @@ class CudaBackend final : public Backend {
         // than the one that began the call (rcpud's compute thread, the placement's device
         // workers): the events below must be created on this call's device.
         check_cuda(cudaSetDevice(be_.dev_), be_.dev_, "cudaSetDevice");
+        if (staging_)
+          if (const auto failure = staging_->input_failure()) throw BackendError(*failure);
         if (!async_) {
           panel(col0, cols);
           queued_.push_back(-1);
@@ -722,10 +761,10 @@ class CudaBackend final : public Backend {
         enqueue(col0, cols, sl);
         queued_.push_back(k);
       } catch (const BackendError&) {
-        be_.recover(routine_);
+        failed();
         throw;
       } catch (const std::exception& e) {
-        be_.recover(routine_);
+        failed();
         throw BackendError("cuda: " + routine_ + " failed: " + e.what());
       }
     }
@@ -740,7 +779,7 @@ class CudaBackend final : public Backend {
           try {
             check_cuda(e, be_.dev_, ("computing a panel of " + routine_).c_str());
           } catch (const BackendError&) {
-            be_.recover(routine_);
+            failed();
             throw;
           }
         }
@@ -758,7 +797,7 @@ class CudaBackend final : public Backend {
         check_cuda(cudaEventSynchronize(slots_[std::size_t(k)].out), be_.dev_,
                    ("computing a panel of " + routine_).c_str());
       } catch (const BackendError&) {
-        be_.recover(routine_);
+        failed();
         throw;
       }
     }
@@ -767,15 +806,24 @@ class CudaBackend final : public Backend {
       try {
         panel(col0, cols);
       } catch (const BackendError&) {
-        be_.recover(routine_);
+        failed();
         throw;
       } catch (const std::exception& e) {
-        be_.recover(routine_);
+        failed();
         throw BackendError("cuda: " + routine_ + " failed: " + e.what());
       }
     }
 
    private:
+    // After a failure: the device is recovered (streams drained, the arena released) at once, or,
+    // with the receive ring, when the call ends: the server's threads may still be copying
+    // finished panels' results out of the arena, and drain the inputs meanwhile.
+    void failed() {
+      if (!staging_) return be_.recover(routine_);
+      staging_->stop_input();
+      recover_at_end_ = true;
+    }
+
     // Queues panel [col0, col0 + cols): its inputs up on the copy stream (A, and B when every panel
     // needs all of it, before the first panel), `in` recorded there, cuBLAS on the compute stream
     // after `in`, `done` recorded after it. Returns the panel's output bytes (in C's buffer).
@@ -797,10 +845,12 @@ class CudaBackend final : public Backend {
       const Level3Args sub = level3_panel(args_, col0, cols, b_off, c_off);
       const std::uint64_t c_ld = (args_.family == L3Family::trmm || args_.family == L3Family::trsm)
                                      ? std::uint64_t(args_.ldb) : std::uint64_t(args_.ldc);
-      if (b_by_panel && s.b.reads())
+      // With the receive ring the panel's inputs are on the device already (queued on h2d before
+      // the server counted them, so `in` below follows them).
+      if (b_by_panel && s.b.reads() && !staging_)
         be_.upload(call_, ByteRange{Operand::b, b_off * elem, std::uint64_t(cols) * std::uint64_t(args_.ldb) * elem});
       const ByteRange c_range{Operand::c, c_off * elem, std::uint64_t(cols) * c_ld * elem};
-      if (s.c.reads()) be_.upload(call_, c_range);
+      if (s.c.reads() && !staging_) be_.upload(call_, c_range);
       check_cuda(cudaEventRecord(in, be_.h2d_), dev, "cudaEventRecord");
       check_cuda(cudaStreamWaitEvent(be_.compute_, in, 0), dev, "cudaStreamWaitEvent");
       check_cublas(run_cublas(be_.handle_, sub, call_.dev[0], call_.dev[1] + b_off * elem, call_.dev[2] + c_off * elem),
@@ -822,6 +872,11 @@ class CudaBackend final : public Backend {
     void enqueue(std::int64_t col0, std::int64_t cols, PanelEvents& sl) {
       const int dev = be_.dev_;
       const ByteRange c = queue_panel(col0, cols, sl.in, sl.done);
+      if (staging_) {
+        // The results leave from the device through the slots (fetch_output) once it is computed.
+        check_cuda(cudaEventRecord(sl.out, be_.compute_), dev, "cudaEventRecord");
+        return;
+      }
       check_cuda(cudaStreamWaitEvent(be_.d2h_, sl.done, 0), dev, "cudaStreamWaitEvent");
       check_cuda(cudaMemcpyAsync(call_.host_out + c.offset, call_.dev[2] + c.offset, c.bytes, cudaMemcpyDeviceToHost,
                                  be_.d2h_),
@@ -848,6 +903,8 @@ class CudaBackend final : public Backend {
     std::int64_t started_ = 0;
     PanelEvents slots_[kDepth];
     std::deque<int> queued_;  // slot of each started, unfinished panel in order; -1: already done
+    std::unique_ptr<DeviceTileStaging> staging_;  // the receive ring, when the server took it
+    bool recover_at_end_ = false;
   };
 
   // LAPACK (issue #5): cuSOLVER for what CusolverLapack::supports(), else the server's CPU backend.
@@ -915,6 +972,9 @@ class CudaBackend final : public Backend {
   StagingRing ring_;
   bool pinned_failed_ = false;
   CopyPool copier_;
+  SlotRings rings_;  // tiled calls' receive/send slots (tile_staging.h), one call at a time: mu_
+  bool rings_failed_ = false;  // could not be allocated: not tried again
+  int rings_logged_ = 0;       // connections whose slots rcpud's log has announced
   std::mutex pinned_mu_;     // alloc_host/free_host come from any session thread
   std::set<void*> pinned_;  // receive buffers handed out by alloc_host
 

@@ -542,6 +542,7 @@ class WholeStream final : public StreamedCall {
   }
   int depth() const override { return call_->depth(); }
   void inputs_arrived(int operand, std::uint64_t bytes) override { call_->inputs_arrived(operand, bytes); }
+  backend::TileStaging* tile_staging(int stripes) override { return call_->tile_staging(stripes); }
   void start_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->start_panel(col0, cols); }); }
   void finish_panel() override { timed([&] { call_->finish_panel(); }); }
   bool try_finish_panel() override {
