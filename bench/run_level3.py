@@ -12,8 +12,8 @@ usage: run_level3.py --build BUILD --out DIR [--sizes 1000,2000,...] [--routines
 """
 import argparse, csv, datetime, json, os, shutil, signal, subprocess, sys, tempfile, time
 
-def start_rcpud(build, backend, env):
-    p = subprocess.Popen([os.path.join(build, "bin", "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend],
+def start_rcpud(build, backend, env, extra=()):
+    p = subprocess.Popen([os.path.join(build, "bin", "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend, *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = p.stdout.readline()
     if "listening on" not in line:

@@ -118,6 +118,8 @@ def main():
     ap.add_argument("--emulated-sizes", default="2000,4000,8000")
     ap.add_argument("--max-emulated-s", type=float, default=20.0, help="skip emulated runs whose bytes would take longer")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                    help="extra rcpud argument (repeat), e.g. --server-arg=--panel-timeline --server-arg=FILE")
     ap.add_argument("--server-env", action="append", default=[], metavar="K=V",
                     help="environment for rcpud (repeat), e.g. RCPU_CUDA_RING=0 to compare its staging schemes")
     ap.add_argument("--bound-reps", type=int, default=3,
@@ -133,7 +135,7 @@ def main():
     best = {k: v for k, v in base.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpus": os.cpu_count(),
             "openblas_kernel_bench": corename(best), "backend": a.backend, "argv": sys.argv,
-            "server_env": dict(kv.split("=", 1) for kv in a.server_env)}
+            "server_env": dict(kv.split("=", 1) for kv in a.server_env), "server_args": a.server_arg}
     try:
         meta["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
                                       "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
@@ -160,7 +162,7 @@ def main():
         with open(os.path.join(a.out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
 
-    srv, endpoint = start_rcpud(build, a.backend, dict(best, **meta["server_env"]))
+    srv, endpoint = start_rcpud(build, a.backend, dict(best, **meta["server_env"]), a.server_arg)
 
     def one(experiment, mode, n, beta, tile=None, link=None, routine="dgemm", streams=None):
         env = dict(best)

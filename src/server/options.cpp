@@ -26,6 +26,8 @@ const char* kUsage =
     "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
     "  --insecure                 accept clients without authentication (logged as a warning)\n"
+    "  --panel-timeline FILE      append one JSON line per tiled call to FILE: when each panel's inputs\n"
+    "                             were in, when it was computed, when its results were sent\n"
     "  --help                     this text\n"
     "The first line on stdout is 'rcpud listening on HOST:PORT' with the bound port.\n";
 
@@ -80,7 +82,7 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
 ParseResult parse_options(int argc, char** argv) {
   enum { kListen = 1000, kBackend, kDevices, kMaxRequest, kMaxMemory, kMaxSessions, kInsecure, kHelp,
         kVirtualDevices, kDeviceRates, kDeviceSlowdown, kSplitMinFlops, kSplitMinCols,
-        kSplitMinFftBytes };
+        kSplitMinFftBytes, kPanelTimeline };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
       {"backend", required_argument, nullptr, kBackend},
@@ -95,6 +97,7 @@ ParseResult parse_options(int argc, char** argv) {
       {"split-min-flops", required_argument, nullptr, kSplitMinFlops},
       {"split-min-cols", required_argument, nullptr, kSplitMinCols},
       {"split-min-fft-bytes", required_argument, nullptr, kSplitMinFftBytes},
+      {"panel-timeline", required_argument, nullptr, kPanelTimeline},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -151,6 +154,10 @@ ParseResult parse_options(int argc, char** argv) {
         break;
       }
       case kInsecure: o.insecure = true; break;
+      case kPanelTimeline:
+        if (arg.empty()) return bad("--panel-timeline wants a file name");
+        o.panel_timeline = arg;
+        break;
       case kVirtualDevices: {
         char* end = nullptr;
         const long v = std::strtol(arg.c_str(), &end, 10);

@@ -26,6 +26,7 @@ struct ServerOptions {
   bool insecure = false;
   int handshake_timeout_ms = 10000;   // a connection that does not say HELLO in time is dropped
   int io_timeout_ms = 120000;         // inside a request: no progress for this long = dead client
+  std::string panel_timeline;         // append one JSON line per tiled call here (server/panel_timeline.h)
 };
 
 struct ParseResult {

@@ -17,6 +17,7 @@
 #include "protocol/level3_request.h"
 #include "server/host_buffers.h"
 #include "server/host_staging.h"
+#include "server/panel_timeline.h"
 #include "protocol/tiling.h"
 #include "protocol/wire.h"
 #include "protocol/fft_request.h"
@@ -447,6 +448,7 @@ class Session {
           ++finished;
           std::lock_guard lock(tc.mu);
           tc.done = finished;
+          if (tc.timeline) tc.t_done[std::size_t(finished - 1)] = Clock::now();
           tc.cv.notify_all();
           continue;
         }
@@ -483,6 +485,7 @@ class Session {
   }
 
   void handle_tiled_request(const FrameHeader& h) {
+    const auto t_request = Clock::now();
     TiledRequest treq;
     try {
       treq = recv_body<TiledRequest>(conn_, h);
@@ -580,6 +583,12 @@ class Session {
     {
       std::lock_guard lock(tc->mu);
       tc->ready = tc->panels_ready();
+      if (!ctx_.options.panel_timeline.empty()) {
+        tc->timeline = true;
+        tc->t_begin = t_request;
+        for (auto* v : {&tc->t_ready, &tc->t_done, &tc->t_sent}) v->assign(std::size_t(plan.panels), Clock::time_point{});
+        for (std::int64_t p = 0; p < tc->ready; ++p) tc->t_ready[std::size_t(p)] = t_request;
+      }
       tc->wire_in = kHeaderSize + h.payload_length;
       tc->stopping = &ctx_.stopping;
       if (ctx_.options.io_timeout_ms > 0) tc->stall_ms = ctx_.options.io_timeout_ms;
@@ -627,6 +636,7 @@ class Session {
     if (!tc->failure.empty()) {
       ctx_.counters.add_error(h.opcode);
       send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, tc->failure, false);
+      if (tc->timeline) append_panel_timeline(ctx_.options.panel_timeline, *tc, args, be.name(), false);
       return;
     }
     Response resp;
@@ -639,6 +649,7 @@ class Session {
     // Counted before the RESPONSE goes out: once the client has it, the call is over for everyone.
     ctx_.counters.add_call(h.opcode, tc->wire_in, tc->wire_out + kHeaderSize + encode(resp).size(), compute_ns);
     send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
+    if (tc->timeline) append_panel_timeline(ctx_.options.panel_timeline, *tc, args, be.name(), true);
   }
 
   Connection& conn_;

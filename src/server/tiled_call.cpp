@@ -166,6 +166,7 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
         call.wire_out += bytes;
         call.sending[stripe] = false;
         call.sent[stripe] = j + 1;
+        if (call.timeline) call.t_sent[std::size_t(j)] = std::chrono::steady_clock::now();
         call.cv.notify_all();
         call.last_progress = std::chrono::steady_clock::now();
       } catch (const std::exception&) {
@@ -188,6 +189,8 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
       call.last_input = call.last_progress = std::chrono::steady_clock::now();
       const std::int64_t r = call.panels_ready();
       if (r != call.ready) {
+        if (call.timeline)
+          for (std::int64_t p = call.ready; p < r; ++p) call.t_ready[std::size_t(p)] = call.last_input;
         call.ready = r;
         call.cv.notify_all();
       } else if (r == 0) {

@@ -55,6 +55,11 @@ struct TiledCall {
   int sender_done_count = 0;
   const std::atomic<bool>* stopping = nullptr;  // the server is shutting down
   int stall_ms = 120000;                   // no tile and no panel for this long: the call fails
+  // rcpud --panel-timeline (server/panel_timeline.h): per panel, when its inputs were all in, when
+  // it was computed, when the last stripe had sent its results. Sized by the primary when on.
+  bool timeline = false;
+  std::chrono::steady_clock::time_point t_begin{};
+  std::vector<std::chrono::steady_clock::time_point> t_ready, t_done, t_sent;
 
   // Panels whose every input tile has arrived, counting across stripes (mu held).
   std::int64_t panels_ready() const;

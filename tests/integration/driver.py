@@ -454,8 +454,11 @@ def run_tiled_calls(bin_dir, srv, **settings):
 def scenario_tiled(bin_dir):
     """Odd shapes, every transpose, row-major CBLAS, alpha = 0, beta = 0 with NaN in C, k = 0 ...
     through the shim with tiles of 7 columns and 4 KiB, pipelined and stop-and-wait, each call
-    compared with OpenBLAS; the trace must show tiled calls and no fallback."""
-    srv = Server(bin_dir)
+    compared with OpenBLAS; the trace must show tiled calls and no fallback. rcpud's
+    --panel-timeline must hold one line per tiled call, each panel ready before it is computed and
+    computed before it is sent."""
+    timeline = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name
+    srv = Server(bin_dir, "--panel-timeline", timeline)
     try:
         for pipeline, streams in (("1", "1"), ("1", "3"), ("0", "1")):
             r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_TILE_BYTES="4096",
@@ -477,6 +480,8 @@ def scenario_tiled(bin_dir):
                           "%d tiled calls striped over up to %s connections" % (len(striped), streams))
             else:
                 check(remote and not tiled, "RCPU_PIPELINE=0: %d remote calls, none tiled" % len(remote))
+        check_panel_timeline(timeline, expect_calls=60)
+        os.unlink(timeline)
         # Raw tiled requests that break the plan: the server answers ERROR and closes; it survives.
         h = table_hash(bin_dir)
         m, n, k = 4, 6, 3
@@ -512,6 +517,23 @@ def scenario_tiled(bin_dir):
     finally:
         status = srv.stop()
     check(status == 0, "server exits cleanly")
+
+
+def check_panel_timeline(path, expect_calls):
+    """rcpud --panel-timeline: one JSON line per tiled call; per panel ready <= done <= sent, all
+    after the REQUEST and before the call ended, and the last input before the end."""
+    with open(path) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    check(len(lines) >= expect_calls, "panel timeline: %d tiled calls logged" % len(lines))
+    bad = []
+    for x in lines:
+        times = list(zip(x["ready_ms"], x["done_ms"], x["sent_ms"]))
+        if not x["ok"] or len(times) != x["panels"] or x["panels"] != -(-x["n"] // x["panel_cols"]) \
+                or not 0 <= x["last_input_ms"] <= x["end_ms"] \
+                or any(not 0 <= r <= d <= s <= x["end_ms"] for r, d, s in times):
+            bad.append(x)
+    check(not bad, "panel timeline: every panel ready <= computed <= sent <= end (%d bad, first %r)"
+          % (len(bad), bad[:1]))
 
 
 def scenario_partial(bin_dir):
