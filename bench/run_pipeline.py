@@ -21,6 +21,7 @@ Writes DIR/results.csv, DIR/netbench.jsonl, DIR/meta.json; prints one line per m
 
 usage: run_pipeline.py --build BUILD --out DIR [--experiments netbench,dgemm,fig7,streams,emulated]
                        [--sizes 1000,2000,4000,8000,16000] [--backend cuda] [--reps 3] [--server-env K=V ...]
+                       [--client-env K=V ...] [--server-arg ARG ...]
 """
 import argparse, csv, datetime, json, os, subprocess, sys, tempfile, time
 
@@ -120,6 +121,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                     help="extra rcpud argument (repeat), e.g. --server-arg=--panel-timeline --server-arg=FILE")
+    ap.add_argument("--client-env", action="append", default=[], metavar="K=V",
+                    help="environment for the client in modes saw and tiled (repeat), e.g. RCPU_TILE_BYTES=1048576")
     ap.add_argument("--server-env", action="append", default=[], metavar="K=V",
                     help="environment for rcpud (repeat), e.g. RCPU_CUDA_RING=0 to compare its staging schemes")
     ap.add_argument("--bound-reps", type=int, default=3,
@@ -135,7 +138,8 @@ def main():
     best = {k: v for k, v in base.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpus": os.cpu_count(),
             "openblas_kernel_bench": corename(best), "backend": a.backend, "argv": sys.argv,
-            "server_env": dict(kv.split("=", 1) for kv in a.server_env), "server_args": a.server_arg}
+            "server_env": dict(kv.split("=", 1) for kv in a.server_env), "server_args": a.server_arg,
+            "client_env": dict(kv.split("=", 1) for kv in a.client_env)}
     try:
         meta["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
                                       "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
@@ -171,6 +175,7 @@ def main():
             env.update(LD_LIBRARY_PATH=os.path.join(build, "lib", "rcpu"), RCPU_POLICY="remote", RCPU_SERVER=endpoint,
                        RCPU_TRACE=trace, RCPU_FALLBACK="error", RCPU_PIPELINE="0" if mode == "saw" else "1")
             env["RCPU_STREAMS"] = str(streams or a.default_streams)
+            env.update(meta["client_env"])
             if tile:
                 env["RCPU_TILE"] = str(tile)
             if link:
