@@ -155,6 +155,14 @@ class Backend {
   // level3()). The default runs level3() on each panel's sub-call (level3_panel): right for a
   // backend that computes on host memory; a device backend overrides it to keep A resident.
   virtual std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b, void* c);
+  // Whether a streamed call of `args` will most likely offer StreamedCall::tile_staging: the server
+  // then begins it with null host buffers (a device backend's calls never touch them when staged),
+  // which spares it gigabytes of page-locked memory; a call that then offers no staging after all
+  // is begun again with host buffers. The default: no.
+  virtual bool offers_tile_staging(const Level3Args& args) const {
+    (void)args;
+    return false;
+  }
 
   // LAPACK calls (spec/offload/lapack.txt). Whether this backend runs the routine for these
   // arguments; what it does not run goes to the CPU backend.

@@ -542,14 +542,6 @@ class Session {
                               std::to_string(ctx_.options.max_request_bytes),
                           stripes);
     }
-    std::uint64_t need[3] = {0, 0, 0};
-    for (const OperandDesc& d : req.operands) need[d.index] = std::max<std::uint64_t>(d.bytes(), d.elem_size);
-    if (!cache_.prepare(need)) {
-      if (stripes > 1) ctx_.calls.retire(treq.token);
-      return reject_tiled(h, req, plan, ErrorCode::out_of_memory,
-                          "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)", stripes);
-    }
-    for (int i = 0; i < 3; ++i) tc->buf[i] = cache_.get(i);
     for (const OperandDesc& d : req.operands) tc->ld[d.index] = d.rows;
 
     Level3Args args = req.args;
@@ -562,17 +554,37 @@ class Session {
     const std::size_t elem = element_size(args.dtype);
     const OperandDesc& out = *output_operand(req.operands);
 
-    std::unique_ptr<backend::StreamedCall> call;
-    try {
-      call = be.begin_streamed(args, tc->buf[0], tc->buf[1], tc->buf[2]);
-    } catch (const std::exception& e) {
-      if (stripes > 1) ctx_.calls.retire(treq.token);
-      return reject_tiled(h, req, plan, ErrorCode::backend_failed, be.name() + ": " + e.what(), stripes);
-    }
     // Tiles through the backend's slots when it has them (the CUDA backend: straight between the
-    // sockets and the GPU), else through the host buffers; the test hook stages those too.
+    // sockets and the GPU; the call is then begun without host buffers), else through host
+    // buffers; the test hook stages those too.
+    std::unique_ptr<backend::StreamedCall> call;
+    const auto begin = [&](bool with_buffers) -> bool {
+      call.reset();
+      if (with_buffers) {
+        std::uint64_t need[3] = {0, 0, 0};
+        for (const OperandDesc& d : req.operands) need[d.index] = std::max<std::uint64_t>(d.bytes(), d.elem_size);
+        if (!cache_.prepare(need)) {
+          if (stripes > 1) ctx_.calls.retire(treq.token);
+          reject_tiled(h, req, plan, ErrorCode::out_of_memory,
+                       "server memory budget exhausted (" + std::to_string(ctx_.memory.limit()) + " bytes)", stripes);
+          return false;
+        }
+        for (int i = 0; i < 3; ++i) tc->buf[i] = cache_.get(i);
+      }
+      try {
+        call = be.begin_streamed(args, tc->buf[0], tc->buf[1], tc->buf[2]);
+      } catch (const std::exception& e) {
+        if (stripes > 1) ctx_.calls.retire(treq.token);
+        reject_tiled(h, req, plan, ErrorCode::backend_failed, be.name() + ": " + e.what(), stripes);
+        return false;
+      }
+      tc->staging = call->tile_staging(int(stripes));
+      return true;
+    };
+    const bool staged_first = be.offers_tile_staging(args);
+    if (!begin(/*with_buffers=*/!staged_first)) return;
+    if (staged_first && !tc->staging && !begin(/*with_buffers=*/true)) return;  // no slots after all
     std::unique_ptr<HostStaging> test_staging;
-    tc->staging = call->tile_staging(int(stripes));
     if (!tc->staging && test_staging_slot_bytes() > 0) {
       test_staging = std::make_unique<HostStaging>(tc->buf, int(stripes), test_staging_slot_bytes());
       tc->staging = test_staging.get();

@@ -108,10 +108,12 @@ std::uint64_t send_tiles(transport::Connection& conn, const TiledCall& call, int
   if (call.staging && !pieces.empty()) call.staging->fetch_output(s, pieces[0].offset, pieces[0].bytes);
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     const Piece& p = pieces[i];
-    const void* data = call.buf[2] + p.offset;
+    const void* data = nullptr;
     if (call.staging) {
       if (i + 1 < pieces.size()) call.staging->fetch_output(s, pieces[i + 1].offset, pieces[i + 1].bytes);
       data = call.staging->take_output(s);
+    } else {
+      data = call.buf[2] + p.offset;
     }
     iovec iov[3];
     std::size_t count = 0;

@@ -375,6 +375,9 @@ class CudaBackend final : public Backend {
                                                void* c) override {
     return std::make_unique<Streamed>(*this, args, a, b, c);
   }
+  bool offers_tile_staging(const Level3Args& args) const override {
+    return cfg_.ring && cfg_.pinned_staging && !rings_failed_.load() && supports(args);
+  }
 
   void* alloc_host(std::size_t bytes) override {
     if (!cfg_.pinned_staging || cudaSetDevice(dev_) != cudaSuccess) {
@@ -698,12 +701,12 @@ class CudaBackend final : public Backend {
     // the device operands, results from the device through the slots to the sockets; the host
     // buffers stay untouched. Null (the host buffers) when it is off or its slots cannot be had.
     TileStaging* tile_staging(int stripes) override {
-      if (!be_.cfg_.ring || !be_.cfg_.pinned_staging || be_.rings_failed_ || started_ > 0 || sent_[0] || sent_[1])
+      if (!be_.cfg_.ring || !be_.cfg_.pinned_staging || be_.rings_failed_.load() || started_ > 0 || sent_[0] || sent_[1])
         return nullptr;
       std::string why;
       if (cudaSetDevice(be_.dev_) != cudaSuccess || !be_.rings_.ensure(stripes, &why)) {
         (void)cudaGetLastError();
-        be_.rings_failed_ = true;
+        be_.rings_failed_.store(true);
         log::warn("cuda: no page-locked slots for tiled calls (" + why + "); their tiles go through host buffers");
         return nullptr;
       }
@@ -973,7 +976,7 @@ class CudaBackend final : public Backend {
   bool pinned_failed_ = false;
   CopyPool copier_;
   SlotRings rings_;  // tiled calls' receive/send slots (tile_staging.h), one call at a time: mu_
-  bool rings_failed_ = false;  // could not be allocated: not tried again
+  std::atomic<bool> rings_failed_{false};  // could not be allocated: not tried again
   int rings_logged_ = 0;       // connections whose slots rcpud's log has announced
   std::mutex pinned_mu_;     // alloc_host/free_host come from any session thread
   std::set<void*> pinned_;  // receive buffers handed out by alloc_host

@@ -590,6 +590,10 @@ std::unique_ptr<StreamedCall> Placement::begin_streamed(const Level3Args& args, 
   return std::make_unique<WholeStream>(std::move(call), [this, d, flops](std::uint64_t ns) { end_work(d, flops, ns, 0); });
 }
 
+bool Placement::offers_tile_staging(const Level3Args& args) const {
+  return devices_.size() == 1 && devices_[0]->be->offers_tile_staging(args);
+}
+
 void* Placement::alloc_host(std::size_t bytes) { return devices_[0]->be->alloc_host(bytes); }
 void Placement::free_host(void* p, std::size_t bytes) { devices_[0]->be->free_host(p, bytes); }
 

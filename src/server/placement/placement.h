@@ -76,6 +76,8 @@ class Placement final : public backend::Backend {
   void level3(const Level3Args& args, const void* a, const void* b, void* c) override;
   std::unique_ptr<backend::StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b,
                                                         void* c) override;
+  // One device: as that device says. Several: no (a split call reads the host buffers).
+  bool offers_tile_staging(const Level3Args& args) const override;
   void* alloc_host(std::size_t bytes) override;
   void free_host(void* p, std::size_t bytes) override;
   std::string usage_report() const override;
