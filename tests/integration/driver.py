@@ -681,6 +681,14 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     args = ap.parse_args()
+    if os.environ.get("RCPU_ITEST_BACKEND") == "cuda":
+        try:
+            gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            gpus = ""
+        if "GPU" not in gpus:
+            print("SKIP: RCPU_ITEST_BACKEND=cuda but no GPU here (nvidia-smi -L)")
+            return 77
     t0 = time.time()
     try:
         SCENARIOS[args.scenario](args.bin_dir)
