@@ -40,8 +40,6 @@ OperandShape shape(Role role, std::int64_t rows, std::int64_t cols, std::int64_t
 bool is_rank_k(L3Family f) {
   return f == L3Family::syrk || f == L3Family::herk || f == L3Family::syr2k || f == L3Family::her2k;
 }
-bool is_triangular(L3Family f) { return f == L3Family::trmm || f == L3Family::trsm; }
-bool is_symmetric_mult(L3Family f) { return f == L3Family::symm || f == L3Family::hemm; }
 
 // her2k's and herk's beta is real; everything else compares the complex value.
 bool beta_is_zero(const Level3Args& a) { return a.beta == std::complex<double>(0, 0); }
