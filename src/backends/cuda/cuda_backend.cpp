@@ -47,7 +47,11 @@
 // j+1 (done by the server's other thread); overlapping H2D of tiles with the GPU work of the
 // previous panel is left for later (it matters little: PCIe moves ~50 GB/s, the link ~3-25 GB/s).
 // The server's receive buffers come from alloc_host: pinned (cudaHostAlloc) unless
-// RCPU_CUDA_STAGING=pageable, so every copy is a direct DMA with no staging memcpy.
+// RCPU_CUDA_STAGING=pageable, so every copy is a direct DMA with no staging memcpy. By default a
+// tiled call takes none of those buffers: the server hands it the receive ring instead
+// (StreamedCall::tile_staging, tile_staging.h), through which each piece of a tile goes from the
+// socket to the device operand and each piece of a result from the device to the socket; the
+// panels are then queued without copies of their own.
 //
 // Thread safety: one mutex per backend serializes level3() calls (they share the arena, the
 // staging slots and the streams). Several sessions therefore queue on one GPU; creating one backend
@@ -375,9 +379,7 @@ class CudaBackend final : public Backend {
                                                void* c) override {
     return std::make_unique<Streamed>(*this, args, a, b, c);
   }
-  bool offers_tile_staging(const Level3Args& args) const override {
-    return cfg_.ring && cfg_.pinned_staging && !rings_failed_.load() && supports(args);
-  }
+  bool offers_tile_staging(const Level3Args& args) const override { return ring_enabled() && supports(args); }
 
   void* alloc_host(std::size_t bytes) override {
     if (!cfg_.pinned_staging || cudaSetDevice(dev_) != cudaSuccess) {
@@ -434,6 +436,9 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // Tiled calls may go through the receive ring: on, page-locked memory allowed, slots not refused.
+  bool ring_enabled() const { return cfg_.ring && cfg_.pinned_staging && !rings_failed_.load(); }
+
   // One attempt at a call; the caller holds mu_ and recovers on failure.
   void run(const Level3Args& args, const void* a, const void* b, void* c, const std::string& routine, bool exact) {
     check_cuda(cudaSetDevice(dev_), dev_, "cudaSetDevice");
@@ -701,8 +706,7 @@ class CudaBackend final : public Backend {
     // the device operands, results from the device through the slots to the sockets; the host
     // buffers stay untouched. Null (the host buffers) when it is off or its slots cannot be had.
     TileStaging* tile_staging(int stripes) override {
-      if (!be_.cfg_.ring || !be_.cfg_.pinned_staging || be_.rings_failed_.load() || started_ > 0 || sent_[0] || sent_[1])
-        return nullptr;
+      if (!be_.ring_enabled() || started_ > 0 || sent_[0] || sent_[1]) return nullptr;
       std::string why;
       if (cudaSetDevice(be_.dev_) != cudaSuccess || !be_.rings_.ensure(stripes, &why)) {
         (void)cudaGetLastError();
