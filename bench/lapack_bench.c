@@ -16,14 +16,23 @@ static double now(void) {
 }
 static void* need(void* lib, const char* name) {
   void* p = dlsym(lib, name);
-  if (!p) { fprintf(stderr, "no %s\n", name); exit(2); }
+  if (!p) {
+    fprintf(stderr, "no %s\n", name);
+    exit(2);
+  }
   return p;
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4) { fprintf(stderr, "usage: lapack_bench LIBRARY ROUTINE N [REPEATS]\n"); return 2; }
+  if (argc < 4) {
+    fprintf(stderr, "usage: lapack_bench LIBRARY ROUTINE N [REPEATS]\n");
+    return 2;
+  }
   void* lib = dlopen(argv[1], RTLD_NOW | RTLD_GLOBAL);
-  if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 2; }
+  if (!lib) {
+    fprintf(stderr, "%s\n", dlerror());
+    return 2;
+  }
   const char* r = argv[2];
   fint n = atoi(argv[3]), reps = argc > 4 ? atoi(argv[4]) : 2, one = 1, m1 = -1, info = 0;
   size_t nn = (size_t)n * n;
@@ -44,20 +53,30 @@ int main(int argc, char** argv) {
     double t0 = 0, t1 = 0;
     if (!strcmp(r, "dgetrf")) {
       void (*f)(const fint*, const fint*, double*, const fint*, fint*, fint*) = need(lib, "dgetrf_");
-      t0 = now(); f(&n, &n, a, &n, ipiv, &info); t1 = now();
+      t0 = now();
+      f(&n, &n, a, &n, ipiv, &info);
+      t1 = now();
     } else if (!strcmp(r, "dpotrf")) {
       void (*f)(const char*, const fint*, double*, const fint*, fint*, size_t) = need(lib, "dpotrf_");
-      t0 = now(); f("L", &n, a, &n, &info, 1); t1 = now();
+      t0 = now();
+      f("L", &n, a, &n, &info, 1);
+      t1 = now();
     } else if (!strcmp(r, "dgesv")) {
-      void (*f)(const fint*, const fint*, double*, const fint*, fint*, double*, const fint*, fint*) = need(lib, "dgesv_");
-      t0 = now(); f(&n, &one, a, &n, ipiv, b, &n, &info); t1 = now();
+      void (*f)(const fint*, const fint*, double*, const fint*, fint*, double*, const fint*, fint*) =
+          need(lib, "dgesv_");
+      t0 = now();
+      f(&n, &one, a, &n, ipiv, b, &n, &info);
+      t1 = now();
     } else if (!strcmp(r, "dgeqrf")) {
-      void (*f)(const fint*, const fint*, double*, const fint*, double*, double*, const fint*, fint*) = need(lib, "dgeqrf_");
+      void (*f)(const fint*, const fint*, double*, const fint*, double*, double*, const fint*, fint*) =
+          need(lib, "dgeqrf_");
       double wq;
       f(&n, &n, a, &n, b, &wq, &m1, &info);
       fint lw = (fint)wq;
       double* w = malloc((size_t)lw * sizeof(double));
-      t0 = now(); f(&n, &n, a, &n, b, w, &lw, &info); t1 = now();
+      t0 = now();
+      f(&n, &n, a, &n, b, w, &lw, &info);
+      t1 = now();
       free(w);
     } else if (!strcmp(r, "dsyevd")) {
       void (*f)(const char*, const char*, const fint*, double*, const fint*, double*, double*, const fint*, fint*,
@@ -68,8 +87,11 @@ int main(int argc, char** argv) {
       fint lw = (fint)wq, li = iwq;
       double* w = malloc((size_t)lw * sizeof(double));
       fint* iw = malloc((size_t)li * sizeof(fint));
-      t0 = now(); f("V", "L", &n, a, &n, b, w, &lw, iw, &li, &info, 1, 1); t1 = now();
-      free(w); free(iw);
+      t0 = now();
+      f("V", "L", &n, a, &n, b, w, &lw, iw, &li, &info, 1, 1);
+      t1 = now();
+      free(w);
+      free(iw);
     } else if (!strcmp(r, "dgesvd")) {
       void (*f)(const char*, const char*, const fint*, const fint*, double*, const fint*, double*, double*, const fint*,
                 double*, const fint*, double*, const fint*, fint*, size_t, size_t) = need(lib, "dgesvd_");
@@ -79,8 +101,12 @@ int main(int argc, char** argv) {
       f("S", "S", &n, &n, a, &n, b, u, &n, vt, &n, &wq, &m1, &info, 1, 1);
       fint lw = (fint)wq;
       double* w = malloc((size_t)lw * sizeof(double));
-      t0 = now(); f("S", "S", &n, &n, a, &n, b, u, &n, vt, &n, w, &lw, &info, 1, 1); t1 = now();
-      free(w); free(u); free(vt);
+      t0 = now();
+      f("S", "S", &n, &n, a, &n, b, u, &n, vt, &n, w, &lw, &info, 1, 1);
+      t1 = now();
+      free(w);
+      free(u);
+      free(vt);
     } else {
       fprintf(stderr, "unknown routine %s\n", r);
       return 2;

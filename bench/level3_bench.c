@@ -12,17 +12,17 @@
 #include <string.h>
 #include <time.h>
 
-void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*,
-            const int*, const double*, const int*, const double*, double*, const int*, size_t, size_t);
-void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
-            const int*, const float*, const int*, const float*, float*, const int*, size_t, size_t);
-void zgemm_(const char*, const char*, const int*, const int*, const int*, const double complex*,
-            const double complex*, const int*, const double complex*, const int*, const double complex*,
-            double complex*, const int*, size_t, size_t);
-void dtrsm_(const char*, const char*, const char*, const char*, const int*, const int*, const double*,
-            const double*, const int*, double*, const int*, size_t, size_t, size_t, size_t);
-void dsyrk_(const char*, const char*, const int*, const int*, const double*, const double*, const int*,
-            const double*, double*, const int*, size_t, size_t);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*, size_t, size_t);
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*, size_t, size_t);
+void zgemm_(const char*, const char*, const int*, const int*, const int*, const double complex*, const double complex*,
+            const int*, const double complex*, const int*, const double complex*, double complex*, const int*, size_t,
+            size_t);
+void dtrsm_(const char*, const char*, const char*, const char*, const int*, const int*, const double*, const double*,
+            const int*, double*, const int*, size_t, size_t, size_t, size_t);
+void dsyrk_(const char*, const char*, const int*, const int*, const double*, const double*, const int*, const double*,
+            double*, const int*, size_t, size_t);
 
 static double now(void) {
   struct timespec t;
@@ -71,7 +71,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) a[(size_t)i * n + i] += n;
   if (is_s) {
     float *fa = (float*)a, *fb = (float*)b, *fc = (float*)c;
-    for (size_t i = 0; i < nn; ++i) { fa[i] = (float)a[i]; fb[i] = (float)b[i]; fc[i] = (float)c[i]; }
+    for (size_t i = 0; i < nn; ++i) {
+      fa[i] = (float)a[i];
+      fb[i] = (float)b[i];
+      fc[i] = (float)c[i];
+    }
   }
   double* times = calloc(reps, sizeof(double));
   const double one = 1.0;
@@ -82,15 +86,18 @@ int main(int argc, char** argv) {
   if (!strcmp(r, "dtrsm") || !strcmp(r, "dsyrk")) flops /= 2;
   for (int rep = -1; rep < reps; ++rep) {
     const double t0 = now();
-    if (!strcmp(r, "dgemm")) dgemm_("N", "N", &n, &n, &n, &one, a, &n, b, &n, &beta, c, &n, 1, 1);
-    else if (is_s) sgemm_("N", "N", &n, &n, &n, &fone, (float*)a, &n, (float*)b, &n, &fbeta, (float*)c, &n, 1, 1);
+    if (!strcmp(r, "dgemm"))
+      dgemm_("N", "N", &n, &n, &n, &one, a, &n, b, &n, &beta, c, &n, 1, 1);
+    else if (is_s)
+      sgemm_("N", "N", &n, &n, &n, &fone, (float*)a, &n, (float*)b, &n, &fbeta, (float*)c, &n, 1, 1);
     else if (is_z)
-      zgemm_("N", "N", &n, &n, &n, &zone, (double complex*)a, &n, (double complex*)b, &n, &zbeta,
-             (double complex*)c, &n, 1, 1);
+      zgemm_("N", "N", &n, &n, &n, &zone, (double complex*)a, &n, (double complex*)b, &n, &zbeta, (double complex*)c,
+             &n, 1, 1);
     else if (!strcmp(r, "dtrsm")) {
       fill(c, nn, 3 + rep); /* solve a fresh right-hand side each time */
       dtrsm_("L", "U", "N", "N", &n, &n, &one, a, &n, c, &n, 1, 1, 1, 1);
-    } else if (!strcmp(r, "dsyrk")) dsyrk_("U", "N", &n, &n, &one, a, &n, &beta, c, &n, 1, 1);
+    } else if (!strcmp(r, "dsyrk"))
+      dsyrk_("U", "N", &n, &n, &one, a, &n, &beta, c, &n, 1, 1);
     else {
       fprintf(stderr, "unknown routine %s\n", r);
       return 2;
@@ -100,7 +107,6 @@ int main(int argc, char** argv) {
   double checksum = 0;
   for (size_t i = 0; i < nn; i += 997) checksum += is_s ? ((float*)c)[i] : c[i];
   qsort(times, reps, sizeof(double), cmp);
-  printf("%s,%d,%d,%.6f,%.6f,%.1f,%.10g\n", r, n, reps, times[0], times[reps / 2], flops / times[0] / 1e9,
-         checksum);
+  printf("%s,%d,%d,%.6f,%.6f,%.1f,%.10g\n", r, n, reps, times[0], times[reps / 2], flops / times[0] / 1e9, checksum);
   return 0;
 }

@@ -31,11 +31,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has = i + 1 < argc;
-    if (a == "--n" && has) n = std::atoll(argv[++i]);
-    else if (a == "--reps" && has) reps = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--beta" && has) beta = std::atof(argv[++i]);
-    else if (a == "--routine" && has) routine = argv[++i];
-    else pass.push_back(argv[i]);
+    if (a == "--n" && has)
+      n = std::atoll(argv[++i]);
+    else if (a == "--reps" && has)
+      reps = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--beta" && has)
+      beta = std::atof(argv[++i]);
+    else if (a == "--routine" && has)
+      routine = argv[++i];
+    else
+      pass.push_back(argv[i]);
   }
   const server::ParseResult parsed = server::parse_options(int(pass.size()), pass.data());
   if (!parsed.options) {
@@ -56,9 +61,12 @@ int main(int argc, char** argv) {
   x.m = x.n = x.k = n;
   x.alpha = 1.0;
   x.beta = beta;
-  if (routine.substr(1) == "gemm") x.family = L3Family::gemm;
-  else if (routine.substr(1) == "syrk") x.family = L3Family::syrk;
-  else if (routine.substr(1) == "trsm") x.family = L3Family::trsm;
+  if (routine.substr(1) == "gemm")
+    x.family = L3Family::gemm;
+  else if (routine.substr(1) == "syrk")
+    x.family = L3Family::syrk;
+  else if (routine.substr(1) == "trsm")
+    x.family = L3Family::trsm;
   else {
     std::fprintf(stderr, "placement_bench: routine %s not offered (dgemm zgemm dsyrk dtrsm)\n", routine.c_str());
     return 2;
@@ -86,7 +94,8 @@ int main(int argc, char** argv) {
       d[j] = double(v >> 11) * 0x1.0p-53 - 0.5;
     }
     if (i == 0 && x.family == L3Family::trsm)
-      for (std::int64_t j = 0; j < n; ++j) d[(std::size_t(j) * std::size_t(n) + std::size_t(j)) * (elem / 8)] += double(n);
+      for (std::int64_t j = 0; j < n; ++j)
+        d[(std::size_t(j) * std::size_t(n) + std::size_t(j)) * (elem / 8)] += double(n);
   }
   std::vector<double> times;
   try {
@@ -110,17 +119,19 @@ int main(int argc, char** argv) {
     const auto st = pl->stats();
     for (std::size_t i = 0; i < st.size(); ++i) {
       char item[256];
-      std::snprintf(item, sizeof item, "%s{\"rate\":%.3f,\"whole_calls\":%llu,\"pieces\":%llu,\"gflop\":%.3f,\"busy_s\":%.4f}",
+      std::snprintf(item, sizeof item,
+                    "%s{\"rate\":%.3f,\"whole_calls\":%llu,\"pieces\":%llu,\"gflop\":%.3f,\"busy_s\":%.4f}",
                     i ? "," : "", st[i].rate, (unsigned long long)st[i].whole_calls, (unsigned long long)st[i].pieces,
                     st[i].flops * 1e-9, double(st[i].busy_ns) * 1e-9);
       devices += item;
     }
   }
   devices += "]";
-  std::printf("{\"routine\":\"%s\",\"backend\":\"%s\",\"devices\":%zu,\"n\":%lld,\"beta\":%g,\"reps\":%d,\"best_s\":%.6f,"
-              "\"median_s\":%.6f,\"gflops\":%.1f,\"checksum\":%.9g,\"per_device\":%s}\n",
-              routine.c_str(), be->name().c_str(), pl ? pl->device_count() : std::size_t(1), (long long)n, beta, reps,
-              times.front(), times[times.size() / 2], level3_flops(x) / times.front() * 1e-9, checksum, devices.c_str());
+  std::printf(
+      "{\"routine\":\"%s\",\"backend\":\"%s\",\"devices\":%zu,\"n\":%lld,\"beta\":%g,\"reps\":%d,\"best_s\":%.6f,"
+      "\"median_s\":%.6f,\"gflops\":%.1f,\"checksum\":%.9g,\"per_device\":%s}\n",
+      routine.c_str(), be->name().c_str(), pl ? pl->device_count() : std::size_t(1), (long long)n, beta, reps,
+      times.front(), times[times.size() / 2], level3_flops(x) / times.front() * 1e-9, checksum, devices.c_str());
   for (int i = 0; i < 3; ++i)
     if (buf[i]) be->free_host(buf[i], shapes[i]->bytes(x.dtype));
   return 0;

@@ -14,14 +14,18 @@ int main(int argc, char** argv) {
   void *h = nullptr, *d = nullptr;
   if (cudaHostAlloc(&h, bytes, cudaHostAllocPortable) != cudaSuccess || cudaMalloc(&d, bytes) != cudaSuccess) return 1;
   memset(h, 1, bytes);
-  cudaStream_t s; cudaStreamCreate(&s);
+  cudaStream_t s;
+  cudaStreamCreate(&s);
   const bool up = !strcmp(mode, "h2d");
   auto t0 = std::chrono::steady_clock::now();
-  size_t moved = 0; double el = 0;
+  size_t moved = 0;
+  double el = 0;
   while (el < secs) {
     for (int i = 0; i < 4; ++i) {
-      if (up) cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, s);
-      else cudaMemcpyAsync(h, d, bytes, cudaMemcpyDeviceToHost, s);
+      if (up)
+        cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, s);
+      else
+        cudaMemcpyAsync(h, d, bytes, cudaMemcpyDeviceToHost, s);
       moved += bytes;
     }
     cudaStreamSynchronize(s);

@@ -62,10 +62,12 @@ std::unique_ptr<FftPlanCache> Backend::new_fft_cache() { return std::make_unique
 void Backend::prepare_fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) {
   throw BackendError(name() + ": no FFTs");
 }
-void Backend::fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) { throw BackendError(name() + ": no FFTs"); }
+void Backend::fft(FftPlanCache&, const FftDescriptor&, unsigned, void*, void*) {
+  throw BackendError(name() + ": no FFTs");
+}
 
-std::unique_ptr<StreamedFft> Backend::begin_fft(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags,
-                                                void* in, void* out) {
+std::unique_ptr<StreamedFft> Backend::begin_fft(FftPlanCache& cache, const FftDescriptor& packed,
+                                                unsigned planner_flags, void* in, void* out) {
   return std::make_unique<HostFft>(*this, cache, packed, planner_flags, in, out);
 }
 

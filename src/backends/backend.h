@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "common/lapack.h"
 #include "common/fft.h"
+#include "common/lapack.h"
 #include "common/level3.h"
 
 namespace rcpu::backend {

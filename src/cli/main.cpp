@@ -66,13 +66,27 @@ int cmd_run(int argc, char** argv) {
   int c;
   while ((c = getopt_long(argc, argv, "+", opts, nullptr)) != -1) {
     switch (c) {
-      case 's': ::setenv("RCPU_SERVER", optarg, 1); break;
-      case 'p': ::setenv("RCPU_POLICY", optarg, 1); break;
-      case 't': ::setenv("RCPU_TRACE", optarg, 1); break;
-      case 'S': ::setenv("RCPU_STATS", "1", 1); break;
-      case 'P': preload = true; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
+      case 's':
+        ::setenv("RCPU_SERVER", optarg, 1);
+        break;
+      case 'p':
+        ::setenv("RCPU_POLICY", optarg, 1);
+        break;
+      case 't':
+        ::setenv("RCPU_TRACE", optarg, 1);
+        break;
+      case 'S':
+        ::setenv("RCPU_STATS", "1", 1);
+        break;
+      case 'P':
+        preload = true;
+        break;
+      case 'h':
+        usage(stdout);
+        return 0;
+      default:
+        usage(stderr);
+        return 2;
     }
   }
   if (optind >= argc) {
@@ -112,7 +126,10 @@ int cmd_config() {
   show("RCPU_TRACE", c.trace_path, "(off)");
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
   // Transfer settings, read by the remote path itself: shown as given, with the defaults it uses.
-  static const struct { const char* name; const char* fallback; } kTransfer[] = {
+  static const struct {
+    const char* name;
+    const char* fallback;
+  } kTransfer[] = {
       {"RCPU_STREAMS", "half the cores, 1..8 (connections per large call)"},
       {"RCPU_PIPELINE", "1 (pipelined tiles; 0 = stop-and-wait)"},
       {"RCPU_TILE", "(automatic panel width)"},

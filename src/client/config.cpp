@@ -10,9 +10,12 @@ namespace rcpu::client {
 
 const char* policy_name(PolicyMode m) {
   switch (m) {
-    case PolicyMode::auto_: return "auto";
-    case PolicyMode::local: return "local";
-    case PolicyMode::remote: return "remote";
+    case PolicyMode::auto_:
+      return "auto";
+    case PolicyMode::local:
+      return "local";
+    case PolicyMode::remote:
+      return "remote";
   }
   return "?";
 }
@@ -25,27 +28,34 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   };
   c.server = get("RCPU_SERVER");
   const std::string policy = get("RCPU_POLICY");
-  if (policy == "local") c.policy = PolicyMode::local;
-  else if (policy == "remote") c.policy = PolicyMode::remote;
+  if (policy == "local")
+    c.policy = PolicyMode::local;
+  else if (policy == "remote")
+    c.policy = PolicyMode::remote;
   else if (!policy.empty() && policy != "auto")
     log::warn("RCPU_POLICY=" + policy + " is not auto, local or remote; using auto");
   const std::string fallback = get("RCPU_FALLBACK");
-  if (fallback == "error") c.fallback = FallbackMode::error;
+  if (fallback == "error")
+    c.fallback = FallbackMode::error;
   else if (!fallback.empty() && fallback != "local")
     log::warn("RCPU_FALLBACK=" + fallback + " is not local or error; using local");
   const std::string min_flops = get("RCPU_AUTO_MIN_FLOPS");
   if (!min_flops.empty()) {
     char* end = nullptr;
     const double v = std::strtod(min_flops.c_str(), &end);
-    if (end && *end == 0 && v >= 0) c.auto_min_flops = v;
-    else log::warn("RCPU_AUTO_MIN_FLOPS=" + min_flops + " is not a number; ignored");
+    if (end && *end == 0 && v >= 0)
+      c.auto_min_flops = v;
+    else
+      log::warn("RCPU_AUTO_MIN_FLOPS=" + min_flops + " is not a number; ignored");
   }
   const std::string fft_min = get("RCPU_FFT_AUTO_MIN_FLOPS");
   if (!fft_min.empty()) {
     char* end = nullptr;
     const double v = std::strtod(fft_min.c_str(), &end);
-    if (end && *end == 0 && v >= 0) c.fft_auto_min_flops = v;
-    else log::warn("RCPU_FFT_AUTO_MIN_FLOPS=" + fft_min + " is not a number; ignored");
+    if (end && *end == 0 && v >= 0)
+      c.fft_auto_min_flops = v;
+    else
+      log::warn("RCPU_FFT_AUTO_MIN_FLOPS=" + fft_min + " is not a number; ignored");
   }
   c.local_blas = get("RCPU_LOCAL_BLAS");
   c.local_lapack = get("RCPU_LOCAL_LAPACK");

@@ -14,31 +14,43 @@ template <class T>
 struct Fortran;
 template <>
 struct Fortran<float> {
-  static constexpr Sym gemm = Sym::sgemm_, symm = Sym::ssymm_, hemm = Sym::ssymm_, trmm = Sym::strmm_, trsm = Sym::strsm_;
+  static constexpr Sym gemm = Sym::sgemm_, symm = Sym::ssymm_, hemm = Sym::ssymm_, trmm = Sym::strmm_,
+                       trsm = Sym::strsm_;
 };
 template <>
 struct Fortran<double> {
-  static constexpr Sym gemm = Sym::dgemm_, symm = Sym::dsymm_, hemm = Sym::dsymm_, trmm = Sym::dtrmm_, trsm = Sym::dtrsm_;
+  static constexpr Sym gemm = Sym::dgemm_, symm = Sym::dsymm_, hemm = Sym::dsymm_, trmm = Sym::dtrmm_,
+                       trsm = Sym::dtrsm_;
 };
 template <>
 struct Fortran<std::complex<float>> {
-  static constexpr Sym gemm = Sym::cgemm_, symm = Sym::csymm_, hemm = Sym::chemm_, trmm = Sym::ctrmm_, trsm = Sym::ctrsm_;
+  static constexpr Sym gemm = Sym::cgemm_, symm = Sym::csymm_, hemm = Sym::chemm_, trmm = Sym::ctrmm_,
+                       trsm = Sym::ctrsm_;
 };
 template <>
 struct Fortran<std::complex<double>> {
-  static constexpr Sym gemm = Sym::zgemm_, symm = Sym::zsymm_, hemm = Sym::zhemm_, trmm = Sym::ztrmm_, trsm = Sym::ztrsm_;
+  static constexpr Sym gemm = Sym::zgemm_, symm = Sym::zsymm_, hemm = Sym::zhemm_, trmm = Sym::ztrmm_,
+                       trsm = Sym::ztrsm_;
 };
 
 // Level3Args widened the scalars; narrowing them back is exact.
 template <class T>
 T narrow(std::complex<double> v) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return T(v.real());
-  else return T(typename T::value_type(v.real()), typename T::value_type(v.imag()));
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
+    return T(v.real());
+  else
+    return T(typename T::value_type(v.real()), typename T::value_type(v.imag()));
 }
 
 // The Fortran prototypes (spec/abi/blas.txt) type complex arrays and scalars by their real part.
-template <class T> struct RealOf { using type = T; };
-template <class R> struct RealOf<std::complex<R>> { using type = R; };
+template <class T>
+struct RealOf {
+  using type = T;
+};
+template <class R>
+struct RealOf<std::complex<R>> {
+  using type = R;
+};
 template <class T>
 using Elem = typename RealOf<T>::type;
 
@@ -72,7 +84,8 @@ void run(const Level3Args& x, const void* a_, const void* b_, void* c_) {
       call_local<F::trsm>(&side, &uplo, &ta, &diag, &m, &n, alpha, a, &lda, c, &ldb, blas_strlen(1), blas_strlen(1),
                           blas_strlen(1), blas_strlen(1));
       return;
-    default: throw std::logic_error("run_local_columns: not a tiled family");
+    default:
+      throw std::logic_error("run_local_columns: not a tiled family");
   }
 }
 
@@ -86,10 +99,14 @@ void run_local_columns(const Level3Args& x, const void* a, const void* b, void* 
   const void* bp = b ? static_cast<const unsigned char*>(b) + b_off * elem : nullptr;
   void* cp = static_cast<unsigned char*>(c) + c_off * elem;
   switch (x.dtype) {
-    case Dtype::s: return run<float>(sub, a, bp, cp);
-    case Dtype::d: return run<double>(sub, a, bp, cp);
-    case Dtype::c: return run<std::complex<float>>(sub, a, bp, cp);
-    case Dtype::z: return run<std::complex<double>>(sub, a, bp, cp);
+    case Dtype::s:
+      return run<float>(sub, a, bp, cp);
+    case Dtype::d:
+      return run<double>(sub, a, bp, cp);
+    case Dtype::c:
+      return run<std::complex<float>>(sub, a, bp, cp);
+    case Dtype::z:
+      return run<std::complex<double>>(sub, a, bp, cp);
   }
 }
 

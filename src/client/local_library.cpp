@@ -55,7 +55,8 @@ bool is_self(void* handle, const char* probe = "dgemm_") {
 Local open_local() {
   std::vector<std::string> candidates;
   const std::string& chosen = config().local_blas;
-  if (!chosen.empty()) candidates.push_back(chosen);
+  if (!chosen.empty())
+    candidates.push_back(chosen);
   else
     for (const char* c : kDefaultCandidates) candidates.push_back(c);
   std::string errors;

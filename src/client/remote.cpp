@@ -8,6 +8,7 @@
 // Nothing here throws across the API: every failure becomes a RemoteStatus and a short cause.
 #include "client/remote.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,20 +16,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <random>
 #include <system_error>
 #include <thread>
-#include <random>
-#include <mutex>
-#include <unistd.h>
 #include <vector>
 
 #include "client/remote_pool.h"
 #include "protocol/level3_request.h"
 #include "protocol/tiling.h"
-#include "transport/tcp.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
+#include "transport/tcp.h"
 
 namespace rcpu::client {
 namespace {
@@ -38,8 +38,8 @@ using Clock = std::chrono::steady_clock;
 
 // Copies the packed result into the application's C (leading dimension ld); for a triangular
 // output only the triangle `tri` of the square block, never a byte outside the rows x cols block.
-void copy_columns(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s, std::size_t elem,
-                  std::int64_t j0, std::int64_t j1) {
+void copy_columns(const std::uint8_t* packed, std::uint8_t* c, const OperandShape& s, std::size_t elem, std::int64_t j0,
+                  std::int64_t j1) {
   const std::size_t col_bytes = std::size_t(s.rows) * elem;
   for (std::int64_t j = j0; j < j1; ++j) {
     const std::uint8_t* src = packed + std::size_t(j) * col_bytes;
@@ -103,7 +103,6 @@ std::uint64_t tile_bytes() {
 }
 
 int streams_wanted() { return streams_per_call(); }
-
 
 // What the client has measured so far (process-wide, updated after every tiled call): the rate at
 // which the link took its inputs, and the server's compute rate. Start values: the emulated rate
@@ -342,8 +341,10 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
   // The primary goes back last, so the next call (the pool hands out the most recent first) runs
   // on the same connection again.
   for (std::size_t s = leases.size(); s-- > 0;) {
-    if (broken) leases[s].pool->discard(std::move(leases[s]));
-    else leases[s].pool->release(std::move(leases[s]));
+    if (broken)
+      leases[s].pool->discard(std::move(leases[s]));
+    else
+      leases[s].pool->release(std::move(leases[s]));
   }
   if (!cause.empty()) {
     RemoteResult failed = remote_failure(RemoteStatus::failed, cause);
@@ -355,8 +356,10 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
         const std::int64_t c0 = std::int64_t(plan.outputs[i].col0 + committed[i]),
                            n = std::int64_t(plan.outputs[i].cols - committed[i]);
         auto& left = failed.columns_left;
-        if (!left.empty() && left.back().first + left.back().second == c0) left.back().second += n;
-        else left.emplace_back(c0, n);
+        if (!left.empty() && left.back().first + left.back().second == c0)
+          left.back().second += n;
+        else
+          left.emplace_back(c0, n);
       }
     }
     return failed;
@@ -381,7 +384,8 @@ RemoteResult run_tiled(const Level3Args& args, const Level3Shapes& shapes, const
 
 RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) {
   const auto opcode = level3_opcode(args.family, args.dtype);
-  if (!opcode) return remote_failure(RemoteStatus::failed, routine_name(args.family, args.dtype) + " cannot run remotely");
+  if (!opcode)
+    return remote_failure(RemoteStatus::failed, routine_name(args.family, args.dtype) + " cannot run remotely");
   const Level3Shapes shapes = level3_shapes(args);
   const std::size_t elem = element_size(args.dtype);
 
@@ -439,8 +443,8 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
     for (const OperandDesc& d : req.operands) {
       if (d.role != Role::in && d.role != Role::inout) continue;
       const OperandShape& s = *ops[d.index];
-      r.timing.bytes_sent += send_matrix(conn, id, *opcode, d.index, bases[d.index], d.rows, d.cols,
-                                         std::uint64_t(s.ld), elem);
+      r.timing.bytes_sent +=
+          send_matrix(conn, id, *opcode, d.index, bases[d.index], d.rows, d.cols, std::uint64_t(s.ld), elem);
     }
     const auto t1 = Clock::now();
     r.timing.to_server_s = seconds(t1 - t0);

@@ -19,11 +19,11 @@ struct RemoteTiming {
   double on_server_s = 0;    // as reported by the server: unpack + compute
   double from_server_s = 0;  // the wait after sending, less on_server_s: the results' trip back
   std::uint64_t bytes_sent = 0, bytes_received = 0;
-  std::string backend;       // which server backend ran the call ("cuda", "cpu")
-  bool tiled = false;        // pipelined tiles (else stop-and-wait)
+  std::string backend;  // which server backend ran the call ("cuda", "cpu")
+  bool tiled = false;   // pipelined tiles (else stop-and-wait)
   std::int64_t panel_cols = 0;
-  int streams = 1;           // connections the call was striped over
-  bool striped = false;      // FFT: one transform's bytes cut over `streams` connections (else batches split)
+  int streams = 1;       // connections the call was striped over
+  bool striped = false;  // FFT: one transform's bytes cut over `streams` connections (else batches split)
 };
 
 enum class RemoteStatus {

@@ -39,7 +39,8 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Endpoi
     const ErrorReply e = recv_body<ErrorReply>(*rc->conn_, h);
     throw ProtocolError(e.code, "server " + where.str() + " rejected the connection: " + e.message);
   }
-  if (h.kind != Kind::hello_ok) throw ProtocolError(ErrorCode::bad_frame, std::string("expected HELLO_OK, got ") + kind_name(h.kind));
+  if (h.kind != Kind::hello_ok)
+    throw ProtocolError(ErrorCode::bad_frame, std::string("expected HELLO_OK, got ") + kind_name(h.kind));
   const HelloOk ok = recv_body<HelloOk>(*rc->conn_, h);
   rc->info_.endpoint = where.str();
   rc->info_.server_version = ok.server_version;

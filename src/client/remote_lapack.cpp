@@ -34,8 +34,8 @@ void write_back(const std::uint8_t* packed, std::uint8_t* dst, const LapackOpera
     if (o.tri == 'U') last = std::min<std::int64_t>(j + 1, o.rows);
     if (o.tri == 'L') first = std::min<std::int64_t>(j, o.rows);
     if (last > first)
-      std::memcpy(dst + (std::size_t(j) * ld + std::size_t(first)) * elem, packed + std::size_t(j) * col + std::size_t(first) * elem,
-                  std::size_t(last - first) * elem);
+      std::memcpy(dst + (std::size_t(j) * ld + std::size_t(first)) * elem,
+                  packed + std::size_t(j) * col + std::size_t(first) * elem, std::size_t(last - first) * elem);
   }
 }
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <cstdlib>
+#include <thread>
 
 #include "protocol/messages.h"
 #include "protocol/status.h"
@@ -204,8 +204,10 @@ std::optional<std::string> read_reply_header(Lease& lease, std::uint64_t id, pro
   bytes_received += kHeaderSize + h.payload_length;
   if (h.kind == Kind::error) {
     const ErrorReply e = recv_body<ErrorReply>(conn, h);
-    if (h.flags & kFlagClosing) lease.pool->discard(std::move(lease));
-    else lease.pool->release(std::move(lease));
+    if (h.flags & kFlagClosing)
+      lease.pool->discard(std::move(lease));
+    else
+      lease.pool->release(std::move(lease));
     return std::string("server error: ") + error_code_text(e.code);
   }
   if (h.kind != Kind::response || h.request_id != id)

@@ -120,9 +120,7 @@ client::CallRecord level3_record(Sym s, const Level3Args& x) {
 }
 
 // The first failure of each cause is reported; later ones only show in the trace.
-void warn_fallback(const std::string& cause) {
-  log::warn_once("fallback:" + cause, "running locally: " + cause);
-}
+void warn_fallback(const std::string& cause) { log::warn_once("fallback:" + cause, "running locally: " + cause); }
 
 }  // namespace
 

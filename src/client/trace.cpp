@@ -51,8 +51,8 @@ void Recorder::print_stats() {
   Recorder& r = recorder();
   std::lock_guard lock(r.mu);
   std::fprintf(stderr, "\nrcpu statistics (pid %d)\n", int(::getpid()));
-  std::fprintf(stderr, "%-16s %10s %12s %10s %12s %14s %14s\n", "routine", "local", "local s", "remote",
-               "remote s", "MB to server", "MB from server");
+  std::fprintf(stderr, "%-16s %10s %12s %10s %12s %14s %14s\n", "routine", "local", "local s", "remote", "remote s",
+               "MB to server", "MB from server");
   for (const auto& [name, t] : r.totals)
     std::fprintf(stderr, "%-16s %10llu %12.6f %10llu %12.6f %14.3f %14.3f\n", name.c_str(),
                  (unsigned long long)t.local_calls, t.local_s, (unsigned long long)t.remote_calls, t.remote_s,
@@ -112,8 +112,7 @@ std::string to_json(const CallRecord& r) {
     out += buf;
   }
   if (r.has_dims) {
-    std::snprintf(buf, sizeof buf, ",\"m\":%lld,\"n\":%lld,\"k\":%lld", (long long)r.m, (long long)r.n,
-                  (long long)r.k);
+    std::snprintf(buf, sizeof buf, ",\"m\":%lld,\"n\":%lld,\"k\":%lld", (long long)r.m, (long long)r.n, (long long)r.k);
     out += buf;
   }
   if (r.fft_rank > 0) {

@@ -8,10 +8,10 @@
 namespace rcpu::client {
 
 struct CallRecord {
-  const char* routine = "";   // the entry point the application called: "dgemm_", "cblas_dgemm"
+  const char* routine = "";  // the entry point the application called: "dgemm_", "cblas_dgemm"
   bool remote = false;
-  std::string why;             // "policy=remote", "below-threshold", "fallback", ...
-  std::string backend;         // remote calls: the server backend that ran it ("cuda", "cpu")
+  std::string why;      // "policy=remote", "below-threshold", "fallback", ...
+  std::string backend;  // remote calls: the server backend that ran it ("cuda", "cpu")
   bool has_dims = false;
   std::int64_t m = 0, n = 0, k = 0;
   std::uint64_t bytes_to_server = 0, bytes_from_server = 0;
@@ -20,8 +20,8 @@ struct CallRecord {
   // Remote calls: "tiled" (pipelined panels of `panel_cols` output columns) or "stop-and-wait".
   std::string transfer;
   std::int64_t panel_cols = 0;
-  int streams = 0;                // connections a tiled call was striped over
-  double emulated_link_gbps = 0;  // RCPU_LINK_GBPS was in force: every number here is "emulated"
+  int streams = 0;                         // connections a tiled call was striped over
+  double emulated_link_gbps = 0;           // RCPU_LINK_GBPS was in force: every number here is "emulated"
   int fft_rank = 0, fft_howmany_rank = 0;  // FFTW executions: the transform's rank and batch rank
 };
 

@@ -7,9 +7,12 @@ namespace rcpu {
 
 const char* fft_kind_name(FftKind k) {
   switch (k) {
-    case FftKind::c2c: return "c2c";
-    case FftKind::r2c: return "r2c";
-    case FftKind::c2r: return "c2r";
+    case FftKind::c2c:
+      return "c2c";
+    case FftKind::r2c:
+      return "r2c";
+    case FftKind::c2r:
+      return "c2r";
   }
   return "?";
 }
@@ -83,8 +86,7 @@ FftDescriptor fft_packed(const FftDescriptor& d) {
     os *= out_n;
   }
   // One batch loop of all transforms, one packed transform after another.
-  if (fft_batch(d) != 1 || !d.howmany.empty())
-    p.howmany.push_back(FftDim{std::int64_t(fft_batch(d)), is, os});
+  if (fft_batch(d) != 1 || !d.howmany.empty()) p.howmany.push_back(FftDim{std::int64_t(fft_batch(d)), is, os});
   return p;
 }
 

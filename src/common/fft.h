@@ -19,13 +19,13 @@ struct FftDim {
   bool operator==(const FftDim&) const = default;
 };
 
-inline constexpr int kFftMaxRank = 8;       // transform dimensions the protocol accepts
+inline constexpr int kFftMaxRank = 8;         // transform dimensions the protocol accepts
 inline constexpr int kFftMaxHowmanyRank = 8;  // batch loops the protocol accepts
 
 struct FftDescriptor {
   FftKind kind = FftKind::c2c;
   FftPrecision precision = FftPrecision::f64;
-  int sign = -1;            // FFTW_FORWARD (-1) or FFTW_BACKWARD (+1); c2c only
+  int sign = -1;                // FFTW_FORWARD (-1) or FFTW_BACKWARD (+1); c2c only
   std::vector<FftDim> dims;     // rank 1.. kFftMaxRank
   std::vector<FftDim> howmany;  // 0.. kFftMaxHowmanyRank
   bool operator==(const FftDescriptor&) const = default;

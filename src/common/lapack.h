@@ -22,7 +22,7 @@ inline constexpr int kMaxLapackOperands = 6;
 
 struct LapackArgs {
   std::uint32_t opcode = 0;
-  char opts[kMaxLapackOpts] = {0, 0, 0, 0};       // option letters, upper case, prototype order
+  char opts[kMaxLapackOpts] = {0, 0, 0, 0};          // option letters, upper case, prototype order
   std::int64_t dims[kMaxLapackDims] = {0, 0, 0, 0};  // m, n, k, nrhs as the prototype orders them
 };
 

@@ -6,25 +6,38 @@ namespace rcpu {
 
 const char* dtype_letter(Dtype t) {
   switch (t) {
-    case Dtype::s: return "s";
-    case Dtype::d: return "d";
-    case Dtype::c: return "c";
-    case Dtype::z: return "z";
+    case Dtype::s:
+      return "s";
+    case Dtype::d:
+      return "d";
+    case Dtype::c:
+      return "c";
+    case Dtype::z:
+      return "z";
   }
   return "?";
 }
 
 const char* family_name(L3Family f) {
   switch (f) {
-    case L3Family::gemm: return "gemm";
-    case L3Family::symm: return "symm";
-    case L3Family::hemm: return "hemm";
-    case L3Family::syrk: return "syrk";
-    case L3Family::herk: return "herk";
-    case L3Family::syr2k: return "syr2k";
-    case L3Family::her2k: return "her2k";
-    case L3Family::trmm: return "trmm";
-    case L3Family::trsm: return "trsm";
+    case L3Family::gemm:
+      return "gemm";
+    case L3Family::symm:
+      return "symm";
+    case L3Family::hemm:
+      return "hemm";
+    case L3Family::syrk:
+      return "syrk";
+    case L3Family::herk:
+      return "herk";
+    case L3Family::syr2k:
+      return "syr2k";
+    case L3Family::her2k:
+      return "her2k";
+    case L3Family::trmm:
+      return "trmm";
+    case L3Family::trsm:
+      return "trsm";
   }
   return "?";
 }
@@ -90,15 +103,25 @@ double level3_flops(const Level3Args& x) {
   const double m = double(x.m), n = double(x.n), k = double(x.k);
   double mults = 0;  // multiply-add pairs
   switch (x.family) {
-    case L3Family::gemm: mults = m * n * k; break;
+    case L3Family::gemm:
+      mults = m * n * k;
+      break;
     case L3Family::symm:
-    case L3Family::hemm: mults = x.side == 'L' ? m * m * n : m * n * n; break;
+    case L3Family::hemm:
+      mults = x.side == 'L' ? m * m * n : m * n * n;
+      break;
     case L3Family::syrk:
-    case L3Family::herk: mults = 0.5 * n * (n + 1) * k; break;
+    case L3Family::herk:
+      mults = 0.5 * n * (n + 1) * k;
+      break;
     case L3Family::syr2k:
-    case L3Family::her2k: mults = n * n * k; break;
+    case L3Family::her2k:
+      mults = n * n * k;
+      break;
     case L3Family::trmm:
-    case L3Family::trsm: mults = x.side == 'L' ? 0.5 * m * m * n : 0.5 * m * n * n; break;
+    case L3Family::trsm:
+      mults = x.side == 'L' ? 0.5 * m * m * n : 0.5 * m * n * n;
+      break;
   }
   return mults * (is_complex(x.dtype) ? 8.0 : 2.0);
 }
@@ -114,10 +137,15 @@ Level3Args level3_panel(const Level3Args& x, std::int64_t col0, std::int64_t col
       b_off = x.transb == 'N' ? std::uint64_t(col0) * std::uint64_t(x.ldb) : std::uint64_t(col0);
       break;
     case L3Family::symm:
-    case L3Family::hemm: b_off = std::uint64_t(col0) * std::uint64_t(x.ldb); break;
+    case L3Family::hemm:
+      b_off = std::uint64_t(col0) * std::uint64_t(x.ldb);
+      break;
     case L3Family::trmm:
-    case L3Family::trsm: c_off = std::uint64_t(col0) * std::uint64_t(x.ldb); break;  // B is the output
-    default: break;
+    case L3Family::trsm:
+      c_off = std::uint64_t(col0) * std::uint64_t(x.ldb);
+      break;  // B is the output
+    default:
+      break;
   }
   return p;
 }
@@ -131,7 +159,9 @@ bool level3_is_trivial(const Level3Args& x) {
 }
 
 std::optional<std::string> level3_validate(const Level3Args& x) {
-  auto one_of = [](char c, const char* set) { return c != 0 && std::string_view(set).find(c) != std::string_view::npos; };
+  auto one_of = [](char c, const char* set) {
+    return c != 0 && std::string_view(set).find(c) != std::string_view::npos;
+  };
   if (static_cast<unsigned>(x.family) > static_cast<unsigned>(L3Family::trsm)) return "unknown family";
   if (static_cast<unsigned>(x.dtype) > static_cast<unsigned>(Dtype::z)) return "unknown data type";
   const bool cplx = is_complex(x.dtype);

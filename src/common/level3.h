@@ -18,15 +18,19 @@ enum class L3Family : std::uint8_t { gemm = 0, symm, hemm, syrk, herk, syr2k, he
 inline constexpr bool is_complex(Dtype t) { return t == Dtype::c || t == Dtype::z; }
 inline constexpr std::size_t element_size(Dtype t) {
   switch (t) {
-    case Dtype::s: return 4;
-    case Dtype::d: return 8;
-    case Dtype::c: return 8;
-    case Dtype::z: return 16;
+    case Dtype::s:
+      return 4;
+    case Dtype::d:
+      return 8;
+    case Dtype::c:
+      return 8;
+    case Dtype::z:
+      return 16;
   }
   return 0;
 }
-const char* dtype_letter(Dtype t);      // "s", "d", "c", "z"
-const char* family_name(L3Family f);    // "gemm", ...
+const char* dtype_letter(Dtype t);              // "s", "d", "c", "z"
+const char* family_name(L3Family f);            // "gemm", ...
 std::string routine_name(L3Family f, Dtype t);  // "dgemm"
 
 struct Level3Args {

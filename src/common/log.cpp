@@ -16,9 +16,12 @@ struct State {
   std::set<std::string> warned;
   State() {
     if (const char* env = std::getenv("RCPU_LOG")) {
-      if (!std::strcmp(env, "debug")) level = Level::debug;
-      else if (!std::strcmp(env, "warn")) level = Level::warn;
-      else if (!std::strcmp(env, "error")) level = Level::error;
+      if (!std::strcmp(env, "debug"))
+        level = Level::debug;
+      else if (!std::strcmp(env, "warn"))
+        level = Level::warn;
+      else if (!std::strcmp(env, "error"))
+        level = Level::error;
     }
   }
 };
@@ -30,10 +33,14 @@ State& state() {
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warning";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warning";
+    case Level::error:
+      return "error";
   }
   return "?";
 }

@@ -72,7 +72,8 @@ Result run(int streams, std::uint64_t total, std::uint64_t back, std::size_t chu
   const Endpoint where{"127.0.0.1", listener->port()};
   const std::uint64_t per = total / std::uint64_t(streams), per_back = back / std::uint64_t(streams);
   // Sender and receiver each have their own copy, as the two ends of a call do.
-  auto fwd_src = operand(per * std::uint64_t(streams), operands), fwd_dst = operand(per * std::uint64_t(streams), operands);
+  auto fwd_src = operand(per * std::uint64_t(streams), operands),
+       fwd_dst = operand(per * std::uint64_t(streams), operands);
   auto back_src = operand(per_back * std::uint64_t(streams), operands),
        back_dst = operand(per_back * std::uint64_t(streams), operands);
   auto slice = [](const std::unique_ptr<char[]>& p, std::uint64_t per_stream, int i) {
@@ -109,10 +110,16 @@ std::vector<int> parse_list(const char* text) {
   for (const char* p = text; *p;) {
     char* end = nullptr;
     const long x = std::strtol(p, &end, 10);
-    if (end == p || x < 1 || x > 256) { std::fprintf(stderr, "bad stream list '%s'\n", text); std::exit(2); }
+    if (end == p || x < 1 || x > 256) {
+      std::fprintf(stderr, "bad stream list '%s'\n", text);
+      std::exit(2);
+    }
     v.push_back(int(x));
     p = *end == ',' ? end + 1 : end;
-    if (*end != ',' && *end != 0) { std::fprintf(stderr, "bad stream list '%s'\n", text); std::exit(2); }
+    if (*end != ',' && *end != 0) {
+      std::fprintf(stderr, "bad stream list '%s'\n", text);
+      std::exit(2);
+    }
   }
   return v;
 }
@@ -129,17 +136,28 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* {
-      if (i + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", a.c_str()); std::exit(2); }
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
       return argv[++i];
     };
-    if (a == "--streams") streams = parse_list(next());
-    else if (a == "--mib") mib = std::strtoull(next(), nullptr, 10);
-    else if (a == "--chunk-kib") chunk = std::size_t(std::strtoull(next(), nullptr, 10)) << 10;
-    else if (a == "--duplex") duplex = true;
-    else if (a == "--back-mib") back_mib = std::strtoull(next(), nullptr, 10), duplex = back_mib > 0;
-    else if (a == "--operands") operands = true;
-    else if (a == "--reps") reps = std::atoi(next());
-    else if (a == "--json") json = true;
+    if (a == "--streams")
+      streams = parse_list(next());
+    else if (a == "--mib")
+      mib = std::strtoull(next(), nullptr, 10);
+    else if (a == "--chunk-kib")
+      chunk = std::size_t(std::strtoull(next(), nullptr, 10)) << 10;
+    else if (a == "--duplex")
+      duplex = true;
+    else if (a == "--back-mib")
+      back_mib = std::strtoull(next(), nullptr, 10), duplex = back_mib > 0;
+    else if (a == "--operands")
+      operands = true;
+    else if (a == "--reps")
+      reps = std::atoi(next());
+    else if (a == "--json")
+      json = true;
     else {
       std::fprintf(stderr,
                    "usage: rcpu-netbench [--streams 1,2,4,8] [--mib N] [--chunk-kib N] [--duplex] [--back-mib N] "
@@ -158,10 +176,11 @@ int main(int argc, char** argv) {
       const std::uint64_t back = duplex ? (back_mib > 0 ? back_mib : mib) << 20 : 0;
       const Result r = run(s, mib << 20, back, chunk, operands, reps);
       if (json) {
-        std::printf("{\"streams\": %d, \"bytes_each_way\": %llu, \"duplex\": %s, \"seconds\": %.6f, "
-                    "\"gbytes_per_s_each_way\": %.4f, \"cores\": %u, \"bytes_back\": %llu, \"operands\": %s",
-                    r.streams, (unsigned long long)(mib << 20), duplex ? "true" : "false", r.seconds,
-                    r.gbps_each_way, cores, (unsigned long long)back, operands ? "true" : "false");
+        std::printf(
+            "{\"streams\": %d, \"bytes_each_way\": %llu, \"duplex\": %s, \"seconds\": %.6f, "
+            "\"gbytes_per_s_each_way\": %.4f, \"cores\": %u, \"bytes_back\": %llu, \"operands\": %s",
+            r.streams, (unsigned long long)(mib << 20), duplex ? "true" : "false", r.seconds, r.gbps_each_way, cores,
+            (unsigned long long)back, operands ? "true" : "false");
         if (emulated > 0) std::printf(", \"emulated_link_gbps\": %g", emulated);
         std::printf(", \"all_seconds\": [");
         for (std::size_t i = 0; i < r.all_seconds.size(); ++i) std::printf("%s%.6f", i ? ", " : "", r.all_seconds[i]);

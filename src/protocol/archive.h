@@ -128,14 +128,17 @@ class Reader {
   void get(Bounded<std::string>& b) {
     std::uint32_t n = 0;
     get(n);
-    if (n > b.max) throw DecodeError("string of " + std::to_string(n) + " bytes exceeds its limit of " + std::to_string(b.max));
+    if (n > b.max)
+      throw DecodeError("string of " + std::to_string(n) + " bytes exceeds its limit of " + std::to_string(b.max));
     need(n);
     b.value.assign(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     left_ -= n;
   }
   template <class E>
-  void get(Bounded<std::vector<E>>&& b) { get(b); }
+  void get(Bounded<std::vector<E>>&& b) {
+    get(b);
+  }
   template <class E>
   void get(Bounded<std::vector<E>>& b) {
     std::uint32_t n = 0;

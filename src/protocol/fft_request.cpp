@@ -7,9 +7,12 @@ namespace rcpu::protocol {
 std::uint32_t fft_opcode(FftKind kind, FftPrecision precision) {
   const bool d = precision == FftPrecision::f64;
   switch (kind) {
-    case FftKind::c2c: return std::uint32_t(d ? Opcode::fft_c2c_d : Opcode::fft_c2c_s);
-    case FftKind::r2c: return std::uint32_t(d ? Opcode::fft_r2c_d : Opcode::fft_r2c_s);
-    case FftKind::c2r: return std::uint32_t(d ? Opcode::fft_c2r_d : Opcode::fft_c2r_s);
+    case FftKind::c2c:
+      return std::uint32_t(d ? Opcode::fft_c2c_d : Opcode::fft_c2c_s);
+    case FftKind::r2c:
+      return std::uint32_t(d ? Opcode::fft_r2c_d : Opcode::fft_r2c_s);
+    case FftKind::c2r:
+      return std::uint32_t(d ? Opcode::fft_c2r_d : Opcode::fft_c2r_s);
   }
   return 0;
 }
@@ -43,7 +46,8 @@ OperandDesc fft_output_operand(const FftDescriptor& d) {
 
 std::optional<std::string> check_fft_request(std::uint32_t opcode, const FftRequest& req, std::uint64_t max_bytes) {
   if (auto err = fft_validate(req.desc, max_bytes)) return err;
-  if (fft_opcode(req.desc.kind, req.desc.precision) != opcode) return "opcode does not match the FFT's kind and precision";
+  if (fft_opcode(req.desc.kind, req.desc.precision) != opcode)
+    return "opcode does not match the FFT's kind and precision";
   if (!(req.desc == fft_packed(req.desc))) return "FFT descriptor is not in the packed layout";
   return std::nullopt;
 }

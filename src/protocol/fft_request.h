@@ -24,7 +24,8 @@ void codec(Ar& ar, FftDescriptor& d) {
   std::int32_t sign = d.sign;
   ar(d.kind, d.precision, sign);
   d.sign = sign;
-  ar(protocol::bounded(d.dims, std::size_t(kFftMaxRank)), protocol::bounded(d.howmany, std::size_t(kFftMaxHowmanyRank)));
+  ar(protocol::bounded(d.dims, std::size_t(kFftMaxRank)),
+     protocol::bounded(d.howmany, std::size_t(kFftMaxHowmanyRank)));
 }
 }  // namespace rcpu
 

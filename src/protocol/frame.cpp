@@ -23,15 +23,24 @@ T get_le(const std::uint8_t* p) {
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::hello: return "HELLO";
-    case Kind::hello_ok: return "HELLO_OK";
-    case Kind::request: return "REQUEST";
-    case Kind::response: return "RESPONSE";
-    case Kind::data: return "DATA";
-    case Kind::error: return "ERROR";
-    case Kind::bye: return "BYE";
-    case Kind::tile: return "TILE";
-    case Kind::join: return "JOIN";
+    case Kind::hello:
+      return "HELLO";
+    case Kind::hello_ok:
+      return "HELLO_OK";
+    case Kind::request:
+      return "REQUEST";
+    case Kind::response:
+      return "RESPONSE";
+    case Kind::data:
+      return "DATA";
+    case Kind::error:
+      return "ERROR";
+    case Kind::bye:
+      return "BYE";
+    case Kind::tile:
+      return "TILE";
+    case Kind::join:
+      return "JOIN";
   }
   return "UNKNOWN";
 }
@@ -59,7 +68,8 @@ FrameHeader decode_header(const std::uint8_t* b) {
   h.payload_length = get_le<std::uint64_t>(b + 24);
   if (h.version != kVersion)
     throw ProtocolError(ErrorCode::version_mismatch, "protocol version " + std::to_string(h.version) +
-                                                         " not supported (this side speaks " + std::to_string(kVersion) + ")");
+                                                         " not supported (this side speaks " +
+                                                         std::to_string(kVersion) + ")");
   if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::join))
     throw ProtocolError(ErrorCode::bad_frame, "unknown frame kind " + std::to_string(kind));
   h.kind = Kind(kind);

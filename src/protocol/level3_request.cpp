@@ -46,8 +46,7 @@ std::optional<std::string> check_level3_request(std::uint32_t opcode, const Requ
   Dtype dtype{};
   if (!level3_from_opcode(opcode, family, dtype)) return "unknown opcode " + std::to_string(opcode);
   const Level3Args& a = request.args;
-  if (a.family != family || a.dtype != dtype)
-    return std::string("arguments do not describe ") + opcode_name(opcode);
+  if (a.family != family || a.dtype != dtype) return std::string("arguments do not describe ") + opcode_name(opcode);
   if (auto err = level3_validate(a)) return *err;
   const std::vector<OperandDesc> expected = level3_operands(a);
   if (request.operands.size() != expected.size())

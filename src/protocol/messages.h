@@ -154,7 +154,7 @@ void codec(Ar& ar, Response& m) {
 // index in spec order. Stop-and-wait: the operands are O(n^2) bytes, the work O(n^3).
 namespace rcpu::protocol {
 
-inline constexpr std::uint64_t kCapLapack = 1ull << 2;  // REQUEST of LAPACK calls
+inline constexpr std::uint64_t kCapLapack = 1ull << 2;      // REQUEST of LAPACK calls
 inline constexpr std::uint64_t kCapFftStripes = 1ull << 3;  // striped FFT requests (kFlagStriped)
 inline constexpr std::size_t kMaxLapackWireOperands = 6;
 

@@ -5,7 +5,8 @@ namespace rcpu::protocol {
 const char* error_code_name(ErrorCode code) {
   switch (code) {
 #define RCPU_X(name, value, text) \
-  case ErrorCode::name: return #name;
+  case ErrorCode::name:           \
+    return #name;
     RCPU_PROTOCOL_ERRORS(RCPU_X)
 #undef RCPU_X
   }
@@ -15,7 +16,8 @@ const char* error_code_name(ErrorCode code) {
 const char* error_code_text(ErrorCode code) {
   switch (code) {
 #define RCPU_X(name, value, text) \
-  case ErrorCode::name: return text;
+  case ErrorCode::name:           \
+    return text;
     RCPU_PROTOCOL_ERRORS(RCPU_X)
 #undef RCPU_X
   }

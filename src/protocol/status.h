@@ -8,18 +8,18 @@
 
 namespace rcpu::protocol {
 
-#define RCPU_PROTOCOL_ERRORS(X)                                              \
-  X(ok, 0, "ok")                                                             \
-  X(bad_frame, 1, "malformed frame")                                         \
-  X(version_mismatch, 2, "protocol version mismatch")                        \
-  X(opcode_table_mismatch, 3, "opcode table mismatch")                       \
-  X(auth_failed, 4, "authentication failed")                                 \
-  X(bad_request, 5, "invalid request")                                       \
-  X(over_limit, 6, "request over a server limit")                            \
-  X(out_of_memory, 7, "server out of memory")                                \
-  X(backend_failed, 8, "backend failed")                                     \
-  X(busy, 9, "server busy")                                                  \
-  X(shutting_down, 10, "server shutting down")                               \
+#define RCPU_PROTOCOL_ERRORS(X)                        \
+  X(ok, 0, "ok")                                       \
+  X(bad_frame, 1, "malformed frame")                   \
+  X(version_mismatch, 2, "protocol version mismatch")  \
+  X(opcode_table_mismatch, 3, "opcode table mismatch") \
+  X(auth_failed, 4, "authentication failed")           \
+  X(bad_request, 5, "invalid request")                 \
+  X(over_limit, 6, "request over a server limit")      \
+  X(out_of_memory, 7, "server out of memory")          \
+  X(backend_failed, 8, "backend failed")               \
+  X(busy, 9, "server busy")                            \
+  X(shutting_down, 10, "server shutting down")         \
   X(internal, 11, "internal server error")
 
 enum class ErrorCode : std::uint32_t {

@@ -44,12 +44,15 @@ std::uint64_t get64(const std::uint8_t* p) {
 
 bool tiling_supported(const Level3Args& x) {
   switch (x.family) {
-    case L3Family::gemm: return true;
+    case L3Family::gemm:
+      return true;
     case L3Family::symm:
     case L3Family::hemm:
     case L3Family::trmm:
-    case L3Family::trsm: return x.side == 'L';
-    default: return false;
+    case L3Family::trsm:
+      return x.side == 'L';
+    default:
+      return false;
   }
 }
 
@@ -66,16 +69,16 @@ std::optional<std::string> make_tile_plan(const Level3Args& x, std::uint64_t pan
   if (panels > kMaxPanels) return "too many panels";
   const std::uint64_t elem = element_size(x.dtype);
   // B travels panel by panel when its columns are the output's columns.
-  const bool b_by_panel = (x.family == L3Family::gemm && x.transb == 'N') || x.family == L3Family::symm ||
-                          x.family == L3Family::hemm;
+  const bool b_by_panel =
+      (x.family == L3Family::gemm && x.transb == 'N') || x.family == L3Family::symm || x.family == L3Family::hemm;
 
   plan = TilePlan{};
   plan.panel_cols = std::int64_t(panel_cols);
   plan.panels = std::int64_t(panels);
   auto whole = [&](int op) {
     const OperandShape& sh = shape_of(s, op);
-    return !sh.reads() || add_region(plan.inputs, std::uint8_t(op), std::uint64_t(sh.rows), 0,
-                                     std::uint64_t(sh.cols), elem, tile_bytes);
+    return !sh.reads() || add_region(plan.inputs, std::uint8_t(op), std::uint64_t(sh.rows), 0, std::uint64_t(sh.cols),
+                                     elem, tile_bytes);
   };
   if (!whole(0)) return "too many tiles";
   if (!b_by_panel && !whole(1)) return "too many tiles";

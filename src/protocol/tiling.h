@@ -43,10 +43,10 @@ struct TileDesc {
 struct TilePlan {
   std::int64_t panel_cols = 0;
   std::int64_t panels = 0;
-  std::vector<TileDesc> inputs;              // in sending order
-  std::vector<std::size_t> ready_after;      // per panel: how many input tiles it needs
-  std::vector<TileDesc> outputs;             // in sending order (panel by panel)
-  std::vector<std::size_t> outputs_end;      // per panel: output tiles up to and including it
+  std::vector<TileDesc> inputs;          // in sending order
+  std::vector<std::size_t> ready_after;  // per panel: how many input tiles it needs
+  std::vector<TileDesc> outputs;         // in sending order (panel by panel)
+  std::vector<std::size_t> outputs_end;  // per panel: output tiles up to and including it
   std::int64_t panel_begin(std::int64_t j) const { return j * panel_cols; }
 };
 

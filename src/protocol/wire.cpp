@@ -46,8 +46,8 @@ std::uint64_t send_error(Connection& c, std::uint64_t request_id, std::uint32_t 
 }
 
 std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t opcode, std::uint32_t operand_index,
-                          const void* base, std::uint64_t rows, std::uint64_t cols, std::uint64_t ld,
-                          std::size_t elem, std::uint64_t max_frame) {
+                          const void* base, std::uint64_t rows, std::uint64_t cols, std::uint64_t ld, std::size_t elem,
+                          std::uint64_t max_frame) {
   const std::uint64_t col_bytes = rows * elem;
   const std::uint64_t total = col_bytes * cols;
   if (total == 0) return 0;
@@ -82,11 +82,16 @@ std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t
       while (filled < frame) {
         const std::uint64_t take = std::min(col_bytes - off, frame - filled);
         const std::uint8_t* src = p + col * stride + off;
-        if (pack) std::memcpy(staging.get() + filled, src, take);
-        else iov.push_back({const_cast<std::uint8_t*>(src), take});
+        if (pack)
+          std::memcpy(staging.get() + filled, src, take);
+        else
+          iov.push_back({const_cast<std::uint8_t*>(src), take});
         filled += take;
         off += take;
-        if (off == col_bytes) { ++col; off = 0; }
+        if (off == col_bytes) {
+          ++col;
+          off = 0;
+        }
       }
       if (pack) iov.push_back({staging.get(), frame});
     }

@@ -54,8 +54,8 @@ std::uint64_t send_error(Connection& c, std::uint64_t request_id, std::uint32_t 
 // Sends the rows x cols block at `base` (column-major, leading dimension `ld` elements, `elem`
 // bytes per element) as DATA frames with flags = operand_index. Returns bytes written.
 std::uint64_t send_matrix(Connection& c, std::uint64_t request_id, std::uint32_t opcode, std::uint32_t operand_index,
-                          const void* base, std::uint64_t rows, std::uint64_t cols, std::uint64_t ld,
-                          std::size_t elem, std::uint64_t max_frame = kMaxDataFrame);
+                          const void* base, std::uint64_t rows, std::uint64_t cols, std::uint64_t ld, std::size_t elem,
+                          std::uint64_t max_frame = kMaxDataFrame);
 
 // Receives `bytes` bytes of one operand from DATA frames into `dst` (packed), or discards them
 // when `dst` is null. Any other frame, or a DATA frame for another request/operand or longer than

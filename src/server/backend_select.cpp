@@ -44,7 +44,8 @@ std::vector<std::unique_ptr<backend::Backend>> cpu_devices(const ServerOptions& 
 #ifdef RCPU_WITH_CUDA
 std::vector<std::unique_ptr<backend::Backend>> cuda_devices(const ServerOptions& o) {
   if (o.virtual_devices != 1)
-    throw backend::BackendError("--virtual-devices applies to the CPU backend only (one cuda device per GPU: --devices)");
+    throw backend::BackendError(
+        "--virtual-devices applies to the CPU backend only (one cuda device per GPU: --devices)");
   backend::BackendOptions bo;
   bo.devices = o.devices;
   return backend::make_cuda_backends(bo);

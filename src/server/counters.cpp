@@ -6,7 +6,8 @@
 
 namespace rcpu::server {
 
-void Counters::add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out, std::uint64_t compute_ns) {
+void Counters::add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out,
+                        std::uint64_t compute_ns) {
   std::lock_guard lock(mu_);
   OpCounters& c = ops_[opcode];
   ++c.calls;

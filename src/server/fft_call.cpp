@@ -2,8 +2,8 @@
 
 #include <fftw3.h>  // the planner flags travel as FFTW spells them
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -71,8 +71,10 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
   const bool striped = (h.flags & kFlagStriped) != 0;
   StripedFftRequest sreq;
   try {
-    if (striped) sreq = recv_body<StripedFftRequest>(conn, h);
-    else sreq.fft = recv_body<FftRequest>(conn, h);
+    if (striped)
+      sreq = recv_body<StripedFftRequest>(conn, h);
+    else
+      sreq.fft = recv_body<FftRequest>(conn, h);
   } catch (const DecodeError& e) {
     return FftFatal{ErrorCode::bad_request, std::string("bad FFT REQUEST: ") + e.what()};
   }
@@ -272,8 +274,8 @@ std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& c
   }
   std::uint64_t wire_out = send_message(conn, Kind::response, h.request_id, h.opcode, resp);
   if (!striped) {
-    wire_out += send_matrix(conn, h.request_id, h.opcode, out_op.index, out, out_op.rows, 1, out_op.rows,
-                            out_op.elem_size);
+    wire_out +=
+        send_matrix(conn, h.request_id, h.opcode, out_op.index, out, out_op.rows, 1, out_op.rows, out_op.elem_size);
   } else {
     const auto [first, end] = fft_stripe_range(out_op.bytes(), 0, k);
     try {

@@ -56,6 +56,6 @@ struct FftFatal {
 // sends ERROR and hangs up. Other failures of a one-connection call (server memory, backend
 // errors) get an ERROR reply and the session goes on.
 std::optional<FftFatal> serve_fft(transport::Connection& conn, SessionContext& ctx, FftSessionState& state,
-                                     const protocol::FrameHeader& h);
+                                  const protocol::FrameHeader& h);
 
 }  // namespace rcpu::server

@@ -40,7 +40,9 @@ std::uint64_t send_fft_output(transport::Connection& conn, const FftStripedCall&
 }
 
 void run_fft_stripe(FftStripedCall& call, transport::Connection& conn, int s) {
-  auto aborted = [] { return transport::TransportError(transport::TransportError::Kind::closed, "striped FFT aborted"); };
+  auto aborted = [] {
+    return transport::TransportError(transport::TransportError::Kind::closed, "striped FFT aborted");
+  };
   backend::StreamedFft* fft = nullptr;
   {
     std::unique_lock lock(call.mu);

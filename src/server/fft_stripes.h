@@ -40,11 +40,11 @@ struct FftStripedCall {
   std::condition_variable cv;
   std::vector<transport::Connection*> conns;  // null: not attached (or finished)
   std::vector<bool> attached;
-  bool started = false;   // buffers ready: the joined stripes may receive
-  bool computed = false;  // the transform ran: the joined stripes may send (each piece once in `out`)
-  bool abort = false;     // the call failed: every thread of it stops
-  int received = 0;       // joined stripes whose input range is in
-  int finished = 0;       // joined stripes that are over (either way)
+  bool started = false;                     // buffers ready: the joined stripes may receive
+  bool computed = false;                    // the transform ran: the joined stripes may send (each piece once in `out`)
+  bool abort = false;                       // the call failed: every thread of it stops
+  int received = 0;                         // joined stripes whose input range is in
+  int finished = 0;                         // joined stripes that are over (either way)
   std::uint64_t wire_in = 0, wire_out = 0;  // bytes of the joined stripes
 
   // Shuts down every attached connection but `keep` (mu held): every thread of the call wakes.

@@ -14,8 +14,10 @@ HostBufferPool::~HostBufferPool() {
 
 void HostBufferPool::free_block(const Block& b) {
   if (!b.p) return;
-  if (b.from_backend) be_.free_host(b.p, b.cap);
-  else ::operator delete(b.p);
+  if (b.from_backend)
+    be_.free_host(b.p, b.cap);
+  else
+    ::operator delete(b.p);
   budget_.release(b.cap);
 }
 

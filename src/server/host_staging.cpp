@@ -37,7 +37,8 @@ void HostStaging::input_filled(int stripe, int operand, std::uint64_t offset, st
 
 void HostStaging::fetch_output(int stripe, std::uint64_t offset, std::uint64_t bytes) {
   Stripe& s = stripes_.at(std::size_t(stripe));
-  if (bytes > slot_bytes_ || s.fetched.size() >= 2) throw backend::BackendError("HostStaging: output fetch outside the contract");
+  if (bytes > slot_bytes_ || s.fetched.size() >= 2)
+    throw backend::BackendError("HostStaging: output fetch outside the contract");
   const int slot = s.next_out;
   s.next_out ^= 1;
   std::memcpy(s.out[slot].data(), buf_[2] + offset, bytes);

@@ -36,7 +36,8 @@ std::optional<std::vector<int>> parse_devices(const std::string& text) {
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 4) return std::nullopt;
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 4)
+      return std::nullopt;
     out.push_back(std::atoi(item.c_str()));
   }
   if (out.empty()) return std::nullopt;
@@ -69,20 +70,40 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
   if (errno != 0 || end == text.c_str() || text[0] == '-') return std::nullopt;
   std::string suffix(end);
   unsigned shift = 0;
-  if (suffix == "" || suffix == "B") shift = 0;
-  else if (suffix == "K" || suffix == "k" || suffix == "KiB") shift = 10;
-  else if (suffix == "M" || suffix == "m" || suffix == "MiB") shift = 20;
-  else if (suffix == "G" || suffix == "g" || suffix == "GiB") shift = 30;
-  else if (suffix == "T" || suffix == "t" || suffix == "TiB") shift = 40;
-  else return std::nullopt;
+  if (suffix == "" || suffix == "B")
+    shift = 0;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB")
+    shift = 30;
+  else if (suffix == "T" || suffix == "t" || suffix == "TiB")
+    shift = 40;
+  else
+    return std::nullopt;
   if (shift && v > (UINT64_MAX >> shift)) return std::nullopt;
   return std::uint64_t(v) << shift;
 }
 
 ParseResult parse_options(int argc, char** argv) {
-  enum { kListen = 1000, kBackend, kDevices, kMaxRequest, kMaxMemory, kMaxSessions, kInsecure, kHelp,
-        kVirtualDevices, kDeviceRates, kDeviceSlowdown, kSplitMinFlops, kSplitMinCols,
-        kSplitMinFftBytes, kPanelTimeline };
+  enum {
+    kListen = 1000,
+    kBackend,
+    kDevices,
+    kMaxRequest,
+    kMaxMemory,
+    kMaxSessions,
+    kInsecure,
+    kHelp,
+    kVirtualDevices,
+    kDeviceRates,
+    kDeviceSlowdown,
+    kSplitMinFlops,
+    kSplitMinCols,
+    kSplitMinFftBytes,
+    kPanelTimeline
+  };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
       {"backend", required_argument, nullptr, kBackend},
@@ -153,7 +174,9 @@ ParseResult parse_options(int argc, char** argv) {
         o.max_sessions = int(v);
         break;
       }
-      case kInsecure: o.insecure = true; break;
+      case kInsecure:
+        o.insecure = true;
+        break;
       case kPanelTimeline:
         if (arg.empty()) return bad("--panel-timeline wants a file name");
         o.panel_timeline = arg;
@@ -182,14 +205,16 @@ ParseResult parse_options(int argc, char** argv) {
       case kSplitMinFlops: {
         char* end = nullptr;
         const double v = std::strtod(arg.c_str(), &end);
-        if (end == arg.c_str() || *end || !(v >= 0)) return bad("--split-min-flops wants a number of flops such as 1e10");
+        if (end == arg.c_str() || *end || !(v >= 0))
+          return bad("--split-min-flops wants a number of flops such as 1e10");
         o.split_min_flops = v;
         break;
       }
       case kSplitMinCols: {
         char* end = nullptr;
         const long long v = std::strtoll(arg.c_str(), &end, 10);
-        if (end == arg.c_str() || *end || v < 1 || v > (1ll << 31)) return bad("--split-min-cols wants a positive number");
+        if (end == arg.c_str() || *end || v < 1 || v > (1ll << 31))
+          return bad("--split-min-cols wants a positive number");
         o.split_min_cols = v;
         break;
       }
@@ -204,7 +229,8 @@ ParseResult parse_options(int argc, char** argv) {
         r.message = kUsage;
         return r;
       default:
-        return bad(std::string("unknown or incomplete option '") + (optind > 0 && optind <= argc ? argv[optind - 1] : "?") + "'");
+        return bad(std::string("unknown or incomplete option '") +
+                   (optind > 0 && optind <= argc ? argv[optind - 1] : "?") + "'");
     }
   }
   if (optind < argc) return bad(std::string("unexpected argument '") + argv[optind] + "'");

@@ -37,13 +37,14 @@ void append_panel_timeline(const std::string& path, const TiledCall& call, const
   std::string line;
   {
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "{\"routine\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"stripes\":%d,\"panels\":%lld,\"panel_cols\":%lld,"
-                  "\"backend\":\"%s\",\"staged\":%s,\"ok\":%s,\"last_input_ms\":%.3f,\"end_ms\":%.3f",
-                  routine_name(args.family, args.dtype).c_str(), (long long)args.m, (long long)args.n, (long long)args.k,
-                  call.stripes, (long long)call.plan.panels, (long long)call.plan.panel_cols, backend.c_str(),
-                  call.staging ? "true" : "false", ok ? "true" : "false", ms_since(call.t_begin, call.last_input),
-                  ms_since(call.t_begin, end));
+    std::snprintf(
+        buf, sizeof buf,
+        "{\"routine\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"stripes\":%d,\"panels\":%lld,\"panel_cols\":%lld,"
+        "\"backend\":\"%s\",\"staged\":%s,\"ok\":%s,\"last_input_ms\":%.3f,\"end_ms\":%.3f",
+        routine_name(args.family, args.dtype).c_str(), (long long)args.m, (long long)args.n, (long long)args.k,
+        call.stripes, (long long)call.plan.panels, (long long)call.plan.panel_cols, backend.c_str(),
+        call.staging ? "true" : "false", ok ? "true" : "false", ms_since(call.t_begin, call.last_input),
+        ms_since(call.t_begin, end));
     line = buf;
   }
   append_times(line, "ready_ms", call.t_begin, call.t_ready);

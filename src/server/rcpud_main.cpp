@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     unsigned char sig = 0;
     while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
     }
-    if (sig == SIGTERM || sig == SIGINT) log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    if (sig == SIGTERM || sig == SIGINT)
+      log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
     srv->stop();
   });
   srv->run();

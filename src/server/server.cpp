@@ -56,7 +56,9 @@ void Server::reap(bool all) {
 }
 
 void Server::run() {
-  SessionContext ctx{options_, *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_, calls_, buffers_, fft_calls_};
+  SessionContext ctx{
+      options_, *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_, calls_,
+      buffers_, fft_calls_};
   while (!stopping_.load()) {
     std::unique_ptr<transport::Connection> conn;
     try {

@@ -13,16 +13,16 @@
 #include <thread>
 
 #include "common/log.h"
+#include "protocol/fft_request.h"
 #include "protocol/lapack_request.h"
 #include "protocol/level3_request.h"
+#include "protocol/tiling.h"
+#include "protocol/wire.h"
+#include "rcpu_opcodes.h"
+#include "server/fft_call.h"
 #include "server/host_buffers.h"
 #include "server/host_staging.h"
 #include "server/panel_timeline.h"
-#include "protocol/tiling.h"
-#include "protocol/wire.h"
-#include "protocol/fft_request.h"
-#include "rcpu_opcodes.h"
-#include "server/fft_call.h"
 
 namespace rcpu::server {
 namespace {
@@ -74,10 +74,14 @@ class Session {
           handle_join(h);
           continue;
         }
-        if (h.kind != Kind::request) fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
-        if (lapack_routine(h.opcode)) handle_lapack_request(h);
-        else if (h.flags & kFlagTiled) handle_tiled_request(h);
-        else handle_request(h);
+        if (h.kind != Kind::request)
+          fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
+        if (lapack_routine(h.opcode))
+          handle_lapack_request(h);
+        else if (h.flags & kFlagTiled)
+          handle_tiled_request(h);
+        else
+          handle_request(h);
         cache_.release();  // the buffers serve the next call of any session
       }
     } catch (const CloseSession&) {
@@ -116,7 +120,8 @@ class Session {
 
   bool handshake() {
     const FrameHeader h = recv_header(conn_);
-    if (h.kind != Kind::hello) fail_and_close(h, ErrorCode::bad_frame, std::string("expected HELLO, got ") + kind_name(h.kind));
+    if (h.kind != Kind::hello)
+      fail_and_close(h, ErrorCode::bad_frame, std::string("expected HELLO, got ") + kind_name(h.kind));
     Hello hello;
     try {
       hello = recv_body<Hello>(conn_, h);
@@ -138,7 +143,8 @@ class Session {
     counted_ = true;
     if (ctx_.active_sessions.fetch_add(1) + 1 > ctx_.options.max_sessions) {
       ctx_.counters.add_rejected_session();
-      fail_and_close(h, ErrorCode::busy, "server busy: " + std::to_string(ctx_.options.max_sessions) + " sessions already");
+      fail_and_close(h, ErrorCode::busy,
+                     "server busy: " + std::to_string(ctx_.options.max_sessions) + " sessions already");
     }
     ctx_.counters.add_session();
     log::debug("session " + conn_.peer() + ": client '" + hello.client + "'");
@@ -161,8 +167,8 @@ class Session {
   // Refuses a request whose operands may still be on their way: they are read and dropped (`drain`)
   // so the connection stays usable, then the ERROR goes out.
   template <class Drain>
-  void reject(const FrameHeader& h, const Request& req, ErrorCode code, const std::string& message,
-              const char* what, Drain drain) {
+  void reject(const FrameHeader& h, const Request& req, ErrorCode code, const std::string& message, const char* what,
+              Drain drain) {
     ctx_.counters.add_error(h.opcode);
     log::info("session " + conn_.peer() + ": " + opcode_name(h.opcode) + what + " rejected: " + message);
     // Draining more than the limit would let a client make the server read without bound; past it,
@@ -188,7 +194,8 @@ class Session {
       return true;
     } catch (const backend::BackendError& e) {
       ctx_.counters.add_error(h.opcode);
-      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, std::string(be.name()) + ": " + e.what(), false);
+      send_error(conn_, h.request_id, h.opcode, ErrorCode::backend_failed, std::string(be.name()) + ": " + e.what(),
+                 false);
     } catch (const std::bad_alloc&) {
       ctx_.counters.add_error(h.opcode);
       send_error(conn_, h.request_id, h.opcode, ErrorCode::out_of_memory, be.name() + ": out of memory", false);
@@ -223,8 +230,10 @@ class Session {
 
     std::uint64_t wire_in = kHeaderSize + h.payload_length;
     for (const OperandDesc& d : req.operands) {
-      if (d.role == Role::in || d.role == Role::inout) wire_in += recv_matrix(conn_, h.request_id, d.index, buf[d.index], d.bytes());
-      else std::memset(buf[d.index], 0, d.bytes());  // C not sent (beta == 0)
+      if (d.role == Role::in || d.role == Role::inout)
+        wire_in += recv_matrix(conn_, h.request_id, d.index, buf[d.index], d.bytes());
+      else
+        std::memset(buf[d.index], 0, d.bytes());  // C not sent (beta == 0)
     }
     const auto t_inputs = Clock::now();
 
@@ -247,8 +256,8 @@ class Session {
     resp.backend = be.name();
     ctx_.counters.add_call(h.opcode, wire_in, 0, compute_ns);
     std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
-    wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index], out.rows, out.cols,
-                            out.rows, out.elem_size);
+    wire_out += send_matrix(conn_, h.request_id, h.opcode, out.index, buf[out.index], out.rows, out.cols, out.rows,
+                            out.elem_size);
     ctx_.counters.add_bytes_out(h.opcode, wire_out);
   }
 
@@ -306,7 +315,8 @@ class Session {
     std::uint64_t wire_out = send_message(conn_, Kind::response, h.request_id, h.opcode, resp);
     for (const OperandDesc& d : req.operands)
       if ((d.role == Role::out || d.role == Role::inout) && d.bytes() > 0)
-        wire_out += send_matrix(conn_, h.request_id, h.opcode, d.index, p[d.index], d.rows, d.cols, d.rows, d.elem_size);
+        wire_out +=
+            send_matrix(conn_, h.request_id, h.opcode, d.index, p[d.index], d.rows, d.cols, d.rows, d.elem_size);
     ctx_.counters.add_bytes_out(h.opcode, wire_out);
   }
 
@@ -327,8 +337,7 @@ class Session {
   // and are closed, and the client discards those connections.
   void reject_tiled(const FrameHeader& h, const Request& req, const TilePlan& plan, ErrorCode code,
                     const std::string& message, std::size_t stripes = 1) {
-    reject(h, req, code, message, " (tiled)",
-           [&] { drain_tiles(h, plan, element_size(req.args.dtype), stripes); });
+    reject(h, req, code, message, " (tiled)", [&] { drain_tiles(h, plan, element_size(req.args.dtype), stripes); });
   }
 
   // A JOIN's common part: decodes it and attaches this connection as its stripe of the call that
@@ -426,7 +435,9 @@ class Session {
           std::unique_lock lock(tc.mu);
           // Start the next panel if its inputs are in and there is room; else see whether the
           // oldest has finished (its results go out while later inputs still arrive).
-          const auto can_start = [&] { return started < plan.panels && tc.ready > started && started - finished < depth; };
+          const auto can_start = [&] {
+            return started < plan.panels && tc.ready > started && started - finished < depth;
+          };
           const auto new_input = [&] { return started == 0 && tc.ready == 0 && tc.arrived > reported; };
           tc.cv.wait(lock, [&] { return can_start() || finished < started || tc.abort || new_input(); });
           if (tc.abort) break;
@@ -522,9 +533,8 @@ class Session {
         std::unique_lock lock(c.mu);
         if (!c.started) {
           c.fail_all(&primary);
-          c.cv.wait(lock, [&] {
-            return c.finished == int(std::count(c.attached.begin(), c.attached.end(), true)) - 1;
-          });
+          c.cv.wait(lock,
+                    [&] { return c.finished == int(std::count(c.attached.begin(), c.attached.end(), true)) - 1; });
         }
       }
     } retire{ctx_.calls, *tc, conn_, treq.token, stripes > 1};
@@ -598,7 +608,8 @@ class Session {
       if (!ctx_.options.panel_timeline.empty()) {
         tc->timeline = true;
         tc->t_begin = t_request;
-        for (auto* v : {&tc->t_ready, &tc->t_done, &tc->t_sent}) v->assign(std::size_t(plan.panels), Clock::time_point{});
+        for (auto* v : {&tc->t_ready, &tc->t_done, &tc->t_sent})
+          v->assign(std::size_t(plan.panels), Clock::time_point{});
         for (std::int64_t p = 0; p < tc->ready; ++p) tc->t_ready[std::size_t(p)] = t_request;
       }
       tc->wire_in = kHeaderSize + h.payload_length;
@@ -626,18 +637,17 @@ class Session {
       auto attached = [&] { return int(std::count(tc->attached.begin(), tc->attached.end(), true)); };
       // Every stripe attaches and finishes, unless the call failed; a stripe that never attaches
       // within the I/O time-out fails the call.
-      const auto limit = std::chrono::milliseconds(ctx_.options.io_timeout_ms > 0 ? ctx_.options.io_timeout_ms : 600000);
-      if (!tc->cv.wait_for(lock, limit, [&] {
-            return tc->finished == int(stripes) || (tc->abort && tc->finished == attached());
-          }))
+      const auto limit =
+          std::chrono::milliseconds(ctx_.options.io_timeout_ms > 0 ? ctx_.options.io_timeout_ms : 600000);
+      if (!tc->cv.wait_for(lock, limit,
+                           [&] { return tc->finished == int(stripes) || (tc->abort && tc->finished == attached()); }))
         tc->fail_all(&conn_);
     }
     if (stripes > 1) ctx_.calls.retire(treq.token);  // no stripe attaches from now on
     {
       std::unique_lock lock(tc->mu);
-      tc->cv.wait(lock, [&] {
-        return tc->finished == int(std::count(tc->attached.begin(), tc->attached.end(), true));
-      });
+      tc->cv.wait(lock,
+                  [&] { return tc->finished == int(std::count(tc->attached.begin(), tc->attached.end(), true)); });
       if (!error && tc->abort) error = std::make_exception_ptr(CloseSession{});
       if (error) tc->fail_all(&conn_);  // wakes the worker
       tc->conns[0] = nullptr;

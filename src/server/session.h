@@ -25,8 +25,8 @@ struct SessionContext {
   MemoryBudget& memory;
   std::atomic<int>& active_sessions;  // sessions that passed the handshake, this one included
   std::atomic<bool>& stopping;
-  CallRegistry& calls;  // striped tiled calls, joined by their other connections
-  HostBufferPool& buffers;  // operand buffers, shared by every session
+  CallRegistry& calls;         // striped tiled calls, joined by their other connections
+  HostBufferPool& buffers;     // operand buffers, shared by every session
   FftCallRegistry& fft_calls;  // striped FFTs, joined by their other connections
 };
 

@@ -220,7 +220,8 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
     while (!sender_done) {
       call.cv.wait_for(lock, std::chrono::milliseconds(200));
       if (sender_done) break;
-      const bool stalled = std::chrono::steady_clock::now() - call.last_progress > std::chrono::milliseconds(call.stall_ms);
+      const bool stalled =
+          std::chrono::steady_clock::now() - call.last_progress > std::chrono::milliseconds(call.stall_ms);
       if (!call.abort && (stalled || (call.stopping && call.stopping->load()))) call.fail_all();
     }
   }

@@ -38,23 +38,23 @@ struct TiledCall {
 
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<std::size_t> got;            // input tiles received per stripe
+  std::vector<std::size_t> got;               // input tiles received per stripe
   std::vector<transport::Connection*> conns;  // null: stripe not attached (or finished)
   std::vector<bool> attached;
-  int finished = 0;                        // stripes whose receiving and sending are over
-  std::int64_t ready = 0, done = 0;        // panels whose inputs are in / that are computed
-  std::size_t arrived = 0;                 // input tiles [0, arrived) are all in (while ready == 0)
-  bool abort = false;                      // a stripe's connection failed: everybody stops
-  std::string failure;                     // the backend failed: inputs are drained, then ERROR
+  int finished = 0;                  // stripes whose receiving and sending are over
+  std::int64_t ready = 0, done = 0;  // panels whose inputs are in / that are computed
+  std::size_t arrived = 0;           // input tiles [0, arrived) are all in (while ready == 0)
+  bool abort = false;                // a stripe's connection failed: everybody stops
+  std::string failure;               // the backend failed: inputs are drained, then ERROR
   std::uint64_t wire_in = 0, wire_out = 0;
-  std::vector<bool> sending;               // a stripe's sender is writing result tiles
-  std::vector<std::int64_t> sent;          // per stripe: panels whose result tiles it has sent
+  std::vector<bool> sending;       // a stripe's sender is writing result tiles
+  std::vector<std::int64_t> sent;  // per stripe: panels whose result tiles it has sent
   std::chrono::steady_clock::time_point last_input{};
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
-  bool started = false;                    // set up by the primary: the other stripes may run
+  bool started = false;  // set up by the primary: the other stripes may run
   int sender_done_count = 0;
   const std::atomic<bool>* stopping = nullptr;  // the server is shutting down
-  int stall_ms = 120000;                   // no tile and no panel for this long: the call fails
+  int stall_ms = 120000;                        // no tile and no panel for this long: the call fails
   // rcpud --panel-timeline (server/panel_timeline.h): per panel, when its inputs were all in, when
   // it was computed, when the last stripe had sent its results. Sized by the primary when on.
   bool timeline = false;

@@ -34,17 +34,21 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 Kind kind_of(int err) {
   switch (err) {
-    case ECONNREFUSED: return Kind::refused;
+    case ECONNREFUSED:
+      return Kind::refused;
     case EAGAIN:
 #if EAGAIN != EWOULDBLOCK
     case EWOULDBLOCK:
 #endif
-    case ETIMEDOUT: return Kind::timeout;
+    case ETIMEDOUT:
+      return Kind::timeout;
     case EPIPE:
     case ECONNRESET:
     case ENOTCONN:
-    case ESHUTDOWN: return Kind::closed;
-    default: return Kind::io;
+    case ESHUTDOWN:
+      return Kind::closed;
+    default:
+      return Kind::io;
   }
 }
 
@@ -196,7 +200,10 @@ class TcpConnection final : public Connection {
     std::vector<iovec> iov(iov_in, iov_in + count);
     std::size_t first = 0;
     while (first < iov.size()) {
-      if (iov[first].iov_len == 0) { ++first; continue; }
+      if (iov[first].iov_len == 0) {
+        ++first;
+        continue;
+      }
       msghdr msg{};
       msg.msg_iov = &iov[first];
       msg.msg_iovlen = std::min<std::size_t>(iov.size() - first, IOV_MAX);
@@ -281,7 +288,8 @@ class TcpConnection final : public Connection {
     char buf[65536];
     std::size_t drained = 0;
     while (drained < (8u << 20)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{fd_.load(), POLLIN, 0};
       if (::poll(&p, 1, int(left.count())) <= 0) break;
@@ -333,8 +341,8 @@ class TcpListener final : public Listener {
       if (cfd < 0) {
         // The connection may have gone between poll and accept, or we ran out of descriptors for a
         // moment: neither should end the server.
-        if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED || errno == EPROTO ||
-            errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED || errno == EPROTO || errno == EMFILE ||
+            errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
           return nullptr;
         fail(Kind::io, "accept", errno);
       }
@@ -383,7 +391,8 @@ void resolve(const Endpoint& where, bool passive, AddrInfo& out) {
 int finish_connect(int fd, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return ETIMEDOUT;
     pollfd p{fd, POLLOUT, 0};
     const int r = ::poll(&p, 1, int(left.count()));
@@ -444,7 +453,10 @@ std::unique_ptr<Connection> tcp_connect(const Endpoint& where, int timeout_ms) {
   int last_err = ECONNREFUSED;
   for (addrinfo* a = ai.list; a; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) { last_err = errno; continue; }
+    if (fd < 0) {
+      last_err = errno;
+      continue;
+    }
     int err = 0;
     if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
       err = errno == EINPROGRESS ? finish_connect(fd, timeout_ms) : errno;
@@ -459,7 +471,8 @@ std::unique_ptr<Connection> tcp_connect(const Endpoint& where, int timeout_ms) {
     return std::make_unique<TcpConnection>(fd, where.str(), true);
   }
   if (last_err == ETIMEDOUT)
-    throw TransportError(Kind::timeout, "connect " + where.str() + ": timed out after " + std::to_string(timeout_ms) + " ms");
+    throw TransportError(Kind::timeout,
+                         "connect " + where.str() + ": timed out after " + std::to_string(timeout_ms) + " ms");
   fail(kind_of(last_err) == Kind::refused ? Kind::refused : Kind::io, "connect " + where.str(), last_err);
 }
 
@@ -469,7 +482,10 @@ std::unique_ptr<Listener> tcp_listen(const Endpoint& where, int backlog) {
   int last_err = EADDRNOTAVAIL;
   for (addrinfo* a = ai.list; a; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) { last_err = errno; continue; }
+    if (fd < 0) {
+      last_err = errno;
+      continue;
+    }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, backlog) != 0) {

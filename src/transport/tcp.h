@@ -21,9 +21,9 @@ struct Endpoint {
 Endpoint parse_endpoint(const std::string& text);
 
 // RCPU_LINK_GBPS (read once per process): when set (> 0), every TCP connection this process opens
-// with tcp_connect (never an accepted one) paces its sends and its receives with one token bucket per direction at that many Gbit/s, to
-// reproduce 1 GbE, 10 GbE, InfiniBand QDR/FDR/EDR... on loopback. Returns the rate, 0 when off.
-// Every result measured with it must say "emulated".
+// with tcp_connect (never an accepted one) paces its sends and its receives with one token bucket per direction at that
+// many Gbit/s, to reproduce 1 GbE, 10 GbE, InfiniBand QDR/FDR/EDR... on loopback. Returns the rate, 0 when off. Every
+// result measured with it must say "emulated".
 double emulated_link_gbps();
 
 // Connect time-out in milliseconds: RCPU_CONNECT_TIMEOUT_MS if set and valid, else 3000.

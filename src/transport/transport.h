@@ -18,11 +18,11 @@ namespace rcpu::transport {
 
 struct TransportError : std::runtime_error {
   enum class Kind {
-    refused,    // nobody listens there (connect)
-    timeout,    // connect or a read/write made no progress within the time-out
-    closed,     // the peer closed the stream (EOF) or reset it
-    io,         // any other system error
-    resolve,    // the host name or address could not be resolved / parsed
+    refused,  // nobody listens there (connect)
+    timeout,  // connect or a read/write made no progress within the time-out
+    closed,   // the peer closed the stream (EOF) or reset it
+    io,       // any other system error
+    resolve,  // the host name or address could not be resolved / parsed
   };
   Kind kind;
   TransportError(Kind k, const std::string& what) : std::runtime_error(what), kind(k) {}

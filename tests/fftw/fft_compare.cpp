@@ -75,11 +75,11 @@ struct Case {
   std::size_t in_reals = 0, out_reals = 0;  // buffer sizes in real elements
   bool in_place = false;
   Planner plan;
-  Executor execute;                            // default: fftw_execute(plan)
-  std::size_t points = 1;                      // N of one transform, for the tolerance
-  std::function<bool(std::size_t)> compared;   // which reals of the output are compared (default all)
-  bool input_preserved = false;                // out-of-place c2c/r2c: the input must be unchanged
-  std::size_t alt_offset = 0;                  // new-array execute: offset (in reals) of the second arrays
+  Executor execute;                           // default: fftw_execute(plan)
+  std::size_t points = 1;                     // N of one transform, for the tolerance
+  std::function<bool(std::size_t)> compared;  // which reals of the output are compared (default all)
+  bool input_preserved = false;               // out-of-place c2c/r2c: the input must be unchanged
+  std::size_t alt_offset = 0;                 // new-array execute: offset (in reals) of the second arrays
   // c2r cases: an r2c planner from the c2r's output layout to its input layout. The random input is
   // first made Hermitian (c2r then r2c by the reference), as c2r input from real programs always
   // is: FFTW documents c2r only for Hermitian input, and implementations may differ on the rest.
@@ -151,8 +151,10 @@ void run_case(const Case& c, bool single) {
     Api api{side == 1, single};
     R* in = arrays[side][0] + c.alt_offset;
     R* out = arrays[side][1] + c.alt_offset;
-    if (c.execute) c.execute(api, plans[side], in, out);
-    else api.fn<void (*)(void*)>("execute")(plans[side]);
+    if (c.execute)
+      c.execute(api, plans[side], in, out);
+    else
+      api.fn<void (*)(void*)>("execute")(plans[side]);
   }
   double max_err = 0, max_ref = 0;
   if (ok) {
@@ -183,8 +185,10 @@ void run_case(const Case& c, bool single) {
     fr(arrays[side][0]);
     if (!c.in_place) fr(arrays[side][1]);
   }
-  if (ok) std::printf("ok   %s%s (max error %.2g)\n", single ? "[f] " : "[d] ", c.name.c_str(), max_err);
-  else ++g_failures;
+  if (ok)
+    std::printf("ok   %s%s (max error %.2g)\n", single ? "[f] " : "[d] ", c.name.c_str(), max_err);
+  else
+    ++g_failures;
 }
 
 constexpr unsigned kFlags = FFTW_ESTIMATE;
@@ -219,7 +223,8 @@ std::vector<Case> cases() {
     c.points = std::size_t(n0 * n1);
     c.input_preserved = true;
     c.plan = [=](const Api& api, void* in, void* out) {
-      return api.fn<void* (*)(int, int, void*, void*, int, unsigned)>("plan_dft_2d")(n0, n1, in, out, FFTW_FORWARD, kFlags);
+      return api.fn<void* (*)(int, int, void*, void*, int, unsigned)>("plan_dft_2d")(n0, n1, in, out, FFTW_FORWARD,
+                                                                                     kFlags);
     };
     v.push_back(c);
   }
@@ -231,7 +236,7 @@ std::vector<Case> cases() {
     c.points = std::size_t(s[0] * s[1] * s[2]);
     c.plan = [=](const Api& api, void* in, void* out) {
       return api.fn<void* (*)(int, int, int, void*, void*, int, unsigned)>("plan_dft_3d")(s[0], s[1], s[2], in, out,
-                                                                                        FFTW_BACKWARD, kFlags);
+                                                                                          FFTW_BACKWARD, kFlags);
     };
     v.push_back(c);
   }
@@ -243,7 +248,8 @@ std::vector<Case> cases() {
     c.points = 360;
     c.input_preserved = true;
     c.plan = [](const Api& api, void* in, void* out) {
-      return api.fn<void* (*)(int, const int*, void*, void*, int, unsigned)>("plan_dft")(4, n, in, out, FFTW_FORWARD, kFlags);
+      return api.fn<void* (*)(int, const int*, void*, void*, int, unsigned)>("plan_dft")(4, n, in, out, FFTW_FORWARD,
+                                                                                         kFlags);
     };
     v.push_back(c);
   }
@@ -261,8 +267,10 @@ std::vector<Case> cases() {
     c.points = 120;
     c.input_preserved = true;
     c.plan = [=](const Api& api, void* in, void* out) {
-      return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
-          "plan_many_dft")(2, n, howmany, in, inembed, istride, idist, out, onembed, ostride, odist, FFTW_FORWARD, kFlags);
+      return api
+          .fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
+              "plan_many_dft")(2, n, howmany, in, inembed, istride, idist, out, onembed, ostride, odist, FFTW_FORWARD,
+                               kFlags);
     };
     v.push_back(c);
   }
@@ -275,8 +283,9 @@ std::vector<Case> cases() {
     c.points = 256;
     c.input_preserved = true;
     c.plan = [=](const Api& api, void* in, void* out) {
-      return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
-          "plan_many_dft")(1, n, howmany, in, nullptr, howmany, 1, out, nullptr, howmany, 1, FFTW_BACKWARD, kFlags);
+      return api
+          .fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
+              "plan_many_dft")(1, n, howmany, in, nullptr, howmany, 1, out, nullptr, howmany, 1, FFTW_BACKWARD, kFlags);
     };
     v.push_back(c);
   }
@@ -290,8 +299,9 @@ std::vector<Case> cases() {
     c.points = 4096;
     c.input_preserved = true;
     c.plan = [=](const Api& api, void* in, void* out) {
-      return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
-          "plan_many_dft")(1, n, howmany, in, nullptr, 1, 4096, out, nullptr, 1, 4096, FFTW_FORWARD, kFlags);
+      return api
+          .fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, int, unsigned)>(
+              "plan_many_dft")(1, n, howmany, in, nullptr, 1, 4096, out, nullptr, 1, 4096, FFTW_FORWARD, kFlags);
     };
     v.push_back(c);
   }
@@ -325,7 +335,7 @@ std::vector<Case> cases() {
     if (!forward) c.compared = [=](std::size_t i) { return i < std::size_t(n); };
     c.plan = [=](const Api& api, void* in, void* out) {
       return api.fn<void* (*)(int, void*, void*, unsigned)>(forward ? "plan_dft_r2c_1d" : "plan_dft_c2r_1d")(n, in, out,
-                                                                                                         kFlags);
+                                                                                                             kFlags);
     };
     if (!forward)
       c.mirror = [=](const Api& api, void* real, void* cplx) {
@@ -371,7 +381,8 @@ std::vector<Case> cases() {
     v.push_back(c);
   }
   // ---- r2c / c2r, basic, in and out of place ----
-  for (auto shape : std::vector<std::vector<int>>{{1}, {2}, {64}, {4096}, {13}, {1009}, {30}, {16, 16}, {9, 7}, {5, 6, 7}, {8, 4, 10}})
+  for (auto shape : std::vector<std::vector<int>>{
+           {1}, {2}, {64}, {4096}, {13}, {1009}, {30}, {16, 16}, {9, 7}, {5, 6, 7}, {8, 4, 10}})
     for (bool inplace : {false, true}) {
       std::size_t outer = 1;
       for (std::size_t i = 0; i + 1 < shape.size(); ++i) outer *= std::size_t(shape[i]);
@@ -398,7 +409,7 @@ std::vector<Case> cases() {
         if (!forward)
           c.mirror = [=](const Api& api, void* real, void* cplx) {
             return api.fn<void* (*)(int, const int*, void*, void*, unsigned)>("plan_dft_r2c")(rank, shape.data(), real,
-                                                                                          cplx, kFlags);
+                                                                                              cplx, kFlags);
           };
         v.push_back(c);
       }
@@ -418,7 +429,8 @@ std::vector<Case> cases() {
     c2.name = name("c2r 1d n=%d (plan_dft_c2r_1d, PRESERVE_INPUT)", n);
     std::swap(c2.in_reals, c2.out_reals);
     c2.plan = [=](const Api& api, void* in, void* out) {
-      return api.fn<void* (*)(int, void*, void*, unsigned)>("plan_dft_c2r_1d")(n, in, out, kFlags | FFTW_PRESERVE_INPUT);
+      return api.fn<void* (*)(int, void*, void*, unsigned)>("plan_dft_c2r_1d")(n, in, out,
+                                                                               kFlags | FFTW_PRESERVE_INPUT);
     };
     c2.mirror = [=](const Api& api, void* real, void* cplx) {
       return api.fn<void* (*)(int, void*, void*, unsigned)>("plan_dft_r2c_1d")(n, real, cplx, kFlags);
@@ -470,15 +482,18 @@ std::vector<Case> cases() {
     c.input_preserved = forward;
     c.plan = [=](const Api& api, void* in, void* out) {
       if (forward)
-        return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
-            "plan_many_dft_r2c")(2, n, howmany, in, nullptr, 2, rdist, out, nullptr, 2, cdist, kFlags);
-      return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
-          "plan_many_dft_c2r")(2, n, howmany, in, nullptr, 2, cdist, out, nullptr, 2, rdist, kFlags);
+        return api
+            .fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
+                "plan_many_dft_r2c")(2, n, howmany, in, nullptr, 2, rdist, out, nullptr, 2, cdist, kFlags);
+      return api
+          .fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
+              "plan_many_dft_c2r")(2, n, howmany, in, nullptr, 2, cdist, out, nullptr, 2, rdist, kFlags);
     };
     if (!forward)
       c.mirror = [=](const Api& api, void* real, void* cplx) {
-        return api.fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
-            "plan_many_dft_r2c")(2, n, howmany, real, nullptr, 2, rdist, cplx, nullptr, 2, cdist, kFlags);
+        return api
+            .fn<void* (*)(int, const int*, int, void*, const int*, int, int, void*, const int*, int, int, unsigned)>(
+                "plan_many_dft_r2c")(2, n, howmany, real, nullptr, 2, rdist, cplx, nullptr, 2, cdist, kFlags);
       };
     v.push_back(c);
   }
@@ -611,12 +626,12 @@ void fortran_legacy(bool single) {
   std::vector<R> in(2 * std::size_t(n)), out(2 * std::size_t(n)), want(2 * std::size_t(n));
   fill(in, rng);
   std::vector<R> in_copy = in;
-  reinterpret_cast<void (*)(std::int64_t*, int*, void*, void*, int*, int*)>(f("plan_dft_1d"))(&plan, &n, in.data(),
-                                                                                          out.data(), &sign, &flags);
+  reinterpret_cast<void (*)(std::int64_t*, int*, void*, void*, int*, int*)>(f("plan_dft_1d"))(
+      &plan, &n, in.data(), out.data(), &sign, &flags);
   reinterpret_cast<void (*)(std::int64_t*)>(f("execute"))(&plan);
   reinterpret_cast<void (*)(std::int64_t*)>(f("destroy_plan"))(&plan);
   void* rp = ref.fn<void* (*)(int, void*, void*, int, unsigned)>("plan_dft_1d")(n, in_copy.data(), want.data(), sign,
-                                                                                 FFTW_ESTIMATE);
+                                                                                FFTW_ESTIMATE);
   ref.fn<void (*)(void*)>("execute")(rp);
   ref.fn<void (*)(void*)>("destroy_plan")(rp);
   double err = 0;
@@ -631,7 +646,7 @@ void fortran_legacy(bool single) {
   reinterpret_cast<void (*)(std::int64_t*, void*, void*)>(f("execute_dft_r2c"))(&plan, rin.data(), rout.data());
   reinterpret_cast<void (*)(std::int64_t*)>(f("destroy_plan"))(&plan);
   rp = ref.fn<void* (*)(int, int, void*, void*, unsigned)>("plan_dft_r2c_2d")(ny, nx, rin_copy.data(), rwant.data(),
-                                                                               FFTW_ESTIMATE);
+                                                                              FFTW_ESTIMATE);
   ref.fn<void (*)(void*)>("execute")(rp);
   ref.fn<void (*)(void*)>("destroy_plan")(rp);
   for (std::size_t i = 0; i < rout.size(); ++i) err = std::max(err, std::fabs(double(rout[i]) - double(rwant[i])));
@@ -643,8 +658,9 @@ void fortran_legacy(bool single) {
     std::printf("FAIL [%c] legacy Fortran: max error %.3g, init_threads %d, planner_nthreads %d\n", p, err, ok_threads,
                 got_threads);
   } else {
-    std::printf("ok   [%c] legacy Fortran: plan_dft_1d/execute, plan_dft_r2c_2d/execute_dft_r2c, threads (max error %.2g)\n",
-                p, err);
+    std::printf(
+        "ok   [%c] legacy Fortran: plan_dft_1d/execute, plan_dft_r2c_2d/execute_dft_r2c, threads (max error %.2g)\n", p,
+        err);
   }
 }
 
@@ -662,8 +678,7 @@ int main(int argc, char** argv) {
   // FFT_COMPARE_ONLY=TEXT: only the cases whose name contains TEXT (check_fftw.py's fault mode runs
   // just the striped ones), and none of the fixed extra checks below.
   const char* only = std::getenv("FFT_COMPARE_ONLY");
-  if (only && *only)
-    std::erase_if(all, [&](const Case& c) { return c.name.find(only) == std::string::npos; });
+  if (only && *only) std::erase_if(all, [&](const Case& c) { return c.name.find(only) == std::string::npos; });
   for (const Case& c : all) run_case<double>(c, false);
   for (const Case& c : all) run_case<float>(c, true);
   if (!(only && *only)) {

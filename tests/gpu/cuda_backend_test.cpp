@@ -101,10 +101,14 @@ bool check_case(Backend& gpu, Backend& cpu, const Level3Args& x, std::uint64_t s
 
 bool check_any(Backend& gpu, Backend& cpu, const Level3Args& x, std::uint64_t seed, bool pinned, const char* config) {
   switch (x.dtype) {
-    case Dtype::s: return check_case<float>(gpu, cpu, x, seed, pinned, config);
-    case Dtype::d: return check_case<double>(gpu, cpu, x, seed, pinned, config);
-    case Dtype::c: return check_case<std::complex<float>>(gpu, cpu, x, seed, pinned, config);
-    case Dtype::z: return check_case<std::complex<double>>(gpu, cpu, x, seed, pinned, config);
+    case Dtype::s:
+      return check_case<float>(gpu, cpu, x, seed, pinned, config);
+    case Dtype::d:
+      return check_case<double>(gpu, cpu, x, seed, pinned, config);
+    case Dtype::c:
+      return check_case<std::complex<float>>(gpu, cpu, x, seed, pinned, config);
+    case Dtype::z:
+      return check_case<std::complex<double>>(gpu, cpu, x, seed, pinned, config);
   }
   return false;
 }
@@ -259,7 +263,8 @@ void check_out_of_memory(Backend& cpu) {
   } catch (const BackendError& e) {
     threw = true;
     std::printf("[oom] BackendError as expected: %s\n", e.what());
-    if (std::string(e.what()).find("out of") == std::string::npos) fail(std::string("OOM message unclear: ") + e.what());
+    if (std::string(e.what()).find("out of") == std::string::npos)
+      fail(std::string("OOM message unclear: ") + e.what());
   }
   (void)cudaFree(hog);
   if (!threw) fail("a dgemm that cannot fit on the device did not throw");
@@ -268,9 +273,9 @@ void check_out_of_memory(Backend& cpu) {
 }
 
 void setenv_all(std::initializer_list<std::pair<const char*, const char*>> kv) {
-  for (const char* name : {"RCPU_CUDA_STAGING", "RCPU_CUDA_STAGE_MB", "RCPU_CUDA_STAGE_SLOTS", "RCPU_CUDA_COPY_THREADS",
-                           "RCPU_CUDA_PIPELINE_STEPS", "RCPU_CUDA_MIN_STEP_MB", "RCPU_CUDA_K_OUTER",
-                           "RCPU_CUDA_FLOPS_PER_BYTE"})
+  for (const char* name :
+       {"RCPU_CUDA_STAGING", "RCPU_CUDA_STAGE_MB", "RCPU_CUDA_STAGE_SLOTS", "RCPU_CUDA_COPY_THREADS",
+        "RCPU_CUDA_PIPELINE_STEPS", "RCPU_CUDA_MIN_STEP_MB", "RCPU_CUDA_K_OUTER", "RCPU_CUDA_FLOPS_PER_BYTE"})
     unsetenv(name);
   for (const auto& [k, v] : kv) setenv(k, v, 1);
 }
@@ -295,7 +300,9 @@ int main() {
   try {
     // 1. Tiny staging slots, two of them, and a low pipelining threshold: every call goes through
     //    many chunks, and the 600 x 1100 shapes through several column steps.
-    setenv_all({{"RCPU_CUDA_STAGE_MB", "1"}, {"RCPU_CUDA_STAGE_SLOTS", "2"}, {"RCPU_CUDA_MIN_STEP_MB", "1"},
+    setenv_all({{"RCPU_CUDA_STAGE_MB", "1"},
+                {"RCPU_CUDA_STAGE_SLOTS", "2"},
+                {"RCPU_CUDA_MIN_STEP_MB", "1"},
                 {"RCPU_CUDA_COPY_THREADS", "3"}});
     {
       auto gpu = make_cuda_backend({});

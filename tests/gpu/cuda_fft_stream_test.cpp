@@ -32,9 +32,7 @@ void check(bool ok, const std::string& what) {
 }
 
 // [s·L/k, (s+1)·L/k): the server's stripe ranges (protocol/fft_request.h fft_stripe_range).
-FftRange stripe(std::uint64_t len, std::uint64_t s, std::uint64_t k) {
-  return {len * s / k, len * (s + 1) / k};
-}
+FftRange stripe(std::uint64_t len, std::uint64_t s, std::uint64_t k) { return {len * s / k, len * (s + 1) / k}; }
 
 // Host memory from the backend (page-locked for CUDA) or from new (pageable), 64-byte aligned.
 struct Host {
@@ -76,7 +74,8 @@ void run_case(Backend& gpu, Backend& cpu, const FftDescriptor& d, int stripes, s
                            " n0=" + std::to_string(d.dims[0].n) + " stripes=" + std::to_string(stripes) +
                            (pinned ? " pinned" : " pageable") + (partition_readers ? "" : " (no readers)");
   const std::uint64_t in_bytes = fft_in_bytes(d), out_bytes = fft_out_bytes(d);
-  Host in(gpu, in_bytes, pinned), out(gpu, out_bytes, pinned), ref_in(cpu, in_bytes, false), ref_out(cpu, out_bytes, false);
+  Host in(gpu, in_bytes, pinned), out(gpu, out_bytes, pinned), ref_in(cpu, in_bytes, false),
+      ref_out(cpu, out_bytes, false);
   auto cpu_cache = cpu.new_fft_cache();
   cpu.prepare_fft(*cpu_cache, d, 64 /* FFTW_ESTIMATE */, ref_in.p, ref_out.p);
   auto gpu_cache = gpu.new_fft_cache();
@@ -138,7 +137,6 @@ void run_case(Backend& gpu, Backend& cpu, const FftDescriptor& d, int stripes, s
   check(err < (d.precision == FftPrecision::f64 ? 1e-12 : 1e-5), name + ": relative error " + std::to_string(err));
   std::printf("%s: relative error %.2e\n", name.c_str(), err);
 }
-
 
 }  // namespace
 

@@ -10,9 +10,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "../integration/level3_cases.h"
 #include "backends/backend.h"
@@ -89,8 +89,8 @@ int main() {
           ++failures;
           continue;
         }
-        compare(routine_name(f, t) + " side " + x.side + " uplo " + x.uplo + " trans " + x.transa + x.transb, got,
-                want, t);
+        compare(routine_name(f, t) + " side " + x.side + " uplo " + x.uplo + " trans " + x.transa + x.transb, got, want,
+                t);
         ++calls;
       }
     }

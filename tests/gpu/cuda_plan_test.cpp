@@ -17,24 +17,24 @@
 using namespace rcpu;
 using namespace rcpu::backend;
 using rcpu::backend::cuda::ByteRange;
+using rcpu::backend::cuda::KOuterOptions;
+using rcpu::backend::cuda::KOuterPlan;
 using rcpu::backend::cuda::Operand;
 using rcpu::backend::cuda::Plan;
 using rcpu::backend::cuda::PlanOptions;
-using rcpu::backend::cuda::KOuterOptions;
-using rcpu::backend::cuda::KOuterPlan;
 
 namespace {
 
 int failures = 0;
 
-#define EXPECT(cond, ...)                                 \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      ++failures;                                         \
+#define EXPECT(cond, ...)                                       \
+  do {                                                          \
+    if (!(cond)) {                                              \
+      ++failures;                                               \
       std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                  \
-      std::fprintf(stderr, "\n");                         \
-    }                                                     \
+      std::fprintf(stderr, __VA_ARGS__);                        \
+      std::fprintf(stderr, "\n");                               \
+    }                                                           \
   } while (0)
 
 // Structure every plan must have, whatever the options.
@@ -60,9 +60,11 @@ bool check_structure(const Level3Args& x, const Plan& p) {
     EXPECT(r.offset + r.bytes <= p.bytes[int(r.op)], "%s: prologue range past operand %d", what.c_str(), int(r.op));
   const rcpu::Level3Shapes s = rcpu::level3_shapes(x);
   if (!p.steps.empty()) {
-    EXPECT(cols == s.c.cols, "%s: steps cover %lld of %lld columns", what.c_str(), (long long)cols, (long long)s.c.cols);
+    EXPECT(cols == s.c.cols, "%s: steps cover %lld of %lld columns", what.c_str(), (long long)cols,
+           (long long)s.c.cols);
     const rcpu::OperandShape& c = s.c;
-    const std::uint64_t ld_gaps = std::uint64_t(c.ld - c.rows) * std::uint64_t(p.steps.size() - 1) * element_size(x.dtype);
+    const std::uint64_t ld_gaps =
+        std::uint64_t(c.ld - c.rows) * std::uint64_t(p.steps.size() - 1) * element_size(x.dtype);
     EXPECT(out_bytes + ld_gaps == p.bytes[2], "%s: outputs cover %llu of %llu bytes of C", what.c_str(),
            (unsigned long long)out_bytes, (unsigned long long)p.bytes[2]);
   }
@@ -134,10 +136,18 @@ void test_plans() {
     for (const PlanOptions* opt : {&many, &many16, &dflt}) {
       std::size_t steps = 0;
       switch (x.dtype) {
-        case Dtype::s: run_plan<float>(*cpu, x, *opt, seed++, &steps); break;
-        case Dtype::d: run_plan<double>(*cpu, x, *opt, seed++, &steps); break;
-        case Dtype::c: run_plan<std::complex<float>>(*cpu, x, *opt, seed++, &steps); break;
-        case Dtype::z: run_plan<std::complex<double>>(*cpu, x, *opt, seed++, &steps); break;
+        case Dtype::s:
+          run_plan<float>(*cpu, x, *opt, seed++, &steps);
+          break;
+        case Dtype::d:
+          run_plan<double>(*cpu, x, *opt, seed++, &steps);
+          break;
+        case Dtype::c:
+          run_plan<std::complex<float>>(*cpu, x, *opt, seed++, &steps);
+          break;
+        case Dtype::z:
+          run_plan<std::complex<double>>(*cpu, x, *opt, seed++, &steps);
+          break;
       }
       ++ncases;
       if (steps > 1) ++multi;
@@ -269,13 +279,24 @@ void test_k_outer_plans() {
               ++seed;
               if (!p) continue;
               ++planned;
-              if (p->steps.empty()) ++all_lead; else ++with_rest;
+              if (p->steps.empty())
+                ++all_lead;
+              else
+                ++with_rest;
               EXPECT(p->chunks.size() >= 2, "%s: %zu chunks", l3check::describe(x).c_str(), p->chunks.size());
               switch (t) {
-                case Dtype::s: run_k_outer<float>(*cpu, x, *p, seed); break;
-                case Dtype::d: run_k_outer<double>(*cpu, x, *p, seed); break;
-                case Dtype::c: run_k_outer<std::complex<float>>(*cpu, x, *p, seed); break;
-                case Dtype::z: run_k_outer<std::complex<double>>(*cpu, x, *p, seed); break;
+                case Dtype::s:
+                  run_k_outer<float>(*cpu, x, *p, seed);
+                  break;
+                case Dtype::d:
+                  run_k_outer<double>(*cpu, x, *p, seed);
+                  break;
+                case Dtype::c:
+                  run_k_outer<std::complex<float>>(*cpu, x, *p, seed);
+                  break;
+                case Dtype::z:
+                  run_k_outer<std::complex<double>>(*cpu, x, *p, seed);
+                  break;
               }
             }
   EXPECT(with_rest > 50 && all_lead > 50, "k-outer plans: %d with trailing steps, %d all leading", with_rest, all_lead);

@@ -23,10 +23,10 @@ using rcpu::Level3Args;
 
 inline std::string describe(const Level3Args& x) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s side=%c uplo=%c transa=%c transb=%c diag=%c m=%lld n=%lld k=%lld alpha=(%g,%g) beta=(%g,%g)",
-                rcpu::routine_name(x.family, x.dtype).c_str(), x.side, x.uplo, x.transa, x.transb, x.diag,
-                (long long)x.m, (long long)x.n, (long long)x.k, x.alpha.real(), x.alpha.imag(), x.beta.real(),
-                x.beta.imag());
+  std::snprintf(
+      buf, sizeof buf, "%s side=%c uplo=%c transa=%c transb=%c diag=%c m=%lld n=%lld k=%lld alpha=(%g,%g) beta=(%g,%g)",
+      rcpu::routine_name(x.family, x.dtype).c_str(), x.side, x.uplo, x.transa, x.transb, x.diag, (long long)x.m,
+      (long long)x.n, (long long)x.k, x.alpha.real(), x.alpha.imag(), x.beta.real(), x.beta.imag());
   return buf;
 }
 
@@ -35,8 +35,10 @@ inline void set_packed_lds(Level3Args& x) {
   x.lda = x.ldb = x.ldc = 1;
   const rcpu::Level3Shapes s = rcpu::level3_shapes(x);
   x.lda = std::max<std::int64_t>(1, s.a.rows);
-  if (x.family == L3Family::trmm || x.family == L3Family::trsm) x.ldb = std::max<std::int64_t>(1, s.c.rows);
-  else x.ldb = std::max<std::int64_t>(1, s.b.rows);
+  if (x.family == L3Family::trmm || x.family == L3Family::trsm)
+    x.ldb = std::max<std::int64_t>(1, s.c.rows);
+  else
+    x.ldb = std::max<std::int64_t>(1, s.b.rows);
   x.ldc = std::max<std::int64_t>(1, s.c.rows);
 }
 
@@ -45,12 +47,16 @@ inline bool hermitian(L3Family f) { return f == L3Family::hemm || f == L3Family:
 // The length of the dot products the routine computes (drives the tolerance).
 inline std::int64_t inner_dim(const Level3Args& x) {
   switch (x.family) {
-    case L3Family::gemm: return x.k;
+    case L3Family::gemm:
+      return x.k;
     case L3Family::syrk:
-    case L3Family::herk: return x.k;
+    case L3Family::herk:
+      return x.k;
     case L3Family::syr2k:
-    case L3Family::her2k: return 2 * x.k;
-    default: return x.side == 'L' ? x.m : x.n;
+    case L3Family::her2k:
+      return 2 * x.k;
+    default:
+      return x.side == 'L' ? x.m : x.n;
   }
 }
 
@@ -61,7 +67,7 @@ struct Shape {
 // Every family x type x option combination over the given shapes, beta zero and non-zero.
 inline std::vector<Level3Args> all_cases(const std::vector<Shape>& shapes, const std::vector<Dtype>& types) {
   std::vector<Level3Args> out;
-  const L3Family families[] = {L3Family::gemm, L3Family::symm, L3Family::hemm,  L3Family::syrk, L3Family::herk,
+  const L3Family families[] = {L3Family::gemm,  L3Family::symm,  L3Family::hemm, L3Family::syrk, L3Family::herk,
                                L3Family::syr2k, L3Family::her2k, L3Family::trmm, L3Family::trsm};
   for (L3Family f : families) {
     for (Dtype t : types) {
@@ -163,16 +169,20 @@ template <class T>
 T random_value(std::mt19937_64& rng) {
   using R = typename Real<T>::type;
   std::uniform_real_distribution<R> u(R(-1), R(1));
-  if constexpr (is_cplx<T>) return T(u(rng), u(rng));
-  else return u(rng);
+  if constexpr (is_cplx<T>)
+    return T(u(rng), u(rng));
+  else
+    return u(rng);
 }
 
 template <class T>
 T nan_value() {
   using R = typename Real<T>::type;
   const R n = std::numeric_limits<R>::quiet_NaN();
-  if constexpr (is_cplx<T>) return T(n, n);
-  else return n;
+  if constexpr (is_cplx<T>)
+    return T(n, n);
+  else
+    return n;
 }
 
 // Operands for one call, packed column-major: A, B, and C (B of trmm/trsm, kept as "c").
@@ -202,8 +212,10 @@ Operands<T> make_operands(const Level3Args& x, std::uint64_t seed) {
     for (std::int64_t j = 0; j < ka; ++j)
       for (std::int64_t i = 0; i < ka; ++i) {
         T& e = o.a[std::size_t(i + j * s.a.ld)];
-        if (i == j) e = T(R(1) + std::abs(e));
-        else e = e / T(R(ka));
+        if (i == j)
+          e = T(R(1) + std::abs(e));
+        else
+          e = e / T(R(ka));
       }
   }
   if constexpr (is_cplx<T>) {

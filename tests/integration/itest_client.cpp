@@ -12,8 +12,8 @@
 //   limit                      a request over the server's --max-request-bytes fails, a small one works
 // Exit status 0 = as expected; anything else prints why.
 #include <chrono>
-#include <cmath>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,10 +35,14 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 const char* status_name(client::RemoteStatus s) {
   switch (s) {
-    case client::RemoteStatus::ok: return "ok";
-    case client::RemoteStatus::unavailable: return "unavailable";
-    case client::RemoteStatus::failed: return "failed";
-    case client::RemoteStatus::rerun_local: return "rerun_local";
+    case client::RemoteStatus::ok:
+      return "ok";
+    case client::RemoteStatus::unavailable:
+      return "unavailable";
+    case client::RemoteStatus::failed:
+      return "failed";
+    case client::RemoteStatus::rerun_local:
+      return "rerun_local";
   }
   return "?";
 }
@@ -57,9 +61,9 @@ std::string one_call(L3Family f, Dtype t, std::mt19937_64& rng, std::int64_t max
 }
 
 int check(int threads, int iters, std::uint64_t seed) {
-  const std::pair<L3Family, Dtype> mix[] = {{L3Family::gemm, Dtype::d},  {L3Family::herk, Dtype::z},
-                                            {L3Family::trsm, Dtype::d},  {L3Family::syr2k, Dtype::s},
-                                            {L3Family::hemm, Dtype::c},  {L3Family::trmm, Dtype::z}};
+  const std::pair<L3Family, Dtype> mix[] = {{L3Family::gemm, Dtype::d}, {L3Family::herk, Dtype::z},
+                                            {L3Family::trsm, Dtype::d}, {L3Family::syr2k, Dtype::s},
+                                            {L3Family::hemm, Dtype::c}, {L3Family::trmm, Dtype::z}};
   std::vector<std::string> errors(threads);
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i)
@@ -170,7 +174,8 @@ int limit() {
   const auto before = cs.c;
   const auto r = client::run_level3_remote(big, cs.ptr(cs.a), cs.ptr(cs.b), cs.ptr(cs.c));
   std::printf("big=%s cause=%s\n", status_name(r.status), r.cause.c_str());
-  if (r.status != client::RemoteStatus::failed || r.cause.find("limit") == std::string::npos || cs.c != before) return 1;
+  if (r.status != client::RemoteStatus::failed || r.cause.find("limit") == std::string::npos || cs.c != before)
+    return 1;
   const std::string err = one_call(L3Family::gemm, Dtype::d, rng, 40);
   std::printf("small=%s\n", err.empty() ? "ok" : err.c_str());
   return err.empty() ? 0 : 1;

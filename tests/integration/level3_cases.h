@@ -96,23 +96,34 @@ inline void fill(std::vector<std::uint8_t>& v, Dtype t, std::mt19937_64& rng) {
 
 inline std::complex<double> get(const std::vector<std::uint8_t>& v, Dtype t, std::size_t idx) {
   switch (t) {
-    case Dtype::s: return reinterpret_cast<const float*>(v.data())[idx];
-    case Dtype::d: return reinterpret_cast<const double*>(v.data())[idx];
+    case Dtype::s:
+      return reinterpret_cast<const float*>(v.data())[idx];
+    case Dtype::d:
+      return reinterpret_cast<const double*>(v.data())[idx];
     case Dtype::c: {
       auto z = reinterpret_cast<const std::complex<float>*>(v.data())[idx];
       return {z.real(), z.imag()};
     }
-    case Dtype::z: return reinterpret_cast<const std::complex<double>*>(v.data())[idx];
+    case Dtype::z:
+      return reinterpret_cast<const std::complex<double>*>(v.data())[idx];
   }
   return 0;
 }
 
 inline void set(std::vector<std::uint8_t>& v, Dtype t, std::size_t idx, std::complex<double> z) {
   switch (t) {
-    case Dtype::s: reinterpret_cast<float*>(v.data())[idx] = float(z.real()); break;
-    case Dtype::d: reinterpret_cast<double*>(v.data())[idx] = z.real(); break;
-    case Dtype::c: reinterpret_cast<std::complex<float>*>(v.data())[idx] = {float(z.real()), float(z.imag())}; break;
-    case Dtype::z: reinterpret_cast<std::complex<double>*>(v.data())[idx] = z; break;
+    case Dtype::s:
+      reinterpret_cast<float*>(v.data())[idx] = float(z.real());
+      break;
+    case Dtype::d:
+      reinterpret_cast<double*>(v.data())[idx] = z.real();
+      break;
+    case Dtype::c:
+      reinterpret_cast<std::complex<float>*>(v.data())[idx] = {float(z.real()), float(z.imag())};
+      break;
+    case Dtype::z:
+      reinterpret_cast<std::complex<double>*>(v.data())[idx] = z;
+      break;
   }
 }
 

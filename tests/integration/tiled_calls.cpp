@@ -37,18 +37,17 @@ enum CblasOrder { CblasRowMajor = 101, CblasColMajor = 102 };
 enum CblasTranspose { CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113 };
 
 template <class T>
-using GemmFn = void (*)(const char*, const char*, const blas_int*, const blas_int*, const blas_int*, const T*,
-                        const T*, const blas_int*, const T*, const blas_int*, const T*, T*, const blas_int*, len_t,
-                        len_t);
-template <class T>
-using SymmFn = void (*)(const char*, const char*, const blas_int*, const blas_int*, const T*, const T*,
+using GemmFn = void (*)(const char*, const char*, const blas_int*, const blas_int*, const blas_int*, const T*, const T*,
                         const blas_int*, const T*, const blas_int*, const T*, T*, const blas_int*, len_t, len_t);
+template <class T>
+using SymmFn = void (*)(const char*, const char*, const blas_int*, const blas_int*, const T*, const T*, const blas_int*,
+                        const T*, const blas_int*, const T*, T*, const blas_int*, len_t, len_t);
 template <class T>
 using TrFn = void (*)(const char*, const char*, const char*, const char*, const blas_int*, const blas_int*, const T*,
                       const T*, const blas_int*, T*, const blas_int*, len_t, len_t, len_t, len_t);
 template <class T>
-using SyrkFn = void (*)(const char*, const char*, const blas_int*, const blas_int*, const T*, const T*,
-                        const blas_int*, const T*, T*, const blas_int*, len_t, len_t);
+using SyrkFn = void (*)(const char*, const char*, const blas_int*, const blas_int*, const T*, const T*, const blas_int*,
+                        const T*, T*, const blas_int*, len_t, len_t);
 using CblasDgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
                               double*, int);
 using CblasZgemmFn = void (*)(int, int, int, int, int, int, const void*, const void*, int, const void*, int,
@@ -69,21 +68,35 @@ F sym(void* lib, const char* name) {
   return reinterpret_cast<F>(p);
 }
 
-template <class T> struct Real { using type = T; };
-template <class R> struct Real<std::complex<R>> { using type = R; };
-template <class T> constexpr bool is_cplx = !std::is_same_v<typename Real<T>::type, T>;
-template <class T> const char* prefix() {
-  if constexpr (std::is_same_v<T, float>) return "s";
-  else if constexpr (std::is_same_v<T, double>) return "d";
-  else if constexpr (std::is_same_v<T, cf>) return "c";
-  else return "z";
+template <class T>
+struct Real {
+  using type = T;
+};
+template <class R>
+struct Real<std::complex<R>> {
+  using type = R;
+};
+template <class T>
+constexpr bool is_cplx = !std::is_same_v<typename Real<T>::type, T>;
+template <class T>
+const char* prefix() {
+  if constexpr (std::is_same_v<T, float>)
+    return "s";
+  else if constexpr (std::is_same_v<T, double>)
+    return "d";
+  else if constexpr (std::is_same_v<T, cf>)
+    return "c";
+  else
+    return "z";
 }
 
 template <class T>
 T rnd() {
   std::uniform_real_distribution<double> u(-1, 1);
-  if constexpr (is_cplx<T>) return T(typename Real<T>::type(u(g_rng)), typename Real<T>::type(u(g_rng)));
-  else return T(u(g_rng));
+  if constexpr (is_cplx<T>)
+    return T(typename Real<T>::type(u(g_rng)), typename Real<T>::type(u(g_rng)));
+  else
+    return T(u(g_rng));
 }
 
 // A column-major rows x cols array with leading dimension ld; padding rows hold a sentinel.
@@ -127,13 +140,13 @@ template <class T>
 void gemm(char ta, char tb, blas_int m, blas_int n, blas_int k, T alpha, T beta, int pad, bool nan_c = false) {
   const std::int64_t ar = ta == 'N' ? m : k, ac = ta == 'N' ? k : m;
   const std::int64_t br = tb == 'N' ? k : n, bc = tb == 'N' ? n : k;
-  const blas_int lda = blas_int(std::max<std::int64_t>(1, ar + pad)), ldb = blas_int(std::max<std::int64_t>(1, br + pad + 1)),
-                 ldc = blas_int(std::max(1, m + 2 * pad));
+  const blas_int lda = blas_int(std::max<std::int64_t>(1, ar + pad)),
+                 ldb = blas_int(std::max<std::int64_t>(1, br + pad + 1)), ldc = blas_int(std::max(1, m + 2 * pad));
   const auto A = matrix<T>(ar, ac, lda), B = matrix<T>(br, bc, ldb);
   auto C = matrix<T>(m, n, ldc, nan_c), Cref = C;
   const std::string name = std::string(prefix<T>()) + "gemm_";
-  sym<GemmFn<T>>(g_ref, name.c_str())(&ta, &tb, &m, &n, &k, &alpha, A.data(), &lda, B.data(), &ldb, &beta,
-                                      Cref.data(), &ldc, 1, 1);
+  sym<GemmFn<T>>(g_ref, name.c_str())(&ta, &tb, &m, &n, &k, &alpha, A.data(), &lda, B.data(), &ldb, &beta, Cref.data(),
+                                      &ldc, 1, 1);
   sym<GemmFn<T>>(g_shim, name.c_str())(&ta, &tb, &m, &n, &k, &alpha, A.data(), &lda, B.data(), &ldb, &beta, C.data(),
                                        &ldc, 1, 1);
   char what[160];
@@ -165,8 +178,8 @@ void tr(const char* routine, char side, char uplo, char ta, char diag, blas_int 
   const std::string name = std::string(prefix<T>()) + routine;
   sym<TrFn<T>>(g_ref, name.c_str())(&side, &uplo, &ta, &diag, &m, &n, &alpha, A.data(), &lda, Bref.data(), &ldb, 1, 1,
                                     1, 1);
-  sym<TrFn<T>>(g_shim, name.c_str())(&side, &uplo, &ta, &diag, &m, &n, &alpha, A.data(), &lda, B.data(), &ldb, 1, 1,
-                                     1, 1);
+  sym<TrFn<T>>(g_shim, name.c_str())(&side, &uplo, &ta, &diag, &m, &n, &alpha, A.data(), &lda, B.data(), &ldb, 1, 1, 1,
+                                     1);
   compare(name + " " + side + uplo + ta + diag + " m=" + std::to_string(m) + " n=" + std::to_string(n), B, Bref);
 }
 
@@ -205,8 +218,8 @@ void cblas_row_major() {
     const auto A = matrix<cd>(k, m, lda), B = matrix<cd>(k, n, ldb);
     auto C = matrix<cd>(n, m, ldc), Cref = C;
     const cd alpha(0.5, -1), beta(0.25, 0.5);
-    sym<CblasZgemmFn>(g_ref, "cblas_zgemm")(CblasRowMajor, CblasNoTrans, CblasConjTrans, m, n, k, &alpha, A.data(),
-                                            lda, B.data(), ldb, &beta, Cref.data(), ldc);
+    sym<CblasZgemmFn>(g_ref, "cblas_zgemm")(CblasRowMajor, CblasNoTrans, CblasConjTrans, m, n, k, &alpha, A.data(), lda,
+                                            B.data(), ldb, &beta, Cref.data(), ldc);
     sym<CblasZgemmFn>(g_shim, "cblas_zgemm")(CblasRowMajor, CblasNoTrans, CblasConjTrans, m, n, k, &alpha, A.data(),
                                              lda, B.data(), ldb, &beta, C.data(), ldc);
     compare("cblas_zgemm RowMajor NoTrans,ConjTrans", C, Cref);
@@ -233,14 +246,14 @@ int main(int argc, char** argv) {
   gemm<float>('N', 'N', 41, 30, 33, 1.5f, 0.5f, 1);
   gemm<float>('T', 'N', 41, 30, 33, 1.5f, 0.0f, 0);
   gemm<cf>('C', 'T', 21, 26, 14, cf(1, -0.5), cf(0.5, 0.5), 1);
-  gemm<double>('N', 'N', 33, 40, 21, 1.0, 0.0, 2, true);    // beta = 0, C full of NaN: must not leak
-  gemm<double>('T', 'C', 33, 40, 21, 2.0, 0.0, 0, true);    // same, contiguous C (received in place)
+  gemm<double>('N', 'N', 33, 40, 21, 1.0, 0.0, 2, true);  // beta = 0, C full of NaN: must not leak
+  gemm<double>('T', 'C', 33, 40, 21, 2.0, 0.0, 0, true);  // same, contiguous C (received in place)
   gemm<cd>('N', 'T', 17, 25, 9, cd(1, 1), cd(0, 0), 1, true);
-  gemm<double>('N', 'N', 30, 20, 10, 0.0, 0.5, 1);          // alpha = 0
-  gemm<double>('N', 'N', 30, 20, 0, 1.0, 2.0, 1);           // k = 0
-  gemm<double>('N', 'N', 700, 40, 600, 0.5, 1.0, 3);        // columns longer than a tile: row pieces
-  gemm<double>('T', 'N', 5, 300, 600, 0.5, 1.0, 1);         // short columns (packed sends)
-  gemm<double>('N', 'T', 64, 64, 64, 1.0, 1.0, 0);          // exact multiples of the tile width
+  gemm<double>('N', 'N', 30, 20, 10, 0.0, 0.5, 1);    // alpha = 0
+  gemm<double>('N', 'N', 30, 20, 0, 1.0, 2.0, 1);     // k = 0
+  gemm<double>('N', 'N', 700, 40, 600, 0.5, 1.0, 3);  // columns longer than a tile: row pieces
+  gemm<double>('T', 'N', 5, 300, 600, 0.5, 1.0, 1);   // short columns (packed sends)
+  gemm<double>('N', 'T', 64, 64, 64, 1.0, 1.0, 0);    // exact multiples of the tile width
   cblas_row_major();
   for (char uplo : {'U', 'L'}) {
     symm<double>('L', uplo, 29, 43, 0.5, 1.5);

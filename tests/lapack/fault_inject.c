@@ -13,18 +13,18 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-static int fault(const char *which) {
-  const char *f = getenv("RCPU_LAPACK_FAULT");
+static int fault(const char* which) {
+  const char* f = getenv("RCPU_LAPACK_FAULT");
   return f && strcmp(f, which) == 0;
 }
 
-typedef void dgetrf_t(const int *, const int *, double *, const int *, int *, int *);
-EXPORT void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info) {
+typedef void dgetrf_t(const int*, const int*, double*, const int*, int*, int*);
+EXPORT void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info) {
   if (fault("xerbla") && (*m < 0 || *n < 0 || *lda < (*m > 1 ? *m : 1))) {
     *info = *m < 0 ? -1 : (*n < 0 ? -2 : -4);
     return;
   }
-  dgetrf_t *real = (dgetrf_t *)dlsym(RTLD_NEXT, "dgetrf_");
+  dgetrf_t* real = (dgetrf_t*)dlsym(RTLD_NEXT, "dgetrf_");
   if (!real) abort();
   real(m, n, a, lda, ipiv, info);
   if (fault("compute") && *m > 0 && *n > 0) a[0] += 1.0;

@@ -33,21 +33,37 @@ int g_failures = 0, g_checks = 0;
 void* g_shim = nullptr;
 void* g_local = nullptr;
 
-template <class T> struct Real { using type = T; };
-template <class R> struct Real<std::complex<R>> { using type = R; };
-template <class T> using real_t = typename Real<T>::type;
-template <class T> constexpr bool is_cplx = !std::is_same_v<T, real_t<T>>;
+template <class T>
+struct Real {
+  using type = T;
+};
+template <class R>
+struct Real<std::complex<R>> {
+  using type = R;
+};
+template <class T>
+using real_t = typename Real<T>::type;
+template <class T>
+constexpr bool is_cplx = !std::is_same_v<T, real_t<T>>;
 
-template <class T> T cj(T x) {
-  if constexpr (is_cplx<T>) return std::conj(x);
-  else return x;
+template <class T>
+T cj(T x) {
+  if constexpr (is_cplx<T>)
+    return std::conj(x);
+  else
+    return x;
 }
 
-template <class T> char letter() {
-  if constexpr (std::is_same_v<T, float>) return 's';
-  else if constexpr (std::is_same_v<T, double>) return 'd';
-  else if constexpr (std::is_same_v<T, std::complex<float>>) return 'c';
-  else return 'z';
+template <class T>
+char letter() {
+  if constexpr (std::is_same_v<T, float>)
+    return 's';
+  else if constexpr (std::is_same_v<T, double>)
+    return 'd';
+  else if constexpr (std::is_same_v<T, std::complex<float>>)
+    return 'c';
+  else
+    return 'z';
 }
 
 template <class F>
@@ -76,12 +92,16 @@ std::mt19937_64 g_rng(12345);
 template <class T>
 T rnd() {
   std::uniform_real_distribution<double> u(-1, 1);
-  if constexpr (is_cplx<T>) return T(real_t<T>(u(g_rng)), real_t<T>(u(g_rng)));
-  else return T(u(g_rng));
+  if constexpr (is_cplx<T>)
+    return T(real_t<T>(u(g_rng)), real_t<T>(u(g_rng)));
+  else
+    return T(u(g_rng));
 }
 
 enum class Kind { random, illcond, singular };
-const char* kind_name(Kind k) { return k == Kind::random ? "random" : k == Kind::illcond ? "ill-conditioned" : "singular"; }
+const char* kind_name(Kind k) {
+  return k == Kind::random ? "random" : k == Kind::illcond ? "ill-conditioned" : "singular";
+}
 
 // A column-major m x n matrix with leading dimension ld; padding rows hold a sentinel.
 template <class T>
@@ -89,7 +109,8 @@ struct Mat {
   fint m = 0, n = 0, ld = 1;
   std::vector<T> v;
   Mat() = default;
-  Mat(fint m_, fint n_, fint pad = 3) : m(m_), n(n_), ld(std::max(1, m_ + pad)), v(std::size_t(ld) * std::max(1, n_), T(777)) {}
+  Mat(fint m_, fint n_, fint pad = 3)
+      : m(m_), n(n_), ld(std::max(1, m_ + pad)), v(std::size_t(ld) * std::max(1, n_), T(777)) {}
   T& operator()(fint i, fint j) { return v[std::size_t(j) * ld + i]; }
 };
 
@@ -123,14 +144,15 @@ Mat<T> hermitian(fint n, Kind kind, bool definite) {
   for (fint i = 0; i < n; ++i) a(i, i) = T(std::real(a(i, i)) + (definite ? n : 0));
   if (kind == Kind::illcond)
     for (fint j = 0; j < n; ++j)
-      for (fint i = 0; i < n; ++i)
-        a(i, j) *= real_t<T>(std::pow(10.0, -3.0 * (i + j) / std::max(1, n - 1)));
+      for (fint i = 0; i < n; ++i) a(i, j) *= real_t<T>(std::pow(10.0, -3.0 * (i + j) / std::max(1, n - 1)));
   if (kind == Kind::singular && definite) a(n / 2, n / 2) = T(-1);
   return a;
 }
 
 template <class T>
-double eps() { return std::numeric_limits<real_t<T>>::epsilon(); }
+double eps() {
+  return std::numeric_limits<real_t<T>>::epsilon();
+}
 
 // Compares two arrays of the same layout: sentinels (and anything LAPACK must not write) equal,
 // the rest within tol * max|ref|.
@@ -142,11 +164,18 @@ void compare(const std::string& what, const std::vector<T>& got, const std::vect
   for (const T& x : ref) scale = std::max(scale, double(std::abs(x)));
   for (std::size_t i = 0; i < ref.size(); ++i) {
     if (ref[i] == T(777) || got[i] == T(777)) {
-      if (!(ref[i] == got[i])) { worst = INFINITY; at = i; break; }
+      if (!(ref[i] == got[i])) {
+        worst = INFINITY;
+        at = i;
+        break;
+      }
       continue;
     }
     const double d = std::abs(got[i] - ref[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
   }
   if (!(worst <= tol * std::max(scale, 1e-30))) {
     ++g_failures;
@@ -240,7 +269,9 @@ std::string label(const std::string& r, Kind k, const std::string& extra = "") {
 
 // Workspace query through the library itself, as applications do.
 template <class T>
-fint lwork_of(T w) { return fint(std::real(w)); }
+fint lwork_of(T w) {
+  return fint(std::real(w));
+}
 
 // ---- the routines ----
 
@@ -261,13 +292,17 @@ void test_getrf(Kind kind, fint m, fint n) {
   if (g_gpu && kind != Kind::random) return;
   compare(what + " LU", a1.v, a2.v, tol_for<T>(kind, n));
   ++g_checks;
-  if (p1 != p2) { ++g_failures; std::printf("FAIL %s: pivots differ\n", what.c_str()); }
+  if (p1 != p2) {
+    ++g_failures;
+    std::printf("FAIL %s: pivots differ\n", what.c_str());
+  }
 }
 
 template <class T>
 void test_gesv_family(Kind kind, fint n, fint nrhs) {
   using Getrf = void (*)(const fint*, const fint*, T*, const fint*, fint*, fint*);
-  using Getrs = void (*)(const char*, const fint*, const fint*, const T*, const fint*, const fint*, T*, const fint*, fint*, flen);
+  using Getrs =
+      void (*)(const char*, const fint*, const fint*, const T*, const fint*, const fint*, T*, const fint*, fint*, flen);
   using Gesv = void (*)(const fint*, const fint*, T*, const fint*, fint*, T*, const fint*, fint*);
   using Getri = void (*)(const fint*, T*, const fint*, const fint*, T*, const fint*, fint*);
   const double tol = tol_for<T>(kind, n);
@@ -441,12 +476,15 @@ void test_qr_family(Kind kind, fint m, fint n, fint nrhs) {
       Mat<T> c0 = general<T>(cm, cn, Kind::random), c1 = c0, c2 = c0;
       T wq;
       fint m1 = -1, iq;
-      sym<Ormqr>(g_shim, r)(&side, &trans, &cm, &cn, &k, qr.v.data(), &qr.ld, tau.data(), c1.v.data(), &c1.ld, &wq, &m1, &iq, 1, 1);
+      sym<Ormqr>(g_shim, r)(&side, &trans, &cm, &cn, &k, qr.v.data(), &qr.ld, tau.data(), c1.v.data(), &c1.ld, &wq, &m1,
+                            &iq, 1, 1);
       fint lw = std::max(1, lwork_of(wq));
       std::vector<T> w(lw);
       fint i1 = -99, i2 = -99;
-      sym<Ormqr>(g_shim, r)(&side, &trans, &cm, &cn, &k, qr.v.data(), &qr.ld, tau.data(), c1.v.data(), &c1.ld, w.data(), &lw, &i1, 1, 1);
-      sym<Ormqr>(g_local, r)(&side, &trans, &cm, &cn, &k, qr.v.data(), &qr.ld, tau.data(), c2.v.data(), &c2.ld, w.data(), &lw, &i2, 1, 1);
+      sym<Ormqr>(g_shim, r)(&side, &trans, &cm, &cn, &k, qr.v.data(), &qr.ld, tau.data(), c1.v.data(), &c1.ld, w.data(),
+                            &lw, &i1, 1, 1);
+      sym<Ormqr>(g_local, r)(&side, &trans, &cm, &cn, &k, qr.v.data(), &qr.ld, tau.data(), c2.v.data(), &c2.ld,
+                             w.data(), &lw, &i2, 1, 1);
       const std::string what = label(r, kind, dims + " side=" + side + " trans=" + trans);
       compare_info(what, i1, i2);
       compare(what, c1.v, c2.v, tol);
@@ -498,14 +536,17 @@ void test_eig(Kind kind, fint n) {
             if (d) {
               using F = void (*)(const char*, const char*, const fint*, T*, const fint*, R*, T*, const fint*, R*,
                                  const fint*, fint*, const fint*, fint*, flen, flen);
-              sym<F>(g_shim, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), &wq, &m1, &rq, &m1, &iwq, &m1, &iq, 1, 1);
+              sym<F>(g_shim, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), &wq, &m1, &rq, &m1, &iwq, &m1, &iq, 1,
+                                1);
               fint lw = lwork_of(wq), lr = fint(rq), li = iwq;
               std::vector<T> wk(lw);
               std::vector<R> rw(lr);
               std::vector<fint> iw(li);
-              sym<F>(lib, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), wk.data(), &lw, rw.data(), &lr, iw.data(), &li, &info, 1, 1);
+              sym<F>(lib, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), wk.data(), &lw, rw.data(), &lr, iw.data(),
+                             &li, &info, 1, 1);
             } else {
-              using F = void (*)(const char*, const char*, const fint*, T*, const fint*, R*, T*, const fint*, R*, fint*, flen, flen);
+              using F = void (*)(const char*, const char*, const fint*, T*, const fint*, R*, T*, const fint*, R*, fint*,
+                                 flen, flen);
               std::vector<R> rw(std::max(1, 3 * n - 2));
               sym<F>(g_shim, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), &wq, &m1, rw.data(), &iq, 1, 1);
               fint lw = lwork_of(wq);
@@ -520,9 +561,11 @@ void test_eig(Kind kind, fint n) {
               fint lw = lwork_of(wq), li = iwq;
               std::vector<T> wk(lw);
               std::vector<fint> iw(li);
-              sym<F>(lib, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), wk.data(), &lw, iw.data(), &li, &info, 1, 1);
+              sym<F>(lib, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), wk.data(), &lw, iw.data(), &li, &info, 1,
+                             1);
             } else {
-              using F = void (*)(const char*, const char*, const fint*, T*, const fint*, R*, T*, const fint*, fint*, flen, flen);
+              using F = void (*)(const char*, const char*, const fint*, T*, const fint*, R*, T*, const fint*, fint*,
+                                 flen, flen);
               sym<F>(g_shim, r)(&jobz, &uplo, &n, a.v.data(), &a.ld, w.data(), &wq, &m1, &iq, 1, 1);
               fint lw = lwork_of(wq);
               std::vector<T> wk(lw);
@@ -570,8 +613,8 @@ void test_svd(Kind kind, fint m, fint n) {
       if constexpr (is_cplx<T>) {
         using F = void (*)(const char*, const char*, const fint*, const fint*, T*, const fint*, R*, T*, const fint*, T*,
                            const fint*, T*, const fint*, R*, fint*, flen, flen);
-        sym<F>(g_shim, r)(&ju, &jv, &m, &n, a[pass].v.data(), &a[pass].ld, s[pass].data(), u[pass].v.data(), &u[pass].ld,
-                          vt[pass].v.data(), &vt[pass].ld, &wq, &m1, rw.data(), &iq, 1, 1);
+        sym<F>(g_shim, r)(&ju, &jv, &m, &n, a[pass].v.data(), &a[pass].ld, s[pass].data(), u[pass].v.data(),
+                          &u[pass].ld, vt[pass].v.data(), &vt[pass].ld, &wq, &m1, rw.data(), &iq, 1, 1);
         fint lw = lwork_of(wq);
         std::vector<T> wk(lw);
         sym<F>(lib, r)(&ju, &jv, &m, &n, a[pass].v.data(), &a[pass].ld, s[pass].data(), u[pass].v.data(), &u[pass].ld,
@@ -579,8 +622,8 @@ void test_svd(Kind kind, fint m, fint n) {
       } else {
         using F = void (*)(const char*, const char*, const fint*, const fint*, T*, const fint*, R*, T*, const fint*, T*,
                            const fint*, T*, const fint*, fint*, flen, flen);
-        sym<F>(g_shim, r)(&ju, &jv, &m, &n, a[pass].v.data(), &a[pass].ld, s[pass].data(), u[pass].v.data(), &u[pass].ld,
-                          vt[pass].v.data(), &vt[pass].ld, &wq, &m1, &iq, 1, 1);
+        sym<F>(g_shim, r)(&ju, &jv, &m, &n, a[pass].v.data(), &a[pass].ld, s[pass].data(), u[pass].v.data(),
+                          &u[pass].ld, vt[pass].v.data(), &vt[pass].ld, &wq, &m1, &iq, 1, 1);
         fint lw = lwork_of(wq);
         std::vector<T> wk(lw);
         sym<F>(lib, r)(&ju, &jv, &m, &n, a[pass].v.data(), &a[pass].ld, s[pass].data(), u[pass].v.data(), &u[pass].ld,

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*,
-            const int*, const double*, const int*, const double*, double*, const int*, size_t, size_t);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*, size_t, size_t);
 enum { RowMajor = 101, ColMajor = 102, NoTrans = 111, Trans = 112 };
 void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdio.h>
 
-void dgemv_(const char*, const int*, const int*, const double*, const double*, const int*, const double*,
-            const int*, const double*, double*, const int*, size_t);
+void dgemv_(const char*, const int*, const int*, const double*, const double*, const int*, const double*, const int*,
+            const double*, double*, const int*, size_t);
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;

@@ -21,13 +21,12 @@ void dgeqrf_(const lint*, const lint*, double*, const lint*, double*, double*, c
 double dlamch_(const char*, size_t);
 float slamch_(const char*, size_t);
 double _Complex zladiv_(const double _Complex*, const double _Complex*);
-lint ilaenv_(const lint*, const char*, const char*, const lint*, const lint*, const lint*, const lint*, size_t,
-             size_t);
+lint ilaenv_(const lint*, const char*, const char*, const lint*, const lint*, const lint*, const lint*, size_t, size_t);
 lint disnan_(const double*);
 void chla_transtype_(char* ret, size_t ret_len, const lint* trans);
 double dlamc3_(const double*, const double*); /* generic entry point: no prototype in any source */
-void dgemm_(const char*, const char*, const lint*, const lint*, const lint*, const double*, const double*,
-            const lint*, const double*, const lint*, const double*, double*, const lint*, size_t, size_t);
+void dgemm_(const char*, const char*, const lint*, const lint*, const lint*, const double*, const double*, const lint*,
+            const double*, const lint*, const double*, double*, const lint*, size_t, size_t);
 
 static int failures = 0;
 static void check(int ok, const char* what) {

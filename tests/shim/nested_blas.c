@@ -6,8 +6,8 @@
 
 __attribute__((visibility("default"))) int nested_ddot_calls = 0;
 
-__attribute__((visibility("default"))) double ddot_(const int* n, const double* x, const int* incx,
-                                                    const double* y, const int* incy) {
+__attribute__((visibility("default"))) double ddot_(const int* n, const double* x, const int* incx, const double* y,
+                                                    const int* incy) {
   ++nested_ddot_calls;
   double s = 0;
   for (int i = 0; i < *n; ++i) s += x[i * *incx] * y[i * *incy];
@@ -15,10 +15,9 @@ __attribute__((visibility("default"))) double ddot_(const int* n, const double* 
 }
 
 /* y := alpha*A*x + beta*y, 'N' only, computed row by row through ddot_ (an exported symbol). */
-__attribute__((visibility("default"))) void dgemv_(const char* trans, const int* m, const int* n,
-                                                   const double* alpha, const double* a, const int* lda,
-                                                   const double* x, const int* incx, const double* beta,
-                                                   double* y, const int* incy, size_t trans_len) {
+__attribute__((visibility("default"))) void dgemv_(const char* trans, const int* m, const int* n, const double* alpha,
+                                                   const double* a, const int* lda, const double* x, const int* incx,
+                                                   const double* beta, double* y, const int* incy, size_t trans_len) {
   (void)trans;
   (void)trans_len;
   for (int i = 0; i < *m; ++i) {

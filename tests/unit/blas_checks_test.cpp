@@ -64,14 +64,14 @@ const Family* family_of(const std::string& member);
 
 void* reference();  // nullptr when Debian's libblas.so.3 is not installed
 void* reference_fn(const char* name);
-int* reference_row_major();     // the RowMajorStrg / CBLAS_CallFromC the reference's code uses
+int* reference_row_major();  // the RowMajorStrg / CBLAS_CallFromC the reference's code uses
 int* reference_call_from_c();
 
 struct Event {
-  bool cblas = false;      // cblas_xerbla (else xerbla_)
-  std::string routine;     // "cblas_dgemm" or "DGEMM "
+  bool cblas = false;   // cblas_xerbla (else xerbla_)
+  std::string routine;  // "cblas_dgemm" or "DGEMM "
   int info = 0;
-  std::string message;     // cblas_xerbla's formatted message
+  std::string message;                   // cblas_xerbla's formatted message
   int row_major = -1, call_from_c = -1;  // the globals at the time of the report
   bool operator==(const Event&) const = default;
 };
@@ -80,8 +80,8 @@ std::string str(const std::vector<Event>& es);
 
 // One call of a reference F77 routine made while capturing (by the reference's CBLAS).
 struct F77Record {
-  std::string routine;                        // "dgemm_"
-  std::map<std::string, char> chars;          // by Fortran argument name
+  std::string routine;                // "dgemm_"
+  std::map<std::string, char> chars;  // by Fortran argument name
   std::map<std::string, long long> ints;
   std::map<std::string, const void*> arrays;
   std::map<std::string, std::complex<double>> scalars;
@@ -164,10 +164,9 @@ void capture_cblas_xerbla(int info, const char* rout, const char* form, ...) {
 // ---- F77 thunks: record, then run the reference's own routine. Every Fortran argument is passed
 // by address (and the hidden lengths are size_t), so 16 integer-class arguments carry any of them.
 constexpr int kMaxThunks = 128;
-using Generic = void (*)(std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t,
-                         std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t,
-                         std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t,
-                         std::uintptr_t);
+using Generic = void (*)(std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t,
+                         std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t,
+                         std::uintptr_t, std::uintptr_t, std::uintptr_t, std::uintptr_t);
 std::string g_thunk_name[kMaxThunks];
 Generic g_thunk_target[kMaxThunks];
 
@@ -242,18 +241,31 @@ bool rebind(void* handle, Target target) {
   std::size_t jmpsz = 0, relasz = 0;
   for (const ElfW(Dyn)* d = lm->l_ld; d->d_tag != DT_NULL; ++d) {
     switch (d->d_tag) {
-      case DT_SYMTAB: symtab = reinterpret_cast<const ElfW(Sym)*>(fix(d->d_un.d_ptr)); break;
-      case DT_STRTAB: strtab = reinterpret_cast<const char*>(fix(d->d_un.d_ptr)); break;
-      case DT_JMPREL: jmprel = reinterpret_cast<const ElfW(Rela)*>(fix(d->d_un.d_ptr)); break;
-      case DT_PLTRELSZ: jmpsz = d->d_un.d_val; break;
-      case DT_RELA: rela = reinterpret_cast<const ElfW(Rela)*>(fix(d->d_un.d_ptr)); break;
-      case DT_RELASZ: relasz = d->d_un.d_val; break;
-      default: break;
+      case DT_SYMTAB:
+        symtab = reinterpret_cast<const ElfW(Sym)*>(fix(d->d_un.d_ptr));
+        break;
+      case DT_STRTAB:
+        strtab = reinterpret_cast<const char*>(fix(d->d_un.d_ptr));
+        break;
+      case DT_JMPREL:
+        jmprel = reinterpret_cast<const ElfW(Rela)*>(fix(d->d_un.d_ptr));
+        break;
+      case DT_PLTRELSZ:
+        jmpsz = d->d_un.d_val;
+        break;
+      case DT_RELA:
+        rela = reinterpret_cast<const ElfW(Rela)*>(fix(d->d_un.d_ptr));
+        break;
+      case DT_RELASZ:
+        relasz = d->d_un.d_val;
+        break;
+      default:
+        break;
     }
   }
   if (!symtab || !strtab) return false;
   const std::uintptr_t page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  auto apply = [&](const ElfW(Rela)* r, std::size_t bytes) {
+  auto apply = [&](const ElfW(Rela) * r, std::size_t bytes) {
     for (std::size_t i = 0; r && i < bytes / sizeof(ElfW(Rela)); ++i) {
       const auto type = ELF64_R_TYPE(r[i].r_info);
       if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) continue;
@@ -426,14 +438,12 @@ namespace {
 using namespace rcpu_test::netlib;
 using rcpu::Dtype;
 
-const std::string kFamilies[] = {"gemv", "gbmv", "symv", "hemv", "sbmv", "hbmv", "spmv", "hpmv",
-                                 "trmv", "trsv", "tbmv", "tbsv", "tpmv", "tpsv", "ger",  "syr",
-                                 "her",  "spr",  "hpr",  "syr2", "her2", "spr2", "hpr2", "gemm",
+const std::string kFamilies[] = {"gemv", "gbmv", "symv", "hemv", "sbmv",  "hbmv",  "spmv", "hpmv",
+                                 "trmv", "trsv", "tbmv", "tbsv", "tpmv",  "tpsv",  "ger",  "syr",
+                                 "her",  "spr",  "hpr",  "syr2", "her2",  "spr2",  "hpr2", "gemm",
                                  "symm", "hemm", "syrk", "herk", "syr2k", "her2k", "trmm", "trsm"};
 
-Dtype dtype_of(char c) {
-  return c == 's' ? Dtype::s : c == 'd' ? Dtype::d : c == 'c' ? Dtype::c : Dtype::z;
-}
+Dtype dtype_of(char c) { return c == 's' ? Dtype::s : c == 'd' ? Dtype::d : c == 'c' ? Dtype::c : Dtype::z; }
 
 // The call the generated F77 entry point makes: rcpu::checks::<family>(dtype, <check arguments in
 // spec order>), the option letters (which come first) upper-cased.
@@ -545,10 +555,10 @@ TEST_P(ChecksMatchReference, RandomArgumentSets) {
     SCOPED_TRACE(member);
     const auto proto = abi_protos().find(member);
     ASSERT_NE(proto, abi_protos().end());
-    const auto fn = reinterpret_cast<void (*)(const void*, const void*, const void*, const void*, const void*,
-                                              const void*, const void*, const void*, const void*, const void*,
-                                              const void*, const void*, const void*, const void*, const void*,
-                                              const void*)>(reference_fn(member.c_str()));
+    const auto fn =
+        reinterpret_cast<void (*)(const void*, const void*, const void*, const void*, const void*, const void*,
+                                  const void*, const void*, const void*, const void*, const void*, const void*,
+                                  const void*, const void*, const void*, const void*)>(reference_fn(member.c_str()));
     ASSERT_NE(fn, nullptr);
     // Positions (1-based, hidden lengths excluded) and kinds of the Fortran arguments.
     std::map<std::string, int> position;
@@ -603,8 +613,8 @@ TEST_P(ChecksMatchReference, RandomArgumentSets) {
       args.resize(16, nullptr);
 
       begin_capture(nullptr, nullptr);
-      fn(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10],
-         args[11], args[12], args[13], args[14], args[15]);
+      fn(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], args[11],
+         args[12], args[13], args[14], args[15]);
       const std::vector<Event> events = end_capture();
       ASSERT_LE(events.size(), 1u) << desc << str(events);
       const int ref_info = events.empty() ? 0 : events[0].info;
@@ -645,15 +655,15 @@ TEST(ChecksSpec, EveryFamilyIsTested) {
 TEST(Checks, ReferenceOrderExamples) {
   using namespace rcpu::checks;
   EXPECT_EQ(gemm(Dtype::d, 'X', 'N', -1, 0, 0, 0, 0, 0), 1);
-  EXPECT_EQ(gemm(Dtype::d, 'T', 'N', 4, 2, 3, 2, 3, 4), 8);   // transa 'T': nrowa = k = 3 > lda
+  EXPECT_EQ(gemm(Dtype::d, 'T', 'N', 4, 2, 3, 2, 3, 4), 8);  // transa 'T': nrowa = k = 3 > lda
   EXPECT_EQ(gemm(Dtype::d, 'T', 'N', 4, 2, 3, 3, 3, 4), 0);
   EXPECT_EQ(gemm(Dtype::d, 'N', 'N', 4, 2, 3, 3, 3, 4), 8);   // lda < m
   EXPECT_EQ(gemm(Dtype::z, 'C', 'T', 2, 2, 2, 2, 1, 2), 10);  // ldb < n (transb = 'T')
   EXPECT_EQ(gemm(Dtype::s, 'N', 'N', 2, 2, 2, 2, 2, 1), 13);
-  EXPECT_EQ(syrk(Dtype::d, 'U', 'C', 2, 2, 2, 2), 0);  // real syrk accepts 'C'
-  EXPECT_EQ(syrk(Dtype::z, 'U', 'C', 2, 2, 2, 2), 2);  // complex syrk does not
-  EXPECT_EQ(herk(Dtype::z, 'U', 'T', 2, 2, 2, 2), 2);  // herk: N or C only
-  EXPECT_EQ(gbmv(Dtype::d, 'N', 3, 3, 1, 1, 2, 1, 1), 8);  // lda < kl + ku + 1
+  EXPECT_EQ(syrk(Dtype::d, 'U', 'C', 2, 2, 2, 2), 0);       // real syrk accepts 'C'
+  EXPECT_EQ(syrk(Dtype::z, 'U', 'C', 2, 2, 2, 2), 2);       // complex syrk does not
+  EXPECT_EQ(herk(Dtype::z, 'U', 'T', 2, 2, 2, 2), 2);       // herk: N or C only
+  EXPECT_EQ(gbmv(Dtype::d, 'N', 3, 3, 1, 1, 2, 1, 1), 8);   // lda < kl + ku + 1
   EXPECT_EQ(tbmv(Dtype::c, 'L', 'N', 'U', 3, 2, 2, 1), 7);  // lda < k + 1
   EXPECT_EQ(ger(Dtype::d, 2, 2, 0, 0, 1), 5);
   EXPECT_EQ(trsm(Dtype::d, 'R', 'U', 'N', 'U', 3, 2, 1, 3), 9);  // side R: nrowa = n

@@ -100,8 +100,8 @@ std::vector<std::string> cblas_routines(int level = 0) {
 bool is_enum(const Param& p) { return p.type.find("CBLAS_") != std::string::npos; }
 bool is_int(const Param& p) { return p.type.find("blas_int") != std::string::npos; }
 bool is_real_value(const Param& p) {
-  return p.type.find('*') == std::string::npos && (p.type.find("float") != std::string::npos ||
-                                                   p.type.find("double") != std::string::npos);
+  return p.type.find('*') == std::string::npos &&
+         (p.type.find("float") != std::string::npos || p.type.find("double") != std::string::npos);
 }
 
 // Storage for one call's operands, typed for the routine's precision.
@@ -167,12 +167,12 @@ struct CblasCall {
     using U = std::uintptr_t;
     if (single) {
       reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, float, float)>(fn)(
-          ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], ints[9], ints[10],
-          ints[11], ints[12], ints[13], ints[14], ints[15], float(reals[0]), float(reals[1]));
+          ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], ints[9], ints[10], ints[11],
+          ints[12], ints[13], ints[14], ints[15], float(reals[0]), float(reals[1]));
     } else {
       reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, double, double)>(fn)(
-          ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], ints[9], ints[10],
-          ints[11], ints[12], ints[13], ints[14], ints[15], reals[0], reals[1]);
+          ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], ints[9], ints[10], ints[11],
+          ints[12], ints[13], ints[14], ints[15], reals[0], reals[1]);
     }
   }
 
@@ -240,15 +240,22 @@ Prediction predict(const CblasCall& c) {
   const int L = int(g("layout"));
   F77Call2& f = p.f2;
   F77Call3& f3 = p.f3;
-  if (fam == "gemv") p.v = plan::gemv(dt, L, g("TransA"), g("M"), g("N"), g("lda"), g("incX"), g("incY"), f);
+  if (fam == "gemv")
+    p.v = plan::gemv(dt, L, g("TransA"), g("M"), g("N"), g("lda"), g("incX"), g("incY"), f);
   else if (fam == "gbmv")
     p.v = plan::gbmv(dt, L, g("TransA"), g("M"), g("N"), g("KL"), g("KU"), g("lda"), g("incX"), g("incY"), f);
-  else if (fam == "symv") p.v = plan::symv(dt, L, g("Uplo"), g("N"), g("lda"), g("incX"), g("incY"), f);
-  else if (fam == "hemv") p.v = plan::hemv(dt, L, g("Uplo"), g("N"), g("lda"), g("incX"), g("incY"), f);
-  else if (fam == "sbmv") p.v = plan::sbmv(dt, L, g("Uplo"), g("N"), g("K"), g("lda"), g("incX"), g("incY"), f);
-  else if (fam == "hbmv") p.v = plan::hbmv(dt, L, g("Uplo"), g("N"), g("K"), g("lda"), g("incX"), g("incY"), f);
-  else if (fam == "spmv") p.v = plan::spmv(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
-  else if (fam == "hpmv") p.v = plan::hpmv(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
+  else if (fam == "symv")
+    p.v = plan::symv(dt, L, g("Uplo"), g("N"), g("lda"), g("incX"), g("incY"), f);
+  else if (fam == "hemv")
+    p.v = plan::hemv(dt, L, g("Uplo"), g("N"), g("lda"), g("incX"), g("incY"), f);
+  else if (fam == "sbmv")
+    p.v = plan::sbmv(dt, L, g("Uplo"), g("N"), g("K"), g("lda"), g("incX"), g("incY"), f);
+  else if (fam == "hbmv")
+    p.v = plan::hbmv(dt, L, g("Uplo"), g("N"), g("K"), g("lda"), g("incX"), g("incY"), f);
+  else if (fam == "spmv")
+    p.v = plan::spmv(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
+  else if (fam == "hpmv")
+    p.v = plan::hpmv(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
   else if (fam == "trmv")
     p.v = plan::trmv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("lda"), g("incX"), f);
   else if (fam == "trsv")
@@ -257,18 +264,28 @@ Prediction predict(const CblasCall& c) {
     p.v = plan::tbmv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("K"), g("lda"), g("incX"), f);
   else if (fam == "tbsv")
     p.v = plan::tbsv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("K"), g("lda"), g("incX"), f);
-  else if (fam == "tpmv") p.v = plan::tpmv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("incX"), f);
-  else if (fam == "tpsv") p.v = plan::tpsv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("incX"), f);
+  else if (fam == "tpmv")
+    p.v = plan::tpmv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("incX"), f);
+  else if (fam == "tpsv")
+    p.v = plan::tpsv(dt, L, g("Uplo"), g("TransA"), g("Diag"), g("N"), g("incX"), f);
   else if (fam == "ger")
     p.v = plan::ger(dt, L, c.routine.back() == 'c', g("M"), g("N"), g("incX"), g("incY"), g("lda"), f);
-  else if (fam == "syr") p.v = plan::syr(dt, L, g("Uplo"), g("N"), g("incX"), g("lda"), f);
-  else if (fam == "her") p.v = plan::her(dt, L, g("Uplo"), g("N"), g("incX"), g("lda"), f);
-  else if (fam == "spr") p.v = plan::spr(dt, L, g("Uplo"), g("N"), g("incX"), f);
-  else if (fam == "hpr") p.v = plan::hpr(dt, L, g("Uplo"), g("N"), g("incX"), f);
-  else if (fam == "syr2") p.v = plan::syr2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), g("lda"), f);
-  else if (fam == "her2") p.v = plan::her2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), g("lda"), f);
-  else if (fam == "spr2") p.v = plan::spr2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
-  else if (fam == "hpr2") p.v = plan::hpr2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
+  else if (fam == "syr")
+    p.v = plan::syr(dt, L, g("Uplo"), g("N"), g("incX"), g("lda"), f);
+  else if (fam == "her")
+    p.v = plan::her(dt, L, g("Uplo"), g("N"), g("incX"), g("lda"), f);
+  else if (fam == "spr")
+    p.v = plan::spr(dt, L, g("Uplo"), g("N"), g("incX"), f);
+  else if (fam == "hpr")
+    p.v = plan::hpr(dt, L, g("Uplo"), g("N"), g("incX"), f);
+  else if (fam == "syr2")
+    p.v = plan::syr2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), g("lda"), f);
+  else if (fam == "her2")
+    p.v = plan::her2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), g("lda"), f);
+  else if (fam == "spr2")
+    p.v = plan::spr2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
+  else if (fam == "hpr2")
+    p.v = plan::hpr2(dt, L, g("Uplo"), g("N"), g("incX"), g("incY"), f);
   else {
     p.level3 = true;
     if (fam == "gemm")
@@ -277,8 +294,10 @@ Prediction predict(const CblasCall& c) {
       p.v = plan::symm(dt, L, g("Side"), g("Uplo"), g("M"), g("N"), g("lda"), g("ldb"), g("ldc"), f3);
     else if (fam == "hemm")
       p.v = plan::hemm(dt, L, g("Side"), g("Uplo"), g("M"), g("N"), g("lda"), g("ldb"), g("ldc"), f3);
-    else if (fam == "syrk") p.v = plan::syrk(dt, L, g("Uplo"), g("Trans"), g("N"), g("K"), g("lda"), g("ldc"), f3);
-    else if (fam == "herk") p.v = plan::herk(dt, L, g("Uplo"), g("Trans"), g("N"), g("K"), g("lda"), g("ldc"), f3);
+    else if (fam == "syrk")
+      p.v = plan::syrk(dt, L, g("Uplo"), g("Trans"), g("N"), g("K"), g("lda"), g("ldc"), f3);
+    else if (fam == "herk")
+      p.v = plan::herk(dt, L, g("Uplo"), g("Trans"), g("N"), g("K"), g("lda"), g("ldc"), f3);
     else if (fam == "syr2k")
       p.v = plan::syr2k(dt, L, g("Uplo"), g("Trans"), g("N"), g("K"), g("lda"), g("ldb"), g("ldc"), f3);
     else if (fam == "her2k")
@@ -363,10 +382,14 @@ std::string compare_f77(const CblasCall& c, Operands& ops, const Prediction& p, 
     expect_char("trans", f.trans);
     expect_char("uplo", f.uplo);
     expect_char("diag", f.diag);
-    for (const auto& [name, want] : std::map<std::string, long long>{{"m", f.m},     {"n", f.n},
-                                                                     {"kl", f.kl},   {"ku", f.ku},
-                                                                     {"k", f.k},     {"lda", f.lda},
-                                                                     {"incx", f.incx}, {"incy", f.incy}})
+    for (const auto& [name, want] : std::map<std::string, long long>{{"m", f.m},
+                                                                     {"n", f.n},
+                                                                     {"kl", f.kl},
+                                                                     {"ku", f.ku},
+                                                                     {"k", f.k},
+                                                                     {"lda", f.lda},
+                                                                     {"incx", f.incx},
+                                                                     {"incy", f.incy}})
       expect_int(name, want);
     // The F77 x and y: the CBLAS X and Y (swapped for row-major ger/her2/hpr2) unless copied.
     const bool x_is_copy = f.swap_xy ? f.y_copy : f.x_copy;

@@ -1,16 +1,16 @@
 // FFTs: the shared description (common/fft.h), the FFT request codec and checks
 // (protocol/fft_request.h), the client's gather/scatter of strided arrays, and the whole remote
 // path against an in-process rcpud (CPU backend), including malformed requests.
-#include <gtest/gtest.h>
 #include <fftw3.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <complex>
 #include <condition_variable>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -58,7 +58,7 @@ TEST(Fft, SizesOfRealTransforms) {
 TEST(Fft, ValidateRejectsAbsurdDescriptors) {
   const std::uint64_t big = ~std::uint64_t(0);
   EXPECT_FALSE(fft_validate(c2c({{8, 1, 1}}), big));
-  EXPECT_TRUE(fft_validate(c2c({}), big));                                   // rank 0
+  EXPECT_TRUE(fft_validate(c2c({}), big));                                       // rank 0
   EXPECT_TRUE(fft_validate(c2c(std::vector<FftDim>(9, FftDim{2, 1, 1})), big));  // rank 9
   EXPECT_TRUE(fft_validate(c2c({{0, 1, 1}}), big));
   EXPECT_TRUE(fft_validate(c2c({{-5, 1, 1}}), big));
@@ -126,7 +126,7 @@ TEST(FftGather, ScatterWritesExactlyTheOutputElements) {
   EXPECT_EQ(again, packed);
   std::size_t touched = 0;
   for (std::size_t i = 0; i < array.size(); ++i) touched += array[i] != std::complex<double>(-1, -1);
-  EXPECT_EQ(touched, packed_n);  // rows of 5 at stride 7, batches 40 apart: nothing else written
+  EXPECT_EQ(touched, packed_n);                       // rows of 5 at stride 7, batches 40 apart: nothing else written
   EXPECT_EQ(array[5], std::complex<double>(-1, -1));  // the gap after the first row
 }
 
@@ -353,9 +353,15 @@ class AsyncFftBackend final : public backend::Backend {
 
  private:
   struct Streamed final : backend::StreamedFft {
-    Streamed(AsyncFftBackend& be, backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in,
-             void* out, int mode)
-        : be(be), cache(c), d(d), flags(flags), in(in), out(static_cast<std::uint8_t*>(out)), mode(mode),
+    Streamed(AsyncFftBackend& be, backend::FftPlanCache& c, const FftDescriptor& d, unsigned flags, void* in, void* out,
+             int mode)
+        : be(be),
+          cache(c),
+          d(d),
+          flags(flags),
+          in(in),
+          out(static_cast<std::uint8_t*>(out)),
+          mode(mode),
           seen(fft_in_bytes(d), 0) {}
     ~Streamed() override {
       if (worker.joinable()) worker.join();
@@ -461,8 +467,10 @@ std::string run_striped_raw(FftServer& s, std::size_t k, const std::vector<std::
   auto stripe = [&](std::size_t c) {
     try {
       transport::Connection& conn = *conns[c];
-      if (c == 0) send_message(conn, Kind::request, 9, opcode, req, kFlagStriped);
-      else send_message(conn, Kind::join, 9, opcode, Join{req.token, std::uint32_t(c)}, kFlagStriped);
+      if (c == 0)
+        send_message(conn, Kind::request, 9, opcode, req, kFlagStriped);
+      else
+        send_message(conn, Kind::join, 9, opcode, Join{req.token, std::uint32_t(c)}, kFlagStriped);
       const auto [a, b] = fft_stripe_range(bytes, c, k);
       send_matrix(conn, 9, opcode, 0, src + a, b - a, 1, b - a, 1);
       if (c == 0) {

@@ -77,7 +77,7 @@ TEST(HostBufferPool, IdleMemoryIsFreedBeforeACallIsRefused) {
   HostBufferPool pool(be, budget, 10000);
   auto a = pool.take(6000);
   ASSERT_TRUE(a);
-  pool.give(*a);  // idle, still charged to the budget
+  pool.give(*a);             // idle, still charged to the budget
   auto b = pool.take(8000);  // 6000 + 8000 > 10000: the idle block must go first
   ASSERT_TRUE(b);
   EXPECT_EQ(be.frees, 1);

@@ -37,7 +37,7 @@ TEST(LapackSpec, EveryMemberHasAnOpcodeInItsOwnRange) {
       EXPECT_STREQ(opcode_name(code), r->name);
       EXPECT_EQ(dtype_letter(r->dtype)[0], r->name[0]);
     }
-  EXPECT_EQ(found, 68);  // 17 families x s/d/c/z
+  EXPECT_EQ(found, 68);                        // 17 families x s/d/c/z
   EXPECT_EQ(lapack_routine(0x0102), nullptr);  // dgemm is Level 3
 }
 

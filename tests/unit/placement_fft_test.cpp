@@ -76,7 +76,8 @@ double run_against_one_cpu(Backend& be, const FftDescriptor& d, bool streamed = 
   auto cache = be.new_fft_cache();
   std::vector<std::uint8_t> keep = in;
   be.prepare_fft(*cache, d, kEstimate, in.data(), out.data());
-  in = keep;  // planning may overwrite the arrays (FFTW's rule); the input is restored, as rcpud receives after planning
+  in =
+      keep;  // planning may overwrite the arrays (FFTW's rule); the input is restored, as rcpud receives after planning
   if (streamed) {
     auto s = be.begin_fft(*cache, d, kEstimate, in.data(), out.data());
     s->input_arrived(0, in_bytes);
@@ -88,7 +89,8 @@ double run_against_one_cpu(Backend& be, const FftDescriptor& d, bool streamed = 
   double err = 0, scale = 0;
   const bool dbl = d.precision == FftPrecision::f64;
   for (std::uint64_t i = 0; i < out_bytes / (dbl ? 8 : 4); ++i) {
-    const double a = dbl ? reinterpret_cast<const double*>(out.data())[i] : reinterpret_cast<const float*>(out.data())[i];
+    const double a =
+        dbl ? reinterpret_cast<const double*>(out.data())[i] : reinterpret_cast<const float*>(out.data())[i];
     const double b =
         dbl ? reinterpret_cast<const double*>(ref_out.data())[i] : reinterpret_cast<const float*>(ref_out.data())[i];
     err = std::max(err, std::abs(a - b));

@@ -123,7 +123,9 @@ class CheckedCpu final : public Backend {
   void level3(const Level3Args& x, const void* a, const void* b, void* c) override {
     if (auto err = level3_validate(x)) throw BackendError("invalid sub-call: " + *err);
     const Level3Shapes s = level3_shapes(x);
-    auto packed = [](const OperandShape& o) { return o.role == Role::none || o.cols <= 1 || o.ld == std::max<std::int64_t>(1, o.rows); };
+    auto packed = [](const OperandShape& o) {
+      return o.role == Role::none || o.cols <= 1 || o.ld == std::max<std::int64_t>(1, o.rows);
+    };
     if (!packed(s.a) || !packed(s.b) || !packed(s.c)) {
       ++unpacked;
       if (strict) throw BackendError("operands not packed");
@@ -173,12 +175,12 @@ void check_against_direct(Backend& placed, const Level3Args& x, std::mt19937_64&
   backend::make_cpu_backend({})->level3(x, direct.ptr(direct.a), direct.ptr(direct.b), direct.ptr(direct.c));
   placed.level3(x, placed_case.ptr(placed_case.a), placed_case.ptr(placed_case.b), placed_case.ptr(placed_case.c));
   const double diff = testing::max_rel_diff(placed_case.c, direct.c, x.dtype);
-  EXPECT_LE(diff, testing::tolerance(x.dtype) * 10) << what << " m=" << x.m << " n=" << x.n << " k=" << x.k
-                                                    << " side=" << x.side << " uplo=" << x.uplo << " trans=" << x.transa
-                                                    << x.transb;
+  EXPECT_LE(diff, testing::tolerance(x.dtype) * 10)
+      << what << " m=" << x.m << " n=" << x.n << " k=" << x.k << " side=" << x.side << " uplo=" << x.uplo
+      << " trans=" << x.transa << x.transb;
 }
 
-const L3Family kFamilies[] = {L3Family::gemm, L3Family::symm,  L3Family::hemm, L3Family::syrk, L3Family::herk,
+const L3Family kFamilies[] = {L3Family::gemm,  L3Family::symm,  L3Family::hemm, L3Family::syrk, L3Family::herk,
                               L3Family::syr2k, L3Family::her2k, L3Family::trmm, L3Family::trsm};
 
 bool hermitian(L3Family f) { return f == L3Family::hemm || f == L3Family::herk || f == L3Family::her2k; }
@@ -484,7 +486,8 @@ class AsyncCpu final : public Backend {
  private:
   class Stream final : public backend::StreamedCall {
    public:
-    Stream(AsyncCpu& be, const Level3Args& x, const void* a, const void* b, void* c) : be_(be), x_(x), a_(a), b_(b), c_(c) {}
+    Stream(AsyncCpu& be, const Level3Args& x, const void* a, const void* b, void* c)
+        : be_(be), x_(x), a_(a), b_(b), c_(c) {}
     int depth() const override { return 3; }
     void compute_panel(std::int64_t, std::int64_t) override { ++be_.violations; }  // the placement must pipeline
     void start_panel(std::int64_t col0, std::int64_t cols) override {
@@ -502,7 +505,8 @@ class AsyncCpu final : public Backend {
       std::uint64_t b_off = 0, c_off = 0;
       const Level3Args p = level3_panel(x_, col0, cols, b_off, c_off);
       const std::size_t e = element_size(x_.dtype);
-      be_.cpu->level3(p, a_, b_ ? static_cast<const char*>(b_) + b_off * e : nullptr, static_cast<char*>(c_) + c_off * e);
+      be_.cpu->level3(p, a_, b_ ? static_cast<const char*>(b_) + b_off * e : nullptr,
+                      static_cast<char*>(c_) + c_off * e);
       ++be_.panels;
     }
 
@@ -664,9 +668,12 @@ TEST(PlacementOptions, Parse) {
   EXPECT_EQ(r.options->device_slowdown, (std::vector<double>{1, 1, 4}));
   EXPECT_EQ(r.options->split_min_flops, 1e6);
   EXPECT_EQ(r.options->split_min_cols, 7);
-  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-           {"--virtual-devices", "0"}, {"--device-rates", "1,-2"}, {"--device-rates", "x"},
-           {"--device-slowdown", "0.5"}, {"--split-min-flops", "-1"}, {"--split-min-cols", "0"}}) {
+  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"--virtual-devices", "0"},
+                                                                            {"--device-rates", "1,-2"},
+                                                                            {"--device-rates", "x"},
+                                                                            {"--device-slowdown", "0.5"},
+                                                                            {"--split-min-flops", "-1"},
+                                                                            {"--split-min-cols", "0"}}) {
     auto b = parse_args(bad);
     EXPECT_FALSE(b.options) << bad[0] << " " << bad[1];
     EXPECT_EQ(b.exit_code, 2);

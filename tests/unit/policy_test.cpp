@@ -69,7 +69,7 @@ TEST(Policy, AutoUsesTheFlopThreshold) {
 
 TEST(Config, ParsesEnvironment) {
   static std::map<std::string, std::string> env;
-  env = {{"RCPU_SERVER", "10.0.0.1:7000"}, {"RCPU_POLICY", "remote"}, {"RCPU_FALLBACK", "error"},
+  env = {{"RCPU_SERVER", "10.0.0.1:7000"}, {"RCPU_POLICY", "remote"},      {"RCPU_FALLBACK", "error"},
          {"RCPU_AUTO_MIN_FLOPS", "1e9"},   {"RCPU_TRACE", "/tmp/t.jsonl"}, {"RCPU_STATS", "1"}};
   const Config c = parse_config([](const char* n) -> const char* {
     auto it = env.find(n);

@@ -8,9 +8,9 @@
 #include <cstdio>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <cstdlib>
 #include <random>
 
 #include "protocol/frame.h"
@@ -218,7 +218,7 @@ TEST(Codec, RoundTripEveryMessage) {
 TEST(Codec, EveryTruncationAndExtensionIsRejected) {
   const auto payloads = sample_payloads();
   const std::vector<std::function<void(const std::vector<std::uint8_t>&)>> decoders = {
-      [](const auto& b) { decode<Hello>(b); },      [](const auto& b) { decode<HelloOk>(b); },
+      [](const auto& b) { decode<Hello>(b); }, [](const auto& b) { decode<HelloOk>(b); },
       [](const auto& b) { decode<ErrorReply>(b); }, [](const auto& b) { decode<Request>(b); },
       [](const auto& b) { decode<Response>(b); }};
   for (std::size_t m = 0; m < payloads.size(); ++m) {
@@ -234,49 +234,50 @@ TEST(Codec, EveryTruncationAndExtensionIsRejected) {
 }
 
 TEST(Codec, AbsurdLengthsAreRejectedWithoutAllocating) {
-  EXPECT_EQ(0, with_memory_cap([] {
-    // An ERROR whose message claims 4 GiB - 1 bytes with nothing behind them.
-    EXPECT_THROW(decode<ErrorReply>(std::vector<std::uint8_t>{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}), DecodeError);
-    // A Request whose operand vector claims 2^32-1 entries.
-    std::vector<std::uint8_t> req = encode(sample_request(L3Family::gemm, Dtype::d));
-    const std::size_t args_len = req.size() - 4 - 3 * (1 + 1 + 8 + 8 + 4);
-    std::memset(req.data() + args_len, 0xff, 4);
-    EXPECT_THROW(decode<Request>(req), DecodeError);
-  }));
+  EXPECT_EQ(
+      0, with_memory_cap([] {
+        // An ERROR whose message claims 4 GiB - 1 bytes with nothing behind them.
+        EXPECT_THROW(decode<ErrorReply>(std::vector<std::uint8_t>{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}), DecodeError);
+        // A Request whose operand vector claims 2^32-1 entries.
+        std::vector<std::uint8_t> req = encode(sample_request(L3Family::gemm, Dtype::d));
+        const std::size_t args_len = req.size() - 4 - 3 * (1 + 1 + 8 + 8 + 4);
+        std::memset(req.data() + args_len, 0xff, 4);
+        EXPECT_THROW(decode<Request>(req), DecodeError);
+      }));
 }
 
 TEST(Codec, FuzzedBytesNeverCrashOrAllocateMuch) {
   EXPECT_EQ(0, with_memory_cap([] {
-  std::mt19937_64 rng(42);
-  const auto payloads = sample_payloads();
-  for (int iter = 0; iter < 4000; ++iter) {
-    std::vector<std::uint8_t> bytes;
-    if (iter % 2 == 0) {
-      bytes.resize(rng() % 200);
-      for (auto& b : bytes) b = std::uint8_t(rng());
-    } else {
-      // Mutations of valid messages reach deeper into the decoders than pure noise.
-      bytes = payloads[rng() % payloads.size()];
-      const int flips = 1 + int(rng() % 4);
-      for (int f = 0; f < flips && !bytes.empty(); ++f) bytes[rng() % bytes.size()] = std::uint8_t(rng());
-    }
-    decode_all(bytes);
-    HeaderBytes hb;
-    for (auto& b : hb) b = std::uint8_t(rng());
-    if (iter % 3 == 0) std::memcpy(hb.data(), "RCPU\x01\x00", 6);
-    try {
-      const FrameHeader h = decode_header(hb.data());
-      EXPECT_LE(h.payload_length, kMaxDataFrame);
-    } catch (const ProtocolError&) {
-    }
-    // Requests that decode must still pass the semantic check before anyone allocates for them.
-    try {
-      const Request r = decode<Request>(bytes);
-      (void)check_level3_request(std::uint32_t(rng() % 0x200), r);
-    } catch (const DecodeError&) {
-    }
-  }
-  }));
+              std::mt19937_64 rng(42);
+              const auto payloads = sample_payloads();
+              for (int iter = 0; iter < 4000; ++iter) {
+                std::vector<std::uint8_t> bytes;
+                if (iter % 2 == 0) {
+                  bytes.resize(rng() % 200);
+                  for (auto& b : bytes) b = std::uint8_t(rng());
+                } else {
+                  // Mutations of valid messages reach deeper into the decoders than pure noise.
+                  bytes = payloads[rng() % payloads.size()];
+                  const int flips = 1 + int(rng() % 4);
+                  for (int f = 0; f < flips && !bytes.empty(); ++f) bytes[rng() % bytes.size()] = std::uint8_t(rng());
+                }
+                decode_all(bytes);
+                HeaderBytes hb;
+                for (auto& b : hb) b = std::uint8_t(rng());
+                if (iter % 3 == 0) std::memcpy(hb.data(), "RCPU\x01\x00", 6);
+                try {
+                  const FrameHeader h = decode_header(hb.data());
+                  EXPECT_LE(h.payload_length, kMaxDataFrame);
+                } catch (const ProtocolError&) {
+                }
+                // Requests that decode must still pass the semantic check before anyone allocates for them.
+                try {
+                  const Request r = decode<Request>(bytes);
+                  (void)check_level3_request(std::uint32_t(rng() % 0x200), r);
+                } catch (const DecodeError&) {
+                }
+              }
+            }));
 }
 
 TEST(RequestCheck, RejectsMismatches) {
@@ -319,7 +320,8 @@ TEST(RequestCheck, SaturatingSizes) {
 
 TEST(Wire, MatrixFramingGathersColumnsAndSplitsFrames) {
   std::mt19937_64 rng(7);
-  for (std::uint64_t rows : {std::uint64_t(1), std::uint64_t(3), std::uint64_t(700)}) {       // packed (short columns) and iovec columns
+  for (std::uint64_t rows :
+       {std::uint64_t(1), std::uint64_t(3), std::uint64_t(700)}) {  // packed (short columns) and iovec columns
     for (std::uint64_t pad : {std::uint64_t(0), std::uint64_t(5)}) {
       for (std::uint64_t max_frame : {std::uint64_t(8), std::uint64_t(1000), kMaxDataFrame}) {
         const std::uint64_t cols = 9, ld = rows + pad, elem = 8;
@@ -511,10 +513,10 @@ TEST(Tiling, TileFramesAreCheckedAgainstThePlan) {
     const FrameHeader h = recv_header(c);
     TileDesc want = t;
     std::uint64_t id = 9;
-    if (bad == 0) want.row0 = 0;    // another place
-    if (bad == 1) want.operand = 2; // another operand
-    if (bad == 2) id = 10;          // another request
-    if (bad == 3) want.cols = 3;    // another length
+    if (bad == 0) want.row0 = 0;     // another place
+    if (bad == 1) want.operand = 2;  // another operand
+    if (bad == 2) id = 10;           // another request
+    if (bad == 3) want.cols = 3;     // another length
     EXPECT_THROW(expect_tile(c, h, id, want, 8), ProtocolError) << bad;
   }
   FrameHeader h;

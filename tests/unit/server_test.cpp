@@ -54,9 +54,13 @@ TEST(ServerOptions, DefaultsAndValues) {
   EXPECT_EQ(r.options->max_memory_bytes, 512ull << 20);
   EXPECT_EQ(r.options->max_sessions, 3);
   EXPECT_TRUE(r.options->insecure);
-  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-           {"--backend", "gpu"}, {"--listen", "nowhere"}, {"--max-sessions", "0"}, {"--devices", "a"},
-           {"--max-request-bytes", "12Q"}, {"--bogus"}, {"extra"}}) {
+  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"--backend", "gpu"},
+                                                                            {"--listen", "nowhere"},
+                                                                            {"--max-sessions", "0"},
+                                                                            {"--devices", "a"},
+                                                                            {"--max-request-bytes", "12Q"},
+                                                                            {"--bogus"},
+                                                                            {"extra"}}) {
     auto b = parse(bad);
     EXPECT_FALSE(b.options) << bad[0];
     EXPECT_EQ(b.exit_code, 2);
@@ -148,7 +152,8 @@ std::vector<std::uint8_t> reference(const Case& cs) {
       } else {
         const Mat opB = op(load(cs.b, t, s.b), x.transa == 'N' ? 'N' : tr);
         const Mat P1 = mul(opA, op(opB, tr)), P2 = mul(opB, op(opA, tr));
-        for (std::size_t i = 0; i < P.v.size(); ++i) P.v[i] = x.alpha * P1.v[i] + (herm ? std::conj(x.alpha) : x.alpha) * P2.v[i];
+        for (std::size_t i = 0; i < P.v.size(); ++i)
+          P.v[i] = x.alpha * P1.v[i] + (herm ? std::conj(x.alpha) : x.alpha) * P2.v[i];
       }
       for (std::int64_t j = 0; j < x.n; ++j)
         for (std::int64_t i = 0; i < x.n; ++i) {
@@ -182,7 +187,10 @@ std::vector<std::uint8_t> reference(const Case& cs) {
         bool is_upper = true;
         for (std::int64_t j = 0; j < n && is_upper; ++j)
           for (std::int64_t i = j + 1; i < n; ++i)
-            if (M(i, j) != cd(0)) { is_upper = false; break; }
+            if (M(i, j) != cd(0)) {
+              is_upper = false;
+              break;
+            }
         for (std::int64_t col = 0; col < X.c; ++col) {
           if (is_upper) {
             for (std::int64_t i = n - 1; i >= 0; --i) {
@@ -218,7 +226,8 @@ std::vector<std::pair<L3Family, Dtype>> all_routines() {
 
 std::string describe(const Level3Args& x) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s side=%c uplo=%c trans=%c/%c diag=%c m=%lld n=%lld k=%lld lda=%lld ldb=%lld ldc=%lld beta=(%g,%g)",
+  std::snprintf(buf, sizeof buf,
+                "%s side=%c uplo=%c trans=%c/%c diag=%c m=%lld n=%lld k=%lld lda=%lld ldb=%lld ldc=%lld beta=(%g,%g)",
                 routine_name(x.family, x.dtype).c_str(), x.side, x.uplo, x.transa, x.transb, x.diag, (long long)x.m,
                 (long long)x.n, (long long)x.k, (long long)x.lda, (long long)x.ldb, (long long)x.ldc, x.beta.real(),
                 x.beta.imag());
@@ -294,7 +303,8 @@ void check_remote_call(const Level3Args& x, std::mt19937_64& rng) {
   Case local = remote;
   auto be = backend::make_cpu_backend({});
   be->level3(x, local.ptr(local.a), local.ptr(local.b), local.ptr(local.c));
-  const client::RemoteResult r = client::run_level3_remote(x, remote.ptr(remote.a), remote.ptr(remote.b), remote.ptr(remote.c));
+  const client::RemoteResult r =
+      client::run_level3_remote(x, remote.ptr(remote.a), remote.ptr(remote.b), remote.ptr(remote.c));
   ASSERT_EQ(r.status, client::RemoteStatus::ok) << r.cause << " " << describe(x);
   EXPECT_LT(testing::max_rel_diff(remote.c, local.c, x.dtype), testing::tolerance(x.dtype)) << describe(x);
   EXPECT_GT(r.timing.bytes_sent, 0u);
@@ -305,7 +315,8 @@ void check_remote_call(const Level3Args& x, std::mt19937_64& rng) {
 TEST_F(Remote, EveryRoutineMatchesTheBackend) {
   std::mt19937_64 rng(2);
   for (auto [f, t] : all_routines())
-    for (int rep = 0; rep < 4; ++rep) check_remote_call(testing::random_args(f, t, rng, 40, rep % 2 == 0, rep >= 2), rng);
+    for (int rep = 0; rep < 4; ++rep)
+      check_remote_call(testing::random_args(f, t, rng, 40, rep % 2 == 0, rep >= 2), rng);
 }
 
 TEST_F(Remote, LargeOperandsSpanManyFrames) {
@@ -330,7 +341,8 @@ TEST_F(Remote, ManyThreadsShareThePool) {
     threads.emplace_back([i, &failures] {
       std::mt19937_64 rng(100 + i);
       for (int rep = 0; rep < 8; ++rep) {
-        const Level3Args x = testing::random_args(rep % 2 ? L3Family::gemm : L3Family::herk, Dtype::z, rng, 30, true, false);
+        const Level3Args x =
+            testing::random_args(rep % 2 ? L3Family::gemm : L3Family::herk, Dtype::z, rng, 30, true, false);
         Case cs = testing::make_case(x, rng);
         Case ref = cs;
         backend::make_cpu_backend({})->level3(x, ref.ptr(ref.a), ref.ptr(ref.b), ref.ptr(ref.c));

@@ -2,8 +2,8 @@
 // It is also where every other backend's unsupported calls end up (the server falls through to it).
 #include <algorithm>
 #include <climits>
-#include <mutex>
 #include <complex>
+#include <mutex>
 #include <string>
 
 #include "backends/backend.h"
@@ -64,13 +64,21 @@ struct Routines<cd> {
   static constexpr auto trsm = ztrsm_;
 };
 
-template <class T> struct RealOf { using type = T; };
-template <class R> struct RealOf<std::complex<R>> { using type = R; };
+template <class T>
+struct RealOf {
+  using type = T;
+};
+template <class R>
+struct RealOf<std::complex<R>> {
+  using type = R;
+};
 
 template <class T>
 T scalar(std::complex<double> v) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return T(v.real());
-  else return T(typename T::value_type(v.real()), typename T::value_type(v.imag()));
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
+    return T(v.real());
+  else
+    return T(typename T::value_type(v.real()), typename T::value_type(v.imag()));
 }
 
 // OpenBLAS here is LP64: a dimension past INT_MAX cannot be expressed (level3_validate allows 2^31).
@@ -116,9 +124,12 @@ void run(const Level3Args& x, const void* a_, const void* b_, void* c_) {
     case L3Family::herk:
     case L3Family::her2k:
       if constexpr (cplx) {
-        if (x.family == L3Family::hemm) F::hemm(&side, &uplo, &m, &n, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
-        else if (x.family == L3Family::herk) F::herk(&uplo, &ta, &n, &k, &alpha_r, a, &lda, &beta_r, c, &ldc, 1, 1);
-        else F::her2k(&uplo, &ta, &n, &k, &alpha, a, &lda, b, &ldb, &beta_r, c, &ldc, 1, 1);
+        if (x.family == L3Family::hemm)
+          F::hemm(&side, &uplo, &m, &n, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
+        else if (x.family == L3Family::herk)
+          F::herk(&uplo, &ta, &n, &k, &alpha_r, a, &lda, &beta_r, c, &ldc, 1, 1);
+        else
+          F::her2k(&uplo, &ta, &n, &k, &alpha, a, &lda, b, &ldb, &beta_r, c, &ldc, 1, 1);
         return;
       }
       break;
@@ -151,10 +162,14 @@ class CpuBackend final : public Backend {
     Level3Args x = args;
     if (x.family == L3Family::trmm || x.family == L3Family::trsm) x.ldc = x.ldb;
     switch (x.dtype) {
-      case Dtype::s: return run<float>(x, a, b, c);
-      case Dtype::d: return run<double>(x, a, b, c);
-      case Dtype::c: return run<cf>(x, a, b, c);
-      case Dtype::z: return run<cd>(x, a, b, c);
+      case Dtype::s:
+        return run<float>(x, a, b, c);
+      case Dtype::d:
+        return run<double>(x, a, b, c);
+      case Dtype::c:
+        return run<cf>(x, a, b, c);
+      case Dtype::z:
+        return run<cd>(x, a, b, c);
     }
     throw BackendError("cpu backend: unknown data type");
   }
@@ -181,7 +196,8 @@ std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
   // before 0.3.27), so each of N devices running at once gets 1/N of the threads.
   if (options.cpu_share > 1) {
     static std::once_flag once;
-    std::call_once(once, [&] { openblas_set_num_threads(std::max(1, openblas_get_num_threads() / options.cpu_share)); });
+    std::call_once(once,
+                   [&] { openblas_set_num_threads(std::max(1, openblas_get_num_threads() / options.cpu_share)); });
   }
   return std::make_unique<CpuBackend>();
 }

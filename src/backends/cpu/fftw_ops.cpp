@@ -42,8 +42,10 @@ class FftwCache final : public FftPlanCache {
   ~FftwCache() override {
     std::lock_guard<std::mutex> lock(planner_mutex());
     for (auto& [k, p] : plans_) {
-      if (std::get<1>(k) == int(FftPrecision::f64)) fftw_destroy_plan(static_cast<fftw_plan>(p));
-      else fftwf_destroy_plan(static_cast<fftwf_plan>(p));
+      if (std::get<1>(k) == int(FftPrecision::f64))
+        fftw_destroy_plan(static_cast<fftw_plan>(p));
+      else
+        fftwf_destroy_plan(static_cast<fftwf_plan>(p));
     }
   }
   void* find(const Key& k) const {
@@ -119,17 +121,22 @@ void fftw_run(FftPlanCache& cache, const FftDescriptor& d, unsigned planner_flag
   if (d.precision == FftPrecision::f64) {
     auto* pl = static_cast<fftw_plan>(p);
     switch (d.kind) {
-      case FftKind::c2c: return fftw_execute_dft(pl, static_cast<fftw_complex*>(in), static_cast<fftw_complex*>(out));
-      case FftKind::r2c: return fftw_execute_dft_r2c(pl, static_cast<double*>(in), static_cast<fftw_complex*>(out));
-      case FftKind::c2r: return fftw_execute_dft_c2r(pl, static_cast<fftw_complex*>(in), static_cast<double*>(out));
+      case FftKind::c2c:
+        return fftw_execute_dft(pl, static_cast<fftw_complex*>(in), static_cast<fftw_complex*>(out));
+      case FftKind::r2c:
+        return fftw_execute_dft_r2c(pl, static_cast<double*>(in), static_cast<fftw_complex*>(out));
+      case FftKind::c2r:
+        return fftw_execute_dft_c2r(pl, static_cast<fftw_complex*>(in), static_cast<double*>(out));
     }
   } else {
     auto* pl = static_cast<fftwf_plan>(p);
     switch (d.kind) {
       case FftKind::c2c:
         return fftwf_execute_dft(pl, static_cast<fftwf_complex*>(in), static_cast<fftwf_complex*>(out));
-      case FftKind::r2c: return fftwf_execute_dft_r2c(pl, static_cast<float*>(in), static_cast<fftwf_complex*>(out));
-      case FftKind::c2r: return fftwf_execute_dft_c2r(pl, static_cast<fftwf_complex*>(in), static_cast<float*>(out));
+      case FftKind::r2c:
+        return fftwf_execute_dft_r2c(pl, static_cast<float*>(in), static_cast<fftwf_complex*>(out));
+      case FftKind::c2r:
+        return fftwf_execute_dft_c2r(pl, static_cast<fftwf_complex*>(in), static_cast<float*>(out));
     }
   }
 }

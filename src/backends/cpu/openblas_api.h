@@ -57,8 +57,8 @@ void csyrk_(const char*, const char*, const fint*, const fint*, const cf*, const
             const fint*, fstrlen, fstrlen);
 void zsyrk_(const char*, const char*, const fint*, const fint*, const cd*, const cd*, const fint*, const cd*, cd*,
             const fint*, fstrlen, fstrlen);
-void cherk_(const char*, const char*, const fint*, const fint*, const float*, const cf*, const fint*, const float*,
-            cf*, const fint*, fstrlen, fstrlen);
+void cherk_(const char*, const char*, const fint*, const fint*, const float*, const cf*, const fint*, const float*, cf*,
+            const fint*, fstrlen, fstrlen);
 void zherk_(const char*, const char*, const fint*, const fint*, const double*, const cd*, const fint*, const double*,
             cd*, const fint*, fstrlen, fstrlen);
 
@@ -79,16 +79,16 @@ void zher2k_(const char*, const char*, const fint*, const fint*, const cd*, cons
 // ?trmm / ?trsm(side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb)
 void strmm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const float*, const float*,
             const fint*, float*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
-void dtrmm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const double*,
-            const double*, const fint*, double*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
+void dtrmm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const double*, const double*,
+            const fint*, double*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
 void ctrmm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const cf*, const cf*,
             const fint*, cf*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
 void ztrmm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const cd*, const cd*,
             const fint*, cd*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
 void strsm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const float*, const float*,
             const fint*, float*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
-void dtrsm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const double*,
-            const double*, const fint*, double*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
+void dtrsm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const double*, const double*,
+            const fint*, double*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
 void ctrsm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const cf*, const cf*,
             const fint*, cf*, const fint*, fstrlen, fstrlen, fstrlen, fstrlen);
 void ztrsm_(const char*, const char*, const char*, const char*, const fint*, const fint*, const cd*, const cd*,

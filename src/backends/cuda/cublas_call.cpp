@@ -6,9 +6,12 @@ namespace rcpu::backend::cuda {
 
 cublasOperation_t cublas_op(char trans, Dtype t) {
   switch (trans) {
-    case 'T': return CUBLAS_OP_T;
-    case 'C': return is_complex(t) ? CUBLAS_OP_C : CUBLAS_OP_T;
-    default: return CUBLAS_OP_N;
+    case 'T':
+      return CUBLAS_OP_T;
+    case 'C':
+      return is_complex(t) ? CUBLAS_OP_C : CUBLAS_OP_T;
+    default:
+      return CUBLAS_OP_N;
   }
 }
 cublasSideMode_t cublas_side(char side) { return side == 'R' ? CUBLAS_SIDE_RIGHT : CUBLAS_SIDE_LEFT; }
@@ -36,9 +39,13 @@ struct Scalars {
 };
 
 template <class T>
-const T* in(const void* p) { return static_cast<const T*>(p); }
+const T* in(const void* p) {
+  return static_cast<const T*>(p);
+}
 template <class T>
-T* io(void* p) { return static_cast<T*>(p); }
+T* io(void* p) {
+  return static_cast<T*>(p);
+}
 
 using F = float;
 using D = double;
@@ -60,68 +67,121 @@ cublasStatus_t run_cublas(cublasHandle_t h, const Level3Args& x, const void* a, 
   switch (x.family) {
     case L3Family::gemm:
       switch (t) {
-        case Dtype::s: return cublasSgemm_v2_64(h, ta, tb, m, n, kk, &k.s_alpha, in<F>(a), lda, in<F>(b), ldb, &k.s_beta, io<F>(c), ldc);
-        case Dtype::d: return cublasDgemm_v2_64(h, ta, tb, m, n, kk, &k.d_alpha, in<D>(a), lda, in<D>(b), ldb, &k.d_beta, io<D>(c), ldc);
-        case Dtype::c: return cublasCgemm_v2_64(h, ta, tb, m, n, kk, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZgemm_v2_64(h, ta, tb, m, n, kk, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c), ldc);
+        case Dtype::s:
+          return cublasSgemm_v2_64(h, ta, tb, m, n, kk, &k.s_alpha, in<F>(a), lda, in<F>(b), ldb, &k.s_beta, io<F>(c),
+                                   ldc);
+        case Dtype::d:
+          return cublasDgemm_v2_64(h, ta, tb, m, n, kk, &k.d_alpha, in<D>(a), lda, in<D>(b), ldb, &k.d_beta, io<D>(c),
+                                   ldc);
+        case Dtype::c:
+          return cublasCgemm_v2_64(h, ta, tb, m, n, kk, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c),
+                                   ldc);
+        case Dtype::z:
+          return cublasZgemm_v2_64(h, ta, tb, m, n, kk, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c),
+                                   ldc);
       }
       break;
     case L3Family::symm:
       switch (t) {
-        case Dtype::s: return cublasSsymm_v2_64(h, side, uplo, m, n, &k.s_alpha, in<F>(a), lda, in<F>(b), ldb, &k.s_beta, io<F>(c), ldc);
-        case Dtype::d: return cublasDsymm_v2_64(h, side, uplo, m, n, &k.d_alpha, in<D>(a), lda, in<D>(b), ldb, &k.d_beta, io<D>(c), ldc);
-        case Dtype::c: return cublasCsymm_v2_64(h, side, uplo, m, n, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZsymm_v2_64(h, side, uplo, m, n, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c), ldc);
+        case Dtype::s:
+          return cublasSsymm_v2_64(h, side, uplo, m, n, &k.s_alpha, in<F>(a), lda, in<F>(b), ldb, &k.s_beta, io<F>(c),
+                                   ldc);
+        case Dtype::d:
+          return cublasDsymm_v2_64(h, side, uplo, m, n, &k.d_alpha, in<D>(a), lda, in<D>(b), ldb, &k.d_beta, io<D>(c),
+                                   ldc);
+        case Dtype::c:
+          return cublasCsymm_v2_64(h, side, uplo, m, n, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c),
+                                   ldc);
+        case Dtype::z:
+          return cublasZsymm_v2_64(h, side, uplo, m, n, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c),
+                                   ldc);
       }
       break;
     case L3Family::hemm:
       switch (t) {
-        case Dtype::c: return cublasChemm_v2_64(h, side, uplo, m, n, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZhemm_v2_64(h, side, uplo, m, n, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c), ldc);
-        default: return CUBLAS_STATUS_INVALID_VALUE;  // hermitian routine on real data
+        case Dtype::c:
+          return cublasChemm_v2_64(h, side, uplo, m, n, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c),
+                                   ldc);
+        case Dtype::z:
+          return cublasZhemm_v2_64(h, side, uplo, m, n, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c),
+                                   ldc);
+        default:
+          return CUBLAS_STATUS_INVALID_VALUE;  // hermitian routine on real data
       }
     case L3Family::syrk:
       switch (t) {
-        case Dtype::s: return cublasSsyrk_v2_64(h, uplo, ta, n, kk, &k.s_alpha, in<F>(a), lda, &k.s_beta, io<F>(c), ldc);
-        case Dtype::d: return cublasDsyrk_v2_64(h, uplo, ta, n, kk, &k.d_alpha, in<D>(a), lda, &k.d_beta, io<D>(c), ldc);
-        case Dtype::c: return cublasCsyrk_v2_64(h, uplo, ta, n, kk, &k.c_alpha, in<C>(a), lda, &k.c_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZsyrk_v2_64(h, uplo, ta, n, kk, &k.z_alpha, in<Z>(a), lda, &k.z_beta, io<Z>(c), ldc);
+        case Dtype::s:
+          return cublasSsyrk_v2_64(h, uplo, ta, n, kk, &k.s_alpha, in<F>(a), lda, &k.s_beta, io<F>(c), ldc);
+        case Dtype::d:
+          return cublasDsyrk_v2_64(h, uplo, ta, n, kk, &k.d_alpha, in<D>(a), lda, &k.d_beta, io<D>(c), ldc);
+        case Dtype::c:
+          return cublasCsyrk_v2_64(h, uplo, ta, n, kk, &k.c_alpha, in<C>(a), lda, &k.c_beta, io<C>(c), ldc);
+        case Dtype::z:
+          return cublasZsyrk_v2_64(h, uplo, ta, n, kk, &k.z_alpha, in<Z>(a), lda, &k.z_beta, io<Z>(c), ldc);
       }
       break;
     case L3Family::herk:  // alpha and beta are real
       switch (t) {
-        case Dtype::c: return cublasCherk_v2_64(h, uplo, ta, n, kk, &k.s_alpha, in<C>(a), lda, &k.s_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZherk_v2_64(h, uplo, ta, n, kk, &k.d_alpha, in<Z>(a), lda, &k.d_beta, io<Z>(c), ldc);
-        default: return CUBLAS_STATUS_INVALID_VALUE;
+        case Dtype::c:
+          return cublasCherk_v2_64(h, uplo, ta, n, kk, &k.s_alpha, in<C>(a), lda, &k.s_beta, io<C>(c), ldc);
+        case Dtype::z:
+          return cublasZherk_v2_64(h, uplo, ta, n, kk, &k.d_alpha, in<Z>(a), lda, &k.d_beta, io<Z>(c), ldc);
+        default:
+          return CUBLAS_STATUS_INVALID_VALUE;
       }
     case L3Family::syr2k:
       switch (t) {
-        case Dtype::s: return cublasSsyr2k_v2_64(h, uplo, ta, n, kk, &k.s_alpha, in<F>(a), lda, in<F>(b), ldb, &k.s_beta, io<F>(c), ldc);
-        case Dtype::d: return cublasDsyr2k_v2_64(h, uplo, ta, n, kk, &k.d_alpha, in<D>(a), lda, in<D>(b), ldb, &k.d_beta, io<D>(c), ldc);
-        case Dtype::c: return cublasCsyr2k_v2_64(h, uplo, ta, n, kk, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZsyr2k_v2_64(h, uplo, ta, n, kk, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c), ldc);
+        case Dtype::s:
+          return cublasSsyr2k_v2_64(h, uplo, ta, n, kk, &k.s_alpha, in<F>(a), lda, in<F>(b), ldb, &k.s_beta, io<F>(c),
+                                    ldc);
+        case Dtype::d:
+          return cublasDsyr2k_v2_64(h, uplo, ta, n, kk, &k.d_alpha, in<D>(a), lda, in<D>(b), ldb, &k.d_beta, io<D>(c),
+                                    ldc);
+        case Dtype::c:
+          return cublasCsyr2k_v2_64(h, uplo, ta, n, kk, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.c_beta, io<C>(c),
+                                    ldc);
+        case Dtype::z:
+          return cublasZsyr2k_v2_64(h, uplo, ta, n, kk, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.z_beta, io<Z>(c),
+                                    ldc);
       }
       break;
     case L3Family::her2k:  // alpha complex, beta real
       switch (t) {
-        case Dtype::c: return cublasCher2k_v2_64(h, uplo, ta, n, kk, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.s_beta, io<C>(c), ldc);
-        case Dtype::z: return cublasZher2k_v2_64(h, uplo, ta, n, kk, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.d_beta, io<Z>(c), ldc);
-        default: return CUBLAS_STATUS_INVALID_VALUE;
+        case Dtype::c:
+          return cublasCher2k_v2_64(h, uplo, ta, n, kk, &k.c_alpha, in<C>(a), lda, in<C>(b), ldb, &k.s_beta, io<C>(c),
+                                    ldc);
+        case Dtype::z:
+          return cublasZher2k_v2_64(h, uplo, ta, n, kk, &k.z_alpha, in<Z>(a), lda, in<Z>(b), ldb, &k.d_beta, io<Z>(c),
+                                    ldc);
+        default:
+          return CUBLAS_STATUS_INVALID_VALUE;
       }
     case L3Family::trmm:  // B := alpha op(A) B; cuBLAS writes C, here C = B (in place)
       switch (t) {
-        case Dtype::s: return cublasStrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.s_alpha, in<F>(a), lda, io<F>(c), ldb, io<F>(c), ldb);
-        case Dtype::d: return cublasDtrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.d_alpha, in<D>(a), lda, io<D>(c), ldb, io<D>(c), ldb);
-        case Dtype::c: return cublasCtrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.c_alpha, in<C>(a), lda, io<C>(c), ldb, io<C>(c), ldb);
-        case Dtype::z: return cublasZtrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.z_alpha, in<Z>(a), lda, io<Z>(c), ldb, io<Z>(c), ldb);
+        case Dtype::s:
+          return cublasStrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.s_alpha, in<F>(a), lda, io<F>(c), ldb, io<F>(c),
+                                   ldb);
+        case Dtype::d:
+          return cublasDtrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.d_alpha, in<D>(a), lda, io<D>(c), ldb, io<D>(c),
+                                   ldb);
+        case Dtype::c:
+          return cublasCtrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.c_alpha, in<C>(a), lda, io<C>(c), ldb, io<C>(c),
+                                   ldb);
+        case Dtype::z:
+          return cublasZtrmm_v2_64(h, side, uplo, ta, diag, m, n, &k.z_alpha, in<Z>(a), lda, io<Z>(c), ldb, io<Z>(c),
+                                   ldb);
       }
       break;
     case L3Family::trsm:  // B := alpha op(A)^-1 B, in place
       switch (t) {
-        case Dtype::s: return cublasStrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.s_alpha, in<F>(a), lda, io<F>(c), ldb);
-        case Dtype::d: return cublasDtrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.d_alpha, in<D>(a), lda, io<D>(c), ldb);
-        case Dtype::c: return cublasCtrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.c_alpha, in<C>(a), lda, io<C>(c), ldb);
-        case Dtype::z: return cublasZtrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.z_alpha, in<Z>(a), lda, io<Z>(c), ldb);
+        case Dtype::s:
+          return cublasStrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.s_alpha, in<F>(a), lda, io<F>(c), ldb);
+        case Dtype::d:
+          return cublasDtrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.d_alpha, in<D>(a), lda, io<D>(c), ldb);
+        case Dtype::c:
+          return cublasCtrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.c_alpha, in<C>(a), lda, io<C>(c), ldb);
+        case Dtype::z:
+          return cublasZtrsm_v2_64(h, side, uplo, ta, diag, m, n, &k.z_alpha, in<Z>(a), lda, io<Z>(c), ldb);
       }
       break;
   }
@@ -138,10 +198,14 @@ cublasStatus_t run_add_scaled(cublasHandle_t h, Dtype t, std::int64_t m, std::in
   const Scalars k(s);
   const cublasOperation_t N = CUBLAS_OP_N;
   switch (t) {
-    case Dtype::s: return cublasSgeam_64(h, N, N, m, n, &k.s_alpha, in<F>(c), ld, &k.s_beta, in<F>(x), ld, io<F>(c), ld);
-    case Dtype::d: return cublasDgeam_64(h, N, N, m, n, &k.d_alpha, in<D>(c), ld, &k.d_beta, in<D>(x), ld, io<D>(c), ld);
-    case Dtype::c: return cublasCgeam_64(h, N, N, m, n, &k.c_alpha, in<C>(c), ld, &k.c_beta, in<C>(x), ld, io<C>(c), ld);
-    case Dtype::z: return cublasZgeam_64(h, N, N, m, n, &k.z_alpha, in<Z>(c), ld, &k.z_beta, in<Z>(x), ld, io<Z>(c), ld);
+    case Dtype::s:
+      return cublasSgeam_64(h, N, N, m, n, &k.s_alpha, in<F>(c), ld, &k.s_beta, in<F>(x), ld, io<F>(c), ld);
+    case Dtype::d:
+      return cublasDgeam_64(h, N, N, m, n, &k.d_alpha, in<D>(c), ld, &k.d_beta, in<D>(x), ld, io<D>(c), ld);
+    case Dtype::c:
+      return cublasCgeam_64(h, N, N, m, n, &k.c_alpha, in<C>(c), ld, &k.c_beta, in<C>(x), ld, io<C>(c), ld);
+    case Dtype::z:
+      return cublasZgeam_64(h, N, N, m, n, &k.z_alpha, in<Z>(c), ld, &k.z_beta, in<Z>(x), ld, io<Z>(c), ld);
   }
   return CUBLAS_STATUS_INVALID_VALUE;
 }

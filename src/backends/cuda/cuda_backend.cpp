@@ -63,8 +63,8 @@
 // failure is retried once with an exactly sized arena. A sticky error (a kernel fault poisons the
 // CUDA context) marks the backend unusable: supports() then answers false so the server sends
 // everything to the CPU backend, and level3() throws at once.
-#include <cuda_runtime.h>
 #include <cublas_v2.h>
+#include <cuda_runtime.h>
 
 #include <algorithm>
 #include <atomic>
@@ -72,8 +72,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -84,8 +84,8 @@
 #include "backends/cuda/copy_pool.h"
 #include "backends/cuda/cublas_call.h"
 #include "backends/cuda/cuda_util.h"
-#include "backends/cuda/cusolver_lapack.h"
 #include "backends/cuda/cufft_ops.h"
+#include "backends/cuda/cusolver_lapack.h"
 #include "backends/cuda/k_outer_plan.h"
 #include "backends/cuda/plan.h"
 #include "backends/cuda/tile_staging.h"
@@ -100,15 +100,15 @@ namespace cuda {
 namespace {
 
 constexpr std::uint64_t kMiB = std::uint64_t(1) << 20;
-constexpr std::uint64_t kGranule = 256 * kMiB;  // arena growth step above 256 MiB
+constexpr std::uint64_t kGranule = 256 * kMiB;        // arena growth step above 256 MiB
 constexpr std::uint64_t kWorkspaceBytes = 32 * kMiB;  // cuBLAS workspace (NVIDIA's advice for Hopper)
 
 // Tuning knobs, read once from the environment when the backend is made (docs/gpu.md).
 struct Config {
-  bool pinned_staging = true;  // RCPU_CUDA_STAGING=pinned|pageable
+  bool pinned_staging = true;            // RCPU_CUDA_STAGING=pinned|pageable
   std::uint64_t slot_bytes = 32 * kMiB;  // RCPU_CUDA_STAGE_MB
-  int slots = 4;  // RCPU_CUDA_STAGE_SLOTS
-  int copy_threads = 4;  // RCPU_CUDA_COPY_THREADS
+  int slots = 4;                         // RCPU_CUDA_STAGE_SLOTS
+  int copy_threads = 4;                  // RCPU_CUDA_COPY_THREADS
   PlanOptions plan;  // RCPU_CUDA_PIPELINE_STEPS -> max_steps, RCPU_CUDA_MIN_STEP_MB -> min_step_bytes
   // RCPU_CUDA_K_OUTER=0 turns the k-outer gemm schedule off (k_outer_plan.h);
   // RCPU_CUDA_FLOPS_PER_BYTE sets its balance (device flop rate / host->device copy rate).
@@ -191,12 +191,13 @@ class DeviceArena {
     if (e == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();
       throw OutOfDeviceMemory("cuda: out of device memory allocating " + format_bytes(need) + " for " + routine + " (" +
-                        device_memory_text(device) + ")");
+                              device_memory_text(device) + ")");
     }
     check_cuda(e, device, "cudaMalloc of the device arena");
     ptr_ = p;
     cap_.store(want, std::memory_order_relaxed);
-    log::debug("cuda: device " + std::to_string(device) + " arena now " + format_bytes(want) + " (for " + routine + ")");
+    log::debug("cuda: device " + std::to_string(device) + " arena now " + format_bytes(want) + " (for " + routine +
+               ")");
   }
 
   void release() {
@@ -338,16 +339,16 @@ class CudaBackend final : public Backend {
     (void)cudaGetLastError();
 
     auto ver = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
-    description_ = "cuda device " + std::to_string(dev_) + ": " + prop_.name + ", " +
-                   format_bytes(prop_.totalGlobalMem) + ", compute capability " + std::to_string(prop_.major) + "." +
-                   std::to_string(prop_.minor) + ", " + std::to_string(prop_.multiProcessorCount) + " SMs; CUDA runtime " +
-                   ver(runtime) + ", driver " + ver(driver) + ", cuBLAS " + std::to_string(cublas_version / 10000) + "." +
-                   std::to_string(cublas_version / 100 % 100) + "." + std::to_string(cublas_version % 100) +
-                   "; math CUBLAS_DEFAULT_MATH (no TF32, no emulation); staging " +
-                   (cfg_.pinned_staging ? std::to_string(cfg_.slots) + " x " + format_bytes(cfg_.slot_bytes) + " pinned, " +
-                                              std::to_string(copier_.threads()) + " copy thread(s)"
-                                        : std::string("pageable (driver-staged)")) +
-                   "; up to " + std::to_string(cfg_.plan.max_steps) + " pipeline steps per call";
+    description_ =
+        "cuda device " + std::to_string(dev_) + ": " + prop_.name + ", " + format_bytes(prop_.totalGlobalMem) +
+        ", compute capability " + std::to_string(prop_.major) + "." + std::to_string(prop_.minor) + ", " +
+        std::to_string(prop_.multiProcessorCount) + " SMs; CUDA runtime " + ver(runtime) + ", driver " + ver(driver) +
+        ", cuBLAS " + std::to_string(cublas_version / 10000) + "." + std::to_string(cublas_version / 100 % 100) + "." +
+        std::to_string(cublas_version % 100) + "; math CUBLAS_DEFAULT_MATH (no TF32, no emulation); staging " +
+        (cfg_.pinned_staging ? std::to_string(cfg_.slots) + " x " + format_bytes(cfg_.slot_bytes) + " pinned, " +
+                                   std::to_string(copier_.threads()) + " copy thread(s)"
+                             : std::string("pageable (driver-staged)")) +
+        "; up to " + std::to_string(cfg_.plan.max_steps) + " pipeline steps per call";
   }
 
   std::string name() const override { return "cuda"; }
@@ -357,7 +358,9 @@ class CudaBackend final : public Backend {
   bool supports_fft(const FftDescriptor& d) const override { return !broken_.load() && cufft_supports(d); }
   std::unique_ptr<FftPlanCache> new_fft_cache() override { return cufft_new_cache(dev_); }
   void prepare_fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void*, void*) override { cufft_prepare(c, d); }
-  void fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void* in, void* out) override { cufft_run(c, d, in, out); }
+  void fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void* in, void* out) override {
+    cufft_run(c, d, in, out);
+  }
   std::unique_ptr<StreamedFft> begin_fft(FftPlanCache& c, const FftDescriptor& d, unsigned, void* in,
                                          void* out) override {
     return cufft_begin(c, d, in, out);
@@ -375,8 +378,7 @@ class CudaBackend final : public Backend {
     return fits(need);
   }
 
-  std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b,
-                                               void* c) override {
+  std::unique_ptr<StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b, void* c) override {
     return std::make_unique<Streamed>(*this, args, a, b, c);
   }
   bool offers_tile_staging(const Level3Args& args) const override { return ring_enabled() && supports(args); }
@@ -474,8 +476,7 @@ class CudaBackend final : public Backend {
       call.direct[i] = !ring_.ready() || is_page_locked(call.host_in[i]);
     }
 
-    if (plan.zero_c)
-      check_cuda(cudaMemsetAsync(call.dev[2], 0, plan.bytes[2], compute_), dev_, "cudaMemsetAsync of C");
+    if (plan.zero_c) check_cuda(cudaMemsetAsync(call.dev[2], 0, plan.bytes[2], compute_), dev_, "cudaMemsetAsync of C");
     for (const ByteRange& r : plan.prologue) upload(call, r);
     run_steps(call, plan.steps, routine);
     sync_all(routine);
@@ -575,18 +576,18 @@ class CudaBackend final : public Backend {
       }
       check_cuda(cudaEventRecord(done_[0], compute_), dev_, "cudaEventRecord");
       check_cuda(cudaStreamWaitEvent(d2h_, done_[0], 0), dev_, "cudaStreamWaitEvent");
-      check_cuda(cudaMemcpyAsync(call.host_out + r.offset, call.dev[2] + r.offset, r.bytes, cudaMemcpyDeviceToHost, d2h_),
-                 dev_, "cudaMemcpyAsync from the GPU");
+      check_cuda(
+          cudaMemcpyAsync(call.host_out + r.offset, call.dev[2] + r.offset, r.bytes, cudaMemcpyDeviceToHost, d2h_),
+          dev_, "cudaMemcpyAsync from the GPU");
     }
     run_steps(call, kp.steps, routine);
     sync_all(routine);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     log::debug("cuda: " + routine + " m=" + std::to_string(args.m) + " n=" + std::to_string(args.n) +
-               " k=" + std::to_string(args.k) + " in " + std::to_string(ms) + " ms, k-outer: " +
-               std::to_string(kp.chunks.size()) + " chunk(s) over " + std::to_string(kp.lead_cols) + " column(s), " +
-               std::to_string(kp.steps.size()) + " step(s) after");
+               " k=" + std::to_string(args.k) + " in " + std::to_string(ms) +
+               " ms, k-outer: " + std::to_string(kp.chunks.size()) + " chunk(s) over " + std::to_string(kp.lead_cols) +
+               " column(s), " + std::to_string(kp.steps.size()) + " step(s) after");
   }
-
 
   // Host -> device for one byte range, on the h2d stream (see the file comment, point 2).
   void upload(const Call& call, const ByteRange& r) {
@@ -717,8 +718,9 @@ class CudaBackend final : public Backend {
       if (stripes > be_.rings_logged_) {
         be_.rings_logged_ = stripes;
         log::info("cuda: device " + std::to_string(be_.dev_) + ": tiled calls stream through " +
-                  std::to_string(be_.cfg_.ring_slots) + " page-locked slots of " + format_bytes(be_.cfg_.ring_slot_bytes) +
-                  " per connection and direction (" + std::to_string(stripes) + " connection(s) so far)");
+                  std::to_string(be_.cfg_.ring_slots) + " page-locked slots of " +
+                  format_bytes(be_.cfg_.ring_slot_bytes) + " per connection and direction (" + std::to_string(stripes) +
+                  " connection(s) so far)");
       }
       staging_ = std::make_unique<DeviceTileStaging>(be_.rings_, be_.dev_, be_.h2d_, be_.d2h_, call_.dev);
       async_ = true;          // no host memory is copied: every panel is queued on the device
@@ -738,8 +740,8 @@ class CudaBackend final : public Backend {
       std::uint64_t& sent = sent_[operand];
       if (bytes <= sent || (bytes - sent < kPrefetchPiece && bytes < total)) return;
       if (cudaSetDevice(be_.dev_) != cudaSuccess ||
-          cudaMemcpyAsync(call_.dev[operand] + sent, call_.host_in[operand] + sent, bytes - sent, cudaMemcpyHostToDevice,
-                          be_.h2d_) != cudaSuccess) {
+          cudaMemcpyAsync(call_.dev[operand] + sent, call_.host_in[operand] + sent, bytes - sent,
+                          cudaMemcpyHostToDevice, be_.h2d_) != cudaSuccess) {
         (void)cudaGetLastError();
         return;
       }
@@ -851,7 +853,8 @@ class CudaBackend final : public Backend {
       std::uint64_t b_off = 0, c_off = 0;
       const Level3Args sub = level3_panel(args_, col0, cols, b_off, c_off);
       const std::uint64_t c_ld = (args_.family == L3Family::trmm || args_.family == L3Family::trsm)
-                                     ? std::uint64_t(args_.ldb) : std::uint64_t(args_.ldc);
+                                     ? std::uint64_t(args_.ldb)
+                                     : std::uint64_t(args_.ldc);
       // With the receive ring the panel's inputs are on the device already (queued on h2d before
       // the server counted them, so `in` below follows them).
       if (b_by_panel && s.b.reads() && !staging_)
@@ -891,7 +894,6 @@ class CudaBackend final : public Backend {
       check_cuda(cudaEventRecord(sl.out, be_.d2h_), dev, "cudaEventRecord");
     }
 
-
     bool b_by_panel() const {
       return (args_.family == L3Family::gemm && args_.transb == 'N') || args_.family == L3Family::symm ||
              args_.family == L3Family::hemm;
@@ -909,7 +911,7 @@ class CudaBackend final : public Backend {
     bool async_ = false;
     std::int64_t started_ = 0;
     PanelEvents slots_[kDepth];
-    std::deque<int> queued_;  // slot of each started, unfinished panel in order; -1: already done
+    std::deque<int> queued_;                      // slot of each started, unfinished panel in order; -1: already done
     std::unique_ptr<DeviceTileStaging> staging_;  // the receive ring, when the server took it
     bool recover_at_end_ = false;
   };
@@ -979,14 +981,14 @@ class CudaBackend final : public Backend {
   StagingRing ring_;
   bool pinned_failed_ = false;
   CopyPool copier_;
-  SlotRings rings_;  // tiled calls' receive/send slots (tile_staging.h), one call at a time: mu_
+  SlotRings rings_;                        // tiled calls' receive/send slots (tile_staging.h), one call at a time: mu_
   std::atomic<bool> rings_failed_{false};  // could not be allocated: not tried again
-  int rings_logged_ = 0;       // connections whose slots rcpud's log has announced
-  std::mutex pinned_mu_;     // alloc_host/free_host come from any session thread
-  std::set<void*> pinned_;  // receive buffers handed out by alloc_host
+  int rings_logged_ = 0;                   // connections whose slots rcpud's log has announced
+  std::mutex pinned_mu_;                   // alloc_host/free_host come from any session thread
+  std::set<void*> pinned_;                 // receive buffers handed out by alloc_host
 
   std::atomic<bool> broken_{false};
-  std::string broken_reason_;  // written once, before broken_ is set
+  std::string broken_reason_;               // written once, before broken_ is set
   std::unique_ptr<CusolverLapack> solver_;  // made at the first LAPACK call
 };
 

@@ -14,14 +14,14 @@ std::string format_bytes(std::uint64_t bytes) {
     ++u;
   }
   char buf[64];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
 }
 
-std::string cuda_error_text(cudaError_t e) {
-  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-}
+std::string cuda_error_text(cudaError_t e) { return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e); }
 
 std::string cublas_status_text(cublasStatus_t s) {
   return std::string(cublasGetStatusName(s)) + ": " + cublasGetStatusString(s);
@@ -40,7 +40,8 @@ void check_cublas(cublasStatus_t s, int device, const std::string& what) {
   if (s == CUBLAS_STATUS_SUCCESS) return;
   (void)cudaGetLastError();
   if (s == CUBLAS_STATUS_ALLOC_FAILED)
-    throw OutOfDeviceMemory("cuda: out of device memory inside cuBLAS (" + what + ") on device " + std::to_string(device));
+    throw OutOfDeviceMemory("cuda: out of device memory inside cuBLAS (" + what + ") on device " +
+                            std::to_string(device));
   throw BackendError("cuda: cuBLAS " + what + " failed on device " + std::to_string(device) + ": " +
                      cublas_status_text(s));
 }

@@ -17,7 +17,8 @@ namespace {
 
 void check_cufft(cufftResult r, int device, const std::string& what) {
   if (r == CUFFT_SUCCESS) return;
-  if (r == CUFFT_ALLOC_FAILED) throw OutOfDeviceMemory("cuda: " + what + " failed on device " + std::to_string(device) + ": out of memory");
+  if (r == CUFFT_ALLOC_FAILED)
+    throw OutOfDeviceMemory("cuda: " + what + " failed on device " + std::to_string(device) + ": out of memory");
   throw BackendError("cuda: " + what + " failed on device " + std::to_string(device) + ": cufftResult " +
                      std::to_string(int(r)));
 }
@@ -143,8 +144,7 @@ class CufftStreamed final : public StreamedFft {
       return;
     }
     cudaError_t e = cudaSetDevice(c_.device);  // this thread's current device may be another
-    if (e == cudaSuccess)
-      e = cudaMemcpyAsync(d_in_ + offset, in_ + offset, bytes, cudaMemcpyHostToDevice, c_.stream);
+    if (e == cudaSuccess) e = cudaMemcpyAsync(d_in_ + offset, in_ + offset, bytes, cudaMemcpyHostToDevice, c_.stream);
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
       failed_ = e;  // execute() reports it
@@ -212,9 +212,7 @@ class CufftStreamed final : public StreamedFft {
 
 }  // namespace
 
-bool cufft_supports(const FftDescriptor& d) {
-  return !d.dims.empty() && d.dims.size() <= 3 && d.howmany.size() <= 1;
-}
+bool cufft_supports(const FftDescriptor& d) { return !d.dims.empty() && d.dims.size() <= 3 && d.howmany.size() <= 1; }
 
 std::unique_ptr<FftPlanCache> cufft_new_cache(int device) { return std::make_unique<CufftCache>(device); }
 
@@ -232,8 +230,8 @@ void cufft_prepare(FftPlanCache& cache, const FftDescriptor& d) {
   for (const FftDim& x : d.dims) n.push_back(x.n);
   std::size_t work = 0;
   const cudaDataType exec = d.precision == FftPrecision::f64 ? CUDA_C_64F : CUDA_C_32F;
-  const cufftResult r = cufftXtMakePlanMany(plan, int(n.size()), n.data(), nullptr, 1, 0, side_type(d, 0), nullptr, 1, 0,
-                                            side_type(d, 1), (long long)fft_batch(d), &work, exec);
+  const cufftResult r = cufftXtMakePlanMany(plan, int(n.size()), n.data(), nullptr, 1, 0, side_type(d, 0), nullptr, 1,
+                                            0, side_type(d, 1), (long long)fft_batch(d), &work, exec);
   if (r != CUFFT_SUCCESS) {
     (void)cufftDestroy(plan);
     check_cufft(r, c.device, "cufftXtMakePlanMany");

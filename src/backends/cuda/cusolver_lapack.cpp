@@ -53,7 +53,8 @@ void check_solver(cusolverStatus_t s, int dev, const std::string& what) {
   if (s == CUSOLVER_STATUS_SUCCESS) return;
   (void)cudaGetLastError();
   if (s == CUSOLVER_STATUS_ALLOC_FAILED)
-    throw OutOfDeviceMemory("cuda: out of device memory inside cuSOLVER (" + what + ") on device " + std::to_string(dev));
+    throw OutOfDeviceMemory("cuda: out of device memory inside cuSOLVER (" + what + ") on device " +
+                            std::to_string(dev));
   throw BackendError("cuda: cuSOLVER " + what + " failed on device " + std::to_string(dev) + ": status " +
                      std::to_string(int(s)));
 }
@@ -77,10 +78,14 @@ class DevBuf {
 
 cudaDataType data_type(Dtype t) {
   switch (t) {
-    case Dtype::s: return CUDA_R_32F;
-    case Dtype::d: return CUDA_R_64F;
-    case Dtype::c: return CUDA_C_32F;
-    case Dtype::z: return CUDA_C_64F;
+    case Dtype::s:
+      return CUDA_R_32F;
+    case Dtype::d:
+      return CUDA_R_64F;
+    case Dtype::c:
+      return CUDA_C_32F;
+    case Dtype::z:
+      return CUDA_C_64F;
   }
   return CUDA_R_64F;
 }
@@ -96,10 +101,30 @@ std::int64_t first_zero_diagonal(const void* a, std::int64_t n, Dtype t) {
     const unsigned char* x = p + (std::size_t(i) * std::size_t(n) + std::size_t(i)) * elem;
     bool zero = false;
     switch (t) {
-      case Dtype::s: { float v; std::memcpy(&v, x, 4); zero = v == 0; break; }
-      case Dtype::d: { double v; std::memcpy(&v, x, 8); zero = v == 0; break; }
-      case Dtype::c: { std::complex<float> v; std::memcpy(&v, x, 8); zero = v == std::complex<float>(0); break; }
-      case Dtype::z: { std::complex<double> v; std::memcpy(&v, x, 16); zero = v == std::complex<double>(0); break; }
+      case Dtype::s: {
+        float v;
+        std::memcpy(&v, x, 4);
+        zero = v == 0;
+        break;
+      }
+      case Dtype::d: {
+        double v;
+        std::memcpy(&v, x, 8);
+        zero = v == 0;
+        break;
+      }
+      case Dtype::c: {
+        std::complex<float> v;
+        std::memcpy(&v, x, 8);
+        zero = v == std::complex<float>(0);
+        break;
+      }
+      case Dtype::z: {
+        std::complex<double> v;
+        std::memcpy(&v, x, 16);
+        zero = v == std::complex<double>(0);
+        break;
+      }
     }
     if (zero) return i + 1;
   }
@@ -140,13 +165,15 @@ std::int64_t getrf(const Call& c, std::int64_t m, std::int64_t n, void* a_host, 
   const cudaDataType dt = data_type(c.t);
   std::size_t wd = 0, wh = 0;
   check_solver(cusolverDnXgetrf_bufferSize(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m),
-                                           dt, &wd, &wh), c.dev, "Xgetrf_bufferSize");
+                                           dt, &wd, &wh),
+               c.dev, "Xgetrf_bufferSize");
   Work w(wd, wh, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(a.get(), a_host, std::size_t(m * n) * c.elem);
   check_solver(cusolverDnXgetrf(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m),
                                 static_cast<std::int64_t*>(piv64.get()), dt, w.d.get(), wd, w.h(), wh,
-                                static_cast<int*>(info.get())), c.dev, "Xgetrf");
+                                static_cast<int*>(info.get())),
+               c.dev, "Xgetrf");
   const std::int64_t k = std::min(m, n);
   std::vector<std::int64_t> piv(std::size_t(std::max<std::int64_t>(k, 1)));
   c.down(a_host, a.get(), std::size_t(m * n) * c.elem);
@@ -169,7 +196,8 @@ std::int64_t getrs(const Call& c, char trans, std::int64_t n, std::int64_t nrhs,
   c.up(b.get(), b_host, std::size_t(n * nrhs) * c.elem);
   check_solver(cusolverDnXgetrs(c.h->solver, c.h->params, op, n, nrhs, dt, a.get(), std::max<std::int64_t>(1, n),
                                 static_cast<const std::int64_t*>(piv64.get()), dt, b.get(),
-                                std::max<std::int64_t>(1, n), static_cast<int*>(info.get())), c.dev, "Xgetrs");
+                                std::max<std::int64_t>(1, n), static_cast<int*>(info.get())),
+               c.dev, "Xgetrs");
   c.down(b_host, b.get(), std::size_t(n * nrhs) * c.elem);
   return c.info(info);
 }
@@ -186,12 +214,14 @@ std::int64_t potrf(const Call& c, char uplo, std::int64_t n, void* a_host, DevBu
   const cudaDataType dt = data_type(c.t);
   std::size_t wd = 0, wh = 0;
   check_solver(cusolverDnXpotrf_bufferSize(c.h->solver, c.h->params, fill(uplo), n, dt, a.get(),
-                                           std::max<std::int64_t>(1, n), dt, &wd, &wh), c.dev, "Xpotrf_bufferSize");
+                                           std::max<std::int64_t>(1, n), dt, &wd, &wh),
+               c.dev, "Xpotrf_bufferSize");
   Work w(wd, wh, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(a.get(), a_host, std::size_t(n * n) * c.elem);
   check_solver(cusolverDnXpotrf(c.h->solver, c.h->params, fill(uplo), n, dt, a.get(), std::max<std::int64_t>(1, n), dt,
-                                w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())), c.dev, "Xpotrf");
+                                w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())),
+               c.dev, "Xpotrf");
   c.down(a_host, a.get(), std::size_t(n * n) * c.elem);
   return c.info(info);
 }
@@ -201,8 +231,10 @@ std::int64_t potrs(const Call& c, char uplo, std::int64_t n, std::int64_t nrhs, 
   DevBuf b(std::size_t(n * nrhs) * c.elem, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(b.get(), b_host, std::size_t(n * nrhs) * c.elem);
-  check_solver(cusolverDnXpotrs(c.h->solver, c.h->params, fill(uplo), n, nrhs, dt, a.get(), std::max<std::int64_t>(1, n),
-                                dt, b.get(), std::max<std::int64_t>(1, n), static_cast<int*>(info.get())), c.dev, "Xpotrs");
+  check_solver(
+      cusolverDnXpotrs(c.h->solver, c.h->params, fill(uplo), n, nrhs, dt, a.get(), std::max<std::int64_t>(1, n), dt,
+                       b.get(), std::max<std::int64_t>(1, n), static_cast<int*>(info.get())),
+      c.dev, "Xpotrs");
   c.down(b_host, b.get(), std::size_t(n * nrhs) * c.elem);
   return c.info(info);
 }
@@ -212,13 +244,15 @@ std::int64_t trtri(const Call& c, char uplo, char diag, std::int64_t n, void* a_
   const cublasDiagType_t d = diag == 'U' ? CUBLAS_DIAG_UNIT : CUBLAS_DIAG_NON_UNIT;
   DevBuf a(std::size_t(n * n) * c.elem, c.dev);
   std::size_t wd = 0, wh = 0;
-  check_solver(cusolverDnXtrtri_bufferSize(c.h->solver, fill(uplo), d, n, dt, a.get(), std::max<std::int64_t>(1, n), &wd,
-                                           &wh), c.dev, "Xtrtri_bufferSize");
+  check_solver(
+      cusolverDnXtrtri_bufferSize(c.h->solver, fill(uplo), d, n, dt, a.get(), std::max<std::int64_t>(1, n), &wd, &wh),
+      c.dev, "Xtrtri_bufferSize");
   Work w(wd, wh, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(a.get(), a_host, std::size_t(n * n) * c.elem);
   check_solver(cusolverDnXtrtri(c.h->solver, fill(uplo), d, n, dt, a.get(), std::max<std::int64_t>(1, n), w.d.get(), wd,
-                                w.h(), wh, static_cast<int*>(info.get())), c.dev, "Xtrtri");
+                                w.h(), wh, static_cast<int*>(info.get())),
+               c.dev, "Xtrtri");
   c.down(a_host, a.get(), std::size_t(n * n) * c.elem);
   return c.info(info);
 }
@@ -235,14 +269,23 @@ std::int64_t potri(const Call& c, char uplo, std::int64_t n, void* a_host) {
                  "potri_bufferSize");
     DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
     check_solver(potri_fn(c.h->solver, fill(uplo), ni, static_cast<P*>(a.get()), ld, static_cast<P*>(w.get()), lwork,
-                          static_cast<int*>(info.get())), c.dev, "potri");
+                          static_cast<int*>(info.get())),
+                 c.dev, "potri");
     c.sync();
   };
   switch (c.t) {
-    case Dtype::s: run(cusolverDnSpotri_bufferSize, cusolverDnSpotri, static_cast<float*>(nullptr)); break;
-    case Dtype::d: run(cusolverDnDpotri_bufferSize, cusolverDnDpotri, static_cast<double*>(nullptr)); break;
-    case Dtype::c: run(cusolverDnCpotri_bufferSize, cusolverDnCpotri, static_cast<cuComplex*>(nullptr)); break;
-    case Dtype::z: run(cusolverDnZpotri_bufferSize, cusolverDnZpotri, static_cast<cuDoubleComplex*>(nullptr)); break;
+    case Dtype::s:
+      run(cusolverDnSpotri_bufferSize, cusolverDnSpotri, static_cast<float*>(nullptr));
+      break;
+    case Dtype::d:
+      run(cusolverDnDpotri_bufferSize, cusolverDnDpotri, static_cast<double*>(nullptr));
+      break;
+    case Dtype::c:
+      run(cusolverDnCpotri_bufferSize, cusolverDnCpotri, static_cast<cuComplex*>(nullptr));
+      break;
+    case Dtype::z:
+      run(cusolverDnZpotri_bufferSize, cusolverDnZpotri, static_cast<cuDoubleComplex*>(nullptr));
+      break;
   }
   c.down(a_host, a.get(), std::size_t(n * n) * c.elem);
   return c.info(info);
@@ -253,13 +296,15 @@ std::int64_t geqrf(const Call& c, std::int64_t m, std::int64_t n, void* a_host, 
   const std::int64_t k = std::min(m, n);
   DevBuf a(std::size_t(m * n) * c.elem, c.dev), tau(std::size_t(std::max<std::int64_t>(k, 1)) * c.elem, c.dev);
   std::size_t wd = 0, wh = 0;
-  check_solver(cusolverDnXgeqrf_bufferSize(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt,
-                                           tau.get(), dt, &wd, &wh), c.dev, "Xgeqrf_bufferSize");
+  check_solver(cusolverDnXgeqrf_bufferSize(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m),
+                                           dt, tau.get(), dt, &wd, &wh),
+               c.dev, "Xgeqrf_bufferSize");
   Work w(wd, wh, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(a.get(), a_host, std::size_t(m * n) * c.elem);
-  check_solver(cusolverDnXgeqrf(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt, tau.get(),
-                                dt, w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())), c.dev, "Xgeqrf");
+  check_solver(cusolverDnXgeqrf(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt,
+                                tau.get(), dt, w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())),
+               c.dev, "Xgeqrf");
   c.down(a_host, a.get(), std::size_t(m * n) * c.elem);
   c.down(tau_host, tau.get(), std::size_t(k) * c.elem);
   return c.info(info);
@@ -272,14 +317,15 @@ std::int64_t syevd(const Call& c, char jobz, char uplo, std::int64_t n, void* a_
   DevBuf a(std::size_t(n * n) * c.elem, c.dev), w(std::size_t(std::max<std::int64_t>(n, 1)) * relem, c.dev);
   std::size_t wd = 0, wh = 0;
   check_solver(cusolverDnXsyevd_bufferSize(c.h->solver, c.h->params, mode, fill(uplo), n, dt, a.get(),
-                                           std::max<std::int64_t>(1, n), rt, w.get(), dt, &wd, &wh), c.dev,
-               "Xsyevd_bufferSize");
+                                           std::max<std::int64_t>(1, n), rt, w.get(), dt, &wd, &wh),
+               c.dev, "Xsyevd_bufferSize");
   Work work(wd, wh, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(a.get(), a_host, std::size_t(n * n) * c.elem);
-  check_solver(cusolverDnXsyevd(c.h->solver, c.h->params, mode, fill(uplo), n, dt, a.get(), std::max<std::int64_t>(1, n),
-                                rt, w.get(), dt, work.d.get(), wd, work.h(), wh, static_cast<int*>(info.get())), c.dev,
-               "Xsyevd");
+  check_solver(
+      cusolverDnXsyevd(c.h->solver, c.h->params, mode, fill(uplo), n, dt, a.get(), std::max<std::int64_t>(1, n), rt,
+                       w.get(), dt, work.d.get(), wd, work.h(), wh, static_cast<int*>(info.get())),
+      c.dev, "Xsyevd");
   c.down(a_host, a.get(), std::size_t(n * n) * c.elem);
   c.down(w_host, w.get(), std::size_t(n) * relem);
   return c.info(info);
@@ -300,13 +346,15 @@ std::int64_t gesvd(const Call& c, char jobu, char jobvt, std::int64_t m, std::in
   std::size_t wd = 0, wh = 0;
   check_solver(cusolverDnXgesvd_bufferSize(c.h->solver, c.h->params, (signed char)jobu, (signed char)jobvt, m, n, dt,
                                            a.get(), std::max<std::int64_t>(1, m), rt, s.get(), dt, u.get(), ldu, dt,
-                                           vt.get(), ldvt, dt, &wd, &wh), c.dev, "Xgesvd_bufferSize");
+                                           vt.get(), ldvt, dt, &wd, &wh),
+               c.dev, "Xgesvd_bufferSize");
   Work w(wd, wh, c.dev);
   DevBuf info(sizeof(int), c.dev);
   c.up(a.get(), a_host, std::size_t(m * n) * c.elem);
   check_solver(cusolverDnXgesvd(c.h->solver, c.h->params, (signed char)jobu, (signed char)jobvt, m, n, dt, a.get(),
                                 std::max<std::int64_t>(1, m), rt, s.get(), dt, u.get(), ldu, dt, vt.get(), ldvt, dt,
-                                w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())), c.dev, "Xgesvd");
+                                w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())),
+               c.dev, "Xgesvd");
   c.down(a_host, a.get(), std::size_t(m * n) * c.elem);
   c.down(s_host, s.get(), std::size_t(k) * relem);
   if (ucols) c.down(u_host, u.get(), std::size_t(m * ucols) * c.elem);
@@ -316,8 +364,10 @@ std::int64_t gesvd(const Call& c, char jobu, char jobvt, std::int64_t m, std::in
 
 // The typed (32-bit) cuSOLVER/cuBLAS routines where no generic one exists: orgqr/ungqr,
 // ormqr/unmqr, and cuBLAS trsm for gels.
-template <class P> struct Legacy;
-template <> struct Legacy<float> {
+template <class P>
+struct Legacy;
+template <>
+struct Legacy<float> {
   static constexpr auto orgqr_size = cusolverDnSorgqr_bufferSize;
   static constexpr auto orgqr = cusolverDnSorgqr;
   static constexpr auto ormqr_size = cusolverDnSormqr_bufferSize;
@@ -325,7 +375,8 @@ template <> struct Legacy<float> {
   static constexpr auto trsm = cublasStrsm;
   static float one() { return 1.0f; }
 };
-template <> struct Legacy<double> {
+template <>
+struct Legacy<double> {
   static constexpr auto orgqr_size = cusolverDnDorgqr_bufferSize;
   static constexpr auto orgqr = cusolverDnDorgqr;
   static constexpr auto ormqr_size = cusolverDnDormqr_bufferSize;
@@ -333,7 +384,8 @@ template <> struct Legacy<double> {
   static constexpr auto trsm = cublasDtrsm;
   static double one() { return 1.0; }
 };
-template <> struct Legacy<cuComplex> {
+template <>
+struct Legacy<cuComplex> {
   static constexpr auto orgqr_size = cusolverDnCungqr_bufferSize;
   static constexpr auto orgqr = cusolverDnCungqr;
   static constexpr auto ormqr_size = cusolverDnCunmqr_bufferSize;
@@ -341,7 +393,8 @@ template <> struct Legacy<cuComplex> {
   static constexpr auto trsm = cublasCtrsm;
   static cuComplex one() { return make_cuComplex(1, 0); }
 };
-template <> struct Legacy<cuDoubleComplex> {
+template <>
+struct Legacy<cuDoubleComplex> {
   static constexpr auto orgqr_size = cusolverDnZungqr_bufferSize;
   static constexpr auto orgqr = cusolverDnZungqr;
   static constexpr auto ormqr_size = cusolverDnZunmqr_bufferSize;
@@ -354,10 +407,14 @@ template <> struct Legacy<cuDoubleComplex> {
 template <class F>
 std::int64_t by_type(Dtype t, F f) {
   switch (t) {
-    case Dtype::s: return f(static_cast<float*>(nullptr));
-    case Dtype::d: return f(static_cast<double*>(nullptr));
-    case Dtype::c: return f(static_cast<cuComplex*>(nullptr));
-    case Dtype::z: return f(static_cast<cuDoubleComplex*>(nullptr));
+    case Dtype::s:
+      return f(static_cast<float*>(nullptr));
+    case Dtype::d:
+      return f(static_cast<double*>(nullptr));
+    case Dtype::c:
+      return f(static_cast<cuComplex*>(nullptr));
+    case Dtype::z:
+      return f(static_cast<cuDoubleComplex*>(nullptr));
   }
   throw BackendError("cuda: unknown data type");
 }
@@ -374,10 +431,12 @@ std::int64_t orgqr(const Call& c, std::int64_t m, std::int64_t n, std::int64_t k
     const int lda = int(std::max<std::int64_t>(1, m));
     int lwork = 0;
     check_solver(L::orgqr_size(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
-                               static_cast<P*>(tau.get()), &lwork), c.dev, "orgqr_bufferSize");
+                               static_cast<P*>(tau.get()), &lwork),
+                 c.dev, "orgqr_bufferSize");
     DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
-    check_solver(L::orgqr(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda, static_cast<P*>(tau.get()),
-                          static_cast<P*>(w.get()), lwork, static_cast<int*>(info.get())), c.dev, "orgqr");
+    check_solver(L::orgqr(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
+                          static_cast<P*>(tau.get()), static_cast<P*>(w.get()), lwork, static_cast<int*>(info.get())),
+                 c.dev, "orgqr");
     c.sync();
     return 0;
   });
@@ -396,12 +455,13 @@ void ormqr_dev(const Call& c, char side, char trans, std::int64_t m, std::int64_
     const int lda = int(std::max<std::int64_t>(1, a_rows));
     int lwork = 0;
     check_solver(L::ormqr_size(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
-                               static_cast<P*>(tau.get()), static_cast<P*>(cm.get()), int(ldc), &lwork), c.dev,
-                 "ormqr_bufferSize");
+                               static_cast<P*>(tau.get()), static_cast<P*>(cm.get()), int(ldc), &lwork),
+                 c.dev, "ormqr_bufferSize");
     DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
-    check_solver(L::ormqr(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
-                          static_cast<P*>(tau.get()), static_cast<P*>(cm.get()), int(ldc), static_cast<P*>(w.get()), lwork,
-                          static_cast<int*>(info.get())), c.dev, "ormqr");
+    check_solver(
+        L::ormqr(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda, static_cast<P*>(tau.get()),
+                 static_cast<P*>(cm.get()), int(ldc), static_cast<P*>(w.get()), lwork, static_cast<int*>(info.get())),
+        c.dev, "ormqr");
     c.sync();
     return 0;
   });
@@ -429,13 +489,15 @@ std::int64_t gels(const Call& c, std::int64_t m, std::int64_t n, std::int64_t nr
   DevBuf a(std::size_t(m * n) * c.elem, c.dev), tau(std::size_t(std::max<std::int64_t>(n, 1)) * c.elem, c.dev);
   DevBuf b(std::size_t(ldb * nrhs) * c.elem, c.dev), info(sizeof(int), c.dev);
   std::size_t wd = 0, wh = 0;
-  check_solver(cusolverDnXgeqrf_bufferSize(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt,
-                                           tau.get(), dt, &wd, &wh), c.dev, "Xgeqrf_bufferSize");
+  check_solver(cusolverDnXgeqrf_bufferSize(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m),
+                                           dt, tau.get(), dt, &wd, &wh),
+               c.dev, "Xgeqrf_bufferSize");
   Work w(wd, wh, c.dev);
   c.up(a.get(), a_host, std::size_t(m * n) * c.elem);
   c.up(b.get(), b_host, std::size_t(ldb * nrhs) * c.elem);
-  check_solver(cusolverDnXgeqrf(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt, tau.get(),
-                                dt, w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())), c.dev, "Xgeqrf");
+  check_solver(cusolverDnXgeqrf(c.h->solver, c.h->params, m, n, dt, a.get(), std::max<std::int64_t>(1, m), dt,
+                                tau.get(), dt, w.d.get(), wd, w.h(), wh, static_cast<int*>(info.get())),
+               c.dev, "Xgeqrf");
   if (const int i = c.info(info)) return i;
   // R's diagonal: the packed host copy of A is refreshed only at the end, so read it from the device.
   std::vector<unsigned char> r(std::size_t(m * n) * c.elem);
@@ -453,7 +515,8 @@ std::int64_t gels(const Call& c, std::int64_t m, std::int64_t n, std::int64_t nr
     const P one = L::one();
     check_cublas(L::trsm(c.h->blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, int(n),
                          int(nrhs), &one, static_cast<const P*>(a.get()), int(std::max<std::int64_t>(1, m)),
-                         static_cast<P*>(b.get()), int(ldb)), c.dev, "trsm (gels)");
+                         static_cast<P*>(b.get()), int(ldb)),
+                 c.dev, "trsm (gels)");
     return 0;
   });
   std::memcpy(a_host, r.data(), r.size());  // the QR factors, as LAPACK leaves them
@@ -471,8 +534,18 @@ void conj_transpose(const void* src, std::int64_t rows, std::int64_t cols, void*
     for (std::int64_t i = 0; i < rows; ++i) {
       unsigned char* o = out + (std::size_t(i) * std::size_t(cols) + std::size_t(j)) * e;
       std::memcpy(o, in + (std::size_t(j) * std::size_t(rows) + std::size_t(i)) * e, e);
-      if (t == Dtype::c) { float im; std::memcpy(&im, o + 4, 4); im = -im; std::memcpy(o + 4, &im, 4); }
-      if (t == Dtype::z) { double im; std::memcpy(&im, o + 8, 8); im = -im; std::memcpy(o + 8, &im, 8); }
+      if (t == Dtype::c) {
+        float im;
+        std::memcpy(&im, o + 4, 4);
+        im = -im;
+        std::memcpy(o + 4, &im, 4);
+      }
+      if (t == Dtype::z) {
+        double im;
+        std::memcpy(&im, o + 8, 8);
+        im = -im;
+        std::memcpy(o + 8, &im, 8);
+      }
     }
 }
 
@@ -482,13 +555,14 @@ std::int64_t gesvd_wide(const Call& c, char jobu, char jobvt, std::int64_t m, st
                         void* s_host, void* u_host, void* vt_host) {
   const std::int64_t ub_cols = jobvt == 'A' ? n : jobvt == 'S' ? m : 0;  // U_B: n x ub_cols
   const std::int64_t vtb_rows = (jobu == 'A' || jobu == 'S') ? m : 0;    // VT_B: vtb_rows x m
-  std::vector<unsigned char> b(std::size_t(m * n) * c.elem), ub(std::size_t(std::max<std::int64_t>(n * ub_cols, 1)) * c.elem),
+  std::vector<unsigned char> b(std::size_t(m * n) * c.elem),
+      ub(std::size_t(std::max<std::int64_t>(n * ub_cols, 1)) * c.elem),
       vtb(std::size_t(std::max<std::int64_t>(vtb_rows * m, 1)) * c.elem);
   conj_transpose(a_host, m, n, b.data(), c.t);
   const std::int64_t info = gesvd(c, jobvt, jobu, n, m, b.data(), s_host, ub.data(), vtb.data());
   if (vtb_rows) conj_transpose(vtb.data(), vtb_rows, m, u_host, c.t);  // U: m x m
   if (ub_cols) conj_transpose(ub.data(), n, ub_cols, vt_host, c.t);    // VT: ub_cols x n
-  conj_transpose(b.data(), n, m, a_host, c.t);                          // A: destroyed, as in LAPACK
+  conj_transpose(b.data(), n, m, a_host, c.t);                         // A: destroyed, as in LAPACK
   return info;
 }
 
@@ -576,8 +650,13 @@ std::int64_t CusolverLapack::run(const LapackArgs& x, void* const* p) {
     auto* bytes = static_cast<unsigned char*>(p[0]);
     for (std::int64_t i = 0; i < n; ++i) {
       unsigned char* e = bytes + (std::size_t(i) * std::size_t(n) + std::size_t(i)) * c.elem;
-      if (c.t == Dtype::s || c.t == Dtype::c) { const float one = 1; std::memcpy(e, &one, 4); }
-      else { const double one = 1; std::memcpy(e, &one, 8); }
+      if (c.t == Dtype::s || c.t == Dtype::c) {
+        const float one = 1;
+        std::memcpy(e, &one, 4);
+      } else {
+        const double one = 1;
+        std::memcpy(e, &one, 8);
+      }
     }
     return getrs(c, 'N', n, n, a, piv, p[0]);
   }
@@ -611,16 +690,19 @@ std::int64_t CusolverLapack::run(const LapackArgs& x, void* const* p) {
     std::vector<unsigned char> diagonal(std::size_t(n) * c.elem);
     auto* bytes = static_cast<unsigned char*>(p[0]);
     for (std::int64_t i = 0; i < n; ++i)
-      std::memcpy(&diagonal[std::size_t(i) * c.elem], bytes + (std::size_t(i) * std::size_t(n) + std::size_t(i)) * c.elem, c.elem);
+      std::memcpy(&diagonal[std::size_t(i) * c.elem],
+                  bytes + (std::size_t(i) * std::size_t(n) + std::size_t(i)) * c.elem, c.elem);
     const std::int64_t info = trtri(c, x.opts[0], x.opts[1], n, p[0]);
     for (std::int64_t i = 0; i < n; ++i)
-      std::memcpy(bytes + (std::size_t(i) * std::size_t(n) + std::size_t(i)) * c.elem, &diagonal[std::size_t(i) * c.elem], c.elem);
+      std::memcpy(bytes + (std::size_t(i) * std::size_t(n) + std::size_t(i)) * c.elem,
+                  &diagonal[std::size_t(i) * c.elem], c.elem);
     return info;
   }
   if (f == "geqrf") return geqrf(c, d[0], d[1], p[0], p[1]);
-  if (f == "orgqr") return orgqr(c, d[0], d[1], d[2], p[0], p[1]);                        // m n k; a tau
-  if (f == "ormqr") return ormqr(c, x.opts[0], x.opts[1], d[0], d[1], d[2], p[0], p[1], p[2]);  // side trans; m n k; a tau c
-  if (f == "gels") return gels(c, d[0], d[1], d[2], p[0], p[1]);                           // trans; m n nrhs; a b
+  if (f == "orgqr") return orgqr(c, d[0], d[1], d[2], p[0], p[1]);  // m n k; a tau
+  if (f == "ormqr")
+    return ormqr(c, x.opts[0], x.opts[1], d[0], d[1], d[2], p[0], p[1], p[2]);  // side trans; m n k; a tau c
+  if (f == "gels") return gels(c, d[0], d[1], d[2], p[0], p[1]);                // trans; m n nrhs; a b
   if (f == "syevd" || f == "syev") return syevd(c, x.opts[0], x.opts[1], d[0], p[0], p[1]);
   if (f == "gesvd" || f == "gesdd") {
     const char ju = x.opts[0], jv = f == "gesvd" ? x.opts[1] : x.opts[0];

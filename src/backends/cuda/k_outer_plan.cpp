@@ -56,7 +56,8 @@ std::optional<KOuterPlan> make_k_outer_plan(const Level3Args& x, const PlanOptio
   // Chunks of k: each at least min_chunk_k deep and min_chunk_bytes of A and B together.
   const std::uint64_t chunked_bytes = (std::uint64_t(x.m) + std::uint64_t(lead)) * std::uint64_t(x.k) * elt;
   std::int64_t nchunks = std::min<std::int64_t>(o.max_chunks, x.k / std::max<std::int64_t>(1, o.min_chunk_k));
-  nchunks = std::min<std::int64_t>(nchunks, std::int64_t(chunked_bytes / std::max<std::uint64_t>(1, o.min_chunk_bytes)));
+  nchunks =
+      std::min<std::int64_t>(nchunks, std::int64_t(chunked_bytes / std::max<std::uint64_t>(1, o.min_chunk_bytes)));
   if (nchunks < 2) return std::nullopt;
   // Chunk depths are multiples of 16, so every chunk's pointers stay as aligned as the operands'.
   const std::int64_t kc = round_up((x.k + nchunks - 1) / nchunks, 16);
@@ -93,7 +94,8 @@ std::optional<KOuterPlan> make_k_outer_plan(const Level3Args& x, const PlanOptio
   const std::int64_t bw = std::max(q, round_up((lead + blocks - 1) / blocks, q));
   for (std::int64_t j0 = 0; j0 < lead; j0 += bw) {
     const std::int64_t w = std::min(bw, lead - j0);
-    p.lead_out.push_back(ByteRange{Operand::c, std::uint64_t(j0) * std::uint64_t(x.ldc) * elt, cols_bytes(x.m, x.ldc, w, elt)});
+    p.lead_out.push_back(
+        ByteRange{Operand::c, std::uint64_t(j0) * std::uint64_t(x.ldc) * elt, cols_bytes(x.m, x.ldc, w, elt)});
   }
 
   if (lead < x.n) {

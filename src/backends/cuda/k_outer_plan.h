@@ -35,22 +35,22 @@ struct Block2D {
 };
 
 struct KChunk {
-  Level3Args args;                      // gemm over C[:, 0:lead_cols] with this chunk's k; beta 0
-                                        // for the first chunk (C not read), 1 after
-  std::uint64_t a_off = 0, b_off = 0;   // byte offsets of the chunk's op(A) and op(B) pointers
-  Block2D a, b;                         // uploaded just before the chunk's cuBLAS call
+  Level3Args args;                     // gemm over C[:, 0:lead_cols] with this chunk's k; beta 0
+                                       // for the first chunk (C not read), 1 after
+  std::uint64_t a_off = 0, b_off = 0;  // byte offsets of the chunk's op(A) and op(B) pointers
+  Block2D a, b;                        // uploaded just before the chunk's cuBLAS call
 };
 
 struct KOuterPlan {
-  Plan layout;                   // make_plan's operand sizes and device offsets
-  std::int64_t lead_cols = 0;    // columns of C accumulated chunk by chunk while A arrives
+  Plan layout;                 // make_plan's operand sizes and device offsets
+  std::int64_t lead_cols = 0;  // columns of C accumulated chunk by chunk while A arrives
   std::vector<KChunk> chunks;
-  bool add_old_c = false;        // beta != 0: C_old[:, 0:lead_cols] goes to old_c_off after the chunks
-  std::uint64_t old_c_off = 0;   // device offset of that copy (same layout as C's leading columns)
+  bool add_old_c = false;       // beta != 0: C_old[:, 0:lead_cols] goes to old_c_off after the chunks
+  std::uint64_t old_c_off = 0;  // device offset of that copy (same layout as C's leading columns)
   std::uint64_t old_c_bytes = 0;
-  std::uint64_t dev_total = 0;   // device bytes the call needs, the copy included
+  std::uint64_t dev_total = 0;      // device bytes the call needs, the copy included
   std::vector<ByteRange> lead_out;  // blocks of C[:, 0:lead_cols], finished and sent back in order
-  std::vector<Step> steps;       // columns [lead_cols, n) as column steps (A already on the device)
+  std::vector<Step> steps;          // columns [lead_cols, n) as column steps (A already on the device)
 };
 
 struct KOuterOptions {
@@ -61,7 +61,7 @@ struct KOuterOptions {
   int max_chunks = 8;
   std::uint64_t min_chunk_bytes = 64ull << 20;
   std::int64_t min_chunk_k = 256;
-  int out_blocks = 4;            // the leading block's results go back in this many pieces
+  int out_blocks = 4;  // the leading block's results go back in this many pieces
   // At most this fraction of the columns is k-outer (1: the balance alone decides). A cap at 0.5
   // was tried and measured no better (2 x H100, dgemm n = 16000: 0.116 s with 4000 leading columns
   // of 8000, against 0.104 s with the balance's 4320).

@@ -70,7 +70,7 @@ Plan make_plan(const Level3Args& args, const PlanOptions& opt) {
       break;
   }
   if (p.bytes[1] == 0) stream_b = false;  // e.g. gemm with k == 0
-  const std::int64_t ncols = sc.cols;  // n, for every family here
+  const std::int64_t ncols = sc.cols;     // n, for every family here
   std::int64_t nsteps = 1;
   if (split && opt.max_steps > 1) {
     const std::uint64_t col_bytes = (stream_b ? std::uint64_t(sb.ld) * elt : 0) +

@@ -36,29 +36,29 @@ struct ByteRange {
 };
 
 struct Step {
-  Level3Args args;  // the call for this block (n reduced; leading dimensions unchanged)
+  Level3Args args;                                // the call for this block (n reduced; leading dimensions unchanged)
   std::uint64_t a_off = 0, b_off = 0, c_off = 0;  // byte offsets of the call's A, B, C pointers
-  std::vector<ByteRange> in;   // copied to the device after the previous step's inputs
-  std::vector<ByteRange> out;  // copied back to the host once this step's compute is done
+  std::vector<ByteRange> in;                      // copied to the device after the previous step's inputs
+  std::vector<ByteRange> out;                     // copied back to the host once this step's compute is done
 };
 
 struct Plan {
   Level3Shapes shapes;
-  std::uint64_t bytes[3] = {0, 0, 0};  // size of operands a, b, c (0 when the routine has no such operand)
+  std::uint64_t bytes[3] = {0, 0, 0};    // size of operands a, b, c (0 when the routine has no such operand)
   std::uint64_t dev_off[3] = {0, 0, 0};  // where each operand starts in the device arena
   std::uint64_t dev_total = 0;           // arena bytes the call needs
-  bool zero_c = false;  // C is not read (beta == 0): zero its device copy instead of sending it
+  bool zero_c = false;                   // C is not read (beta == 0): zero its device copy instead of sending it
   std::vector<ByteRange> prologue;
   std::vector<Step> steps;  // empty when the call has nothing to compute (m == 0 or n == 0)
 };
 
 struct PlanOptions {
-  int max_steps = 8;                                 // 1 disables column pipelining
-  std::uint64_t min_step_bytes = 64ull << 20;        // streamed bytes per step, at least
-  std::int64_t min_step_cols = 256;                  // keep cuBLAS calls wide enough to run at speed
-  std::int64_t col_multiple = 16;                    // block widths are multiples of this (keeps the
-                                                     // blocks' device pointers 16-byte aligned)
-  std::uint64_t alignment = 256;                     // of each operand in the device arena
+  int max_steps = 8;                           // 1 disables column pipelining
+  std::uint64_t min_step_bytes = 64ull << 20;  // streamed bytes per step, at least
+  std::int64_t min_step_cols = 256;            // keep cuBLAS calls wide enough to run at speed
+  std::int64_t col_multiple = 16;              // block widths are multiples of this (keeps the
+                                               // blocks' device pointers 16-byte aligned)
+  std::uint64_t alignment = 256;               // of each operand in the device arena
 };
 
 // args must be valid (level3_validate).

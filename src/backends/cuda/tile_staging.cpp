@@ -75,8 +75,7 @@ void DeviceTileStaging::input_filled(int stripe, int operand, std::uint64_t offs
 
 void DeviceTileStaging::fetch_output(int stripe, std::uint64_t offset, std::uint64_t bytes) {
   SlotRings::Ring& ring = rings_.stripe(stripe).out;
-  if (ring.fetched.size() >= 2)
-    throw BackendError("cuda: fetch_output beyond two pieces ahead (TileStaging contract)");
+  if (ring.fetched.size() >= 2) throw BackendError("cuda: fetch_output beyond two pieces ahead (TileStaging contract)");
   const std::size_t k = ring.next;
   ring.next = (ring.next + 1) % ring.slots.size();
   SlotRings::Slot& slot = ring.slots[k];
@@ -106,7 +105,8 @@ void DeviceTileStaging::fail_input(const std::string& what, cudaError_t e) noexc
   (void)cudaGetLastError();
   try {
     std::lock_guard lock(failure_mu_);
-    if (failure_.empty()) failure_ = "cuda: " + what + " failed on device " + std::to_string(device_) + ": " + cuda_error_text(e);
+    if (failure_.empty())
+      failure_ = "cuda: " + what + " failed on device " + std::to_string(device_) + ": " + cuda_error_text(e);
   } catch (...) {
   }
   stopped_.store(true);

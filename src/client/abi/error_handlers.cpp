@@ -37,13 +37,12 @@ struct Renumber {
   int pairs[4][2];
 };
 constexpr Renumber kRowMajorRenumbering[] = {
-    {"gemm", {{4, 5}, {9, 11}}},  {"symm", {{4, 5}}},         {"hemm", {{4, 5}}},
-    {"trmm", {{6, 7}}},           {"trsm", {{6, 7}}},         {"gemv", {{3, 4}}},
-    {"gbmv", {{3, 4}, {5, 6}}},   {"ger", {{2, 3}, {6, 8}}},
+    {"gemm", {{4, 5}, {9, 11}}}, {"symm", {{4, 5}}}, {"hemm", {{4, 5}}},         {"trmm", {{6, 7}}},
+    {"trsm", {{6, 7}}},          {"gemv", {{3, 4}}}, {"gbmv", {{3, 4}, {5, 6}}}, {"ger", {{2, 3}, {6, 8}}},
 };
 
 blas_int renumber_row_major(blas_int info, const char* rout) {
-  auto swap_in = [&](const int (*pairs)[2]) {
+  auto swap_in = [&](const int(*pairs)[2]) {
     for (int i = 0; i < 4 && pairs[i][0]; ++i) {
       if (info == pairs[i][0]) return blas_int(pairs[i][1]);
       if (info == pairs[i][1]) return blas_int(pairs[i][0]);
@@ -106,8 +105,7 @@ void rcpu_default_xerbla(const char* srname, const blas_int* info, blas_strlen l
 RCPU_EXPORT void xerbla_(const char* srname, const blas_int* info, blas_strlen len) {
   rcpu_default_xerbla(srname, info, len);
 }
-RCPU_EXPORT void xerbla(const char* srname, const blas_int* info, blas_strlen len)
-    __attribute__((alias("xerbla_")));
+RCPU_EXPORT void xerbla(const char* srname, const blas_int* info, blas_strlen len) __attribute__((alias("xerbla_")));
 
 // XERBLA_ARRAY: for callers (C, LAPACKE) that hold the name as an array of characters.
 RCPU_EXPORT void xerbla_array_(const char* srname_array, const blas_int* srname_len, const blas_int* info,

@@ -94,29 +94,31 @@ std::vector<element_t<dtype_of<S>()>> repeated(P x, I n) {
 // ------------------------------------------------------------------------------------ Level 2
 
 template <Sym S>
-void gemv(auto layout, auto TransA, auto M, auto N, auto alpha, auto A, auto lda, auto X, auto incX, auto beta,
-          auto Y, auto incY) {
+void gemv(auto layout, auto TransA, auto M, auto N, auto alpha, auto A, auto lda, auto X, auto incX, auto beta, auto Y,
+          auto incY) {
   if (route::inside_local()) return route::call_local<S>(layout, TransA, M, N, alpha, A, lda, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::gemv(detail::dtype_of<S>(), layout, TransA, M, N, lda, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, M);
-    return route::local<S>(layout, TransA, M, N, alpha, A, lda, static_cast<decltype(X)>(xs.data()),
-                           decltype(incX)(1), beta, Y, incY);
+    return route::local<S>(layout, TransA, M, N, alpha, A, lda, static_cast<decltype(X)>(xs.data()), decltype(incX)(1),
+                           beta, Y, incY);
   }
   route::local<S>(layout, TransA, M, N, alpha, A, lda, X, incX, beta, Y, incY);
 }
 
 template <Sym S>
-void gbmv(auto layout, auto TransA, auto M, auto N, auto KL, auto KU, auto alpha, auto A, auto lda, auto X,
-          auto incX, auto beta, auto Y, auto incY) {
+void gbmv(auto layout, auto TransA, auto M, auto N, auto KL, auto KU, auto alpha, auto A, auto lda, auto X, auto incX,
+          auto beta, auto Y, auto incY) {
   if (route::inside_local())
     return route::call_local<S>(layout, TransA, M, N, KL, KU, alpha, A, lda, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::gbmv(detail::dtype_of<S>(), layout, TransA, M, N, KL, KU, lda, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, M);
@@ -132,7 +134,8 @@ void symv(auto layout, auto Uplo, auto N, auto alpha, auto A, auto lda, auto X, 
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, A, lda, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::symv(detail::dtype_of<S>(), layout, Uplo, N, lda, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, alpha, A, lda, X, incX, beta, Y, incY);
 }
@@ -143,41 +146,42 @@ void hemv(auto layout, auto Uplo, auto N, auto alpha, auto A, auto lda, auto X, 
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, A, lda, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::hemv(detail::dtype_of<S>(), layout, Uplo, N, lda, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, N);
-    return route::local<S>(layout, Uplo, N, alpha, A, lda, static_cast<decltype(X)>(xs.data()), decltype(incX)(1),
-                           beta, Y, incY);
+    return route::local<S>(layout, Uplo, N, alpha, A, lda, static_cast<decltype(X)>(xs.data()), decltype(incX)(1), beta,
+                           Y, incY);
   }
   route::local<S>(layout, Uplo, N, alpha, A, lda, X, incX, beta, Y, incY);
 }
 
 template <Sym S>
-void sbmv(auto layout, auto Uplo, auto N, auto K, auto alpha, auto A, auto lda, auto X, auto incX, auto beta,
-          auto Y, auto incY) {
-  if (route::inside_local())
-    return route::call_local<S>(layout, Uplo, N, K, alpha, A, lda, X, incX, beta, Y, incY);
+void sbmv(auto layout, auto Uplo, auto N, auto K, auto alpha, auto A, auto lda, auto X, auto incX, auto beta, auto Y,
+          auto incY) {
+  if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, K, alpha, A, lda, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::sbmv(detail::dtype_of<S>(), layout, Uplo, N, K, lda, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, K, alpha, A, lda, X, incX, beta, Y, incY);
 }
 
 template <Sym S>
-void hbmv(auto layout, auto Uplo, auto N, auto K, auto alpha, auto A, auto lda, auto X, auto incX, auto beta,
-          auto Y, auto incY) {
-  if (route::inside_local())
-    return route::call_local<S>(layout, Uplo, N, K, alpha, A, lda, X, incX, beta, Y, incY);
+void hbmv(auto layout, auto Uplo, auto N, auto K, auto alpha, auto A, auto lda, auto X, auto incX, auto beta, auto Y,
+          auto incY) {
+  if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, K, alpha, A, lda, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::hbmv(detail::dtype_of<S>(), layout, Uplo, N, K, lda, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, N);
-    return route::local<S>(layout, Uplo, N, K, alpha, A, lda, static_cast<decltype(X)>(xs.data()),
-                           decltype(incX)(1), beta, Y, incY);
+    return route::local<S>(layout, Uplo, N, K, alpha, A, lda, static_cast<decltype(X)>(xs.data()), decltype(incX)(1),
+                           beta, Y, incY);
   }
   route::local<S>(layout, Uplo, N, K, alpha, A, lda, X, incX, beta, Y, incY);
 }
@@ -187,7 +191,8 @@ void spmv(auto layout, auto Uplo, auto N, auto alpha, auto Ap, auto X, auto incX
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, Ap, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::spmv(detail::dtype_of<S>(), layout, Uplo, N, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, alpha, Ap, X, incX, beta, Y, incY);
 }
@@ -197,12 +202,13 @@ void hpmv(auto layout, auto Uplo, auto N, auto alpha, auto Ap, auto X, auto incX
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, Ap, X, incX, beta, Y, incY);
   F77Call2 f;
   const Verdict v = plan::hpmv(detail::dtype_of<S>(), layout, Uplo, N, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, N);
-    return route::local<S>(layout, Uplo, N, alpha, Ap, static_cast<decltype(X)>(xs.data()), decltype(incX)(1), beta,
-                           Y, incY);
+    return route::local<S>(layout, Uplo, N, alpha, Ap, static_cast<decltype(X)>(xs.data()), decltype(incX)(1), beta, Y,
+                           incY);
   }
   route::local<S>(layout, Uplo, N, alpha, Ap, X, incX, beta, Y, incY);
 }
@@ -213,7 +219,8 @@ void trmv(auto layout, auto Uplo, auto TransA, auto Diag, auto N, auto A, auto l
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, TransA, Diag, N, A, lda, X, incX);
   F77Call2 f;
   const Verdict v = plan::trmv(detail::dtype_of<S>(), layout, Uplo, TransA, Diag, N, lda, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, TransA, Diag, N, A, lda, X, incX);
 }
@@ -223,7 +230,8 @@ void trsv(auto layout, auto Uplo, auto TransA, auto Diag, auto N, auto A, auto l
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, TransA, Diag, N, A, lda, X, incX);
   F77Call2 f;
   const Verdict v = plan::trsv(detail::dtype_of<S>(), layout, Uplo, TransA, Diag, N, lda, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, TransA, Diag, N, A, lda, X, incX);
 }
@@ -233,7 +241,8 @@ void tbmv(auto layout, auto Uplo, auto TransA, auto Diag, auto N, auto K, auto A
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, TransA, Diag, N, K, A, lda, X, incX);
   F77Call2 f;
   const Verdict v = plan::tbmv(detail::dtype_of<S>(), layout, Uplo, TransA, Diag, N, K, lda, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, TransA, Diag, N, K, A, lda, X, incX);
 }
@@ -243,7 +252,8 @@ void tbsv(auto layout, auto Uplo, auto TransA, auto Diag, auto N, auto K, auto A
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, TransA, Diag, N, K, A, lda, X, incX);
   F77Call2 f;
   const Verdict v = plan::tbsv(detail::dtype_of<S>(), layout, Uplo, TransA, Diag, N, K, lda, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, TransA, Diag, N, K, A, lda, X, incX);
 }
@@ -253,7 +263,8 @@ void tpmv(auto layout, auto Uplo, auto TransA, auto Diag, auto N, auto Ap, auto 
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, TransA, Diag, N, Ap, X, incX);
   F77Call2 f;
   const Verdict v = plan::tpmv(detail::dtype_of<S>(), layout, Uplo, TransA, Diag, N, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, TransA, Diag, N, Ap, X, incX);
 }
@@ -263,7 +274,8 @@ void tpsv(auto layout, auto Uplo, auto TransA, auto Diag, auto N, auto Ap, auto 
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, TransA, Diag, N, Ap, X, incX);
   F77Call2 f;
   const Verdict v = plan::tpsv(detail::dtype_of<S>(), layout, Uplo, TransA, Diag, N, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, TransA, Diag, N, Ap, X, incX);
 }
@@ -274,7 +286,8 @@ void ger(auto layout, auto M, auto N, auto alpha, auto X, auto incX, auto Y, aut
   if (route::inside_local()) return route::call_local<S>(layout, M, N, alpha, X, incX, Y, incY, A, lda);
   F77Call2 f;
   const Verdict v = plan::ger(detail::dtype_of<S>(), layout, detail::is_gerc<S>(), M, N, incX, incY, lda, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.y_copy && incY == 0) [[unlikely]] {
     const auto ys = detail::repeated<S>(Y, N);
@@ -289,7 +302,8 @@ void syr(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto A, 
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, A, lda);
   F77Call2 f;
   const Verdict v = plan::syr(detail::dtype_of<S>(), layout, Uplo, N, incX, lda, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, alpha, X, incX, A, lda);
 }
@@ -299,7 +313,8 @@ void her(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto A, 
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, A, lda);
   F77Call2 f;
   const Verdict v = plan::her(detail::dtype_of<S>(), layout, Uplo, N, incX, lda, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, N);
@@ -313,7 +328,8 @@ void spr(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Ap)
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, Ap);
   F77Call2 f;
   const Verdict v = plan::spr(detail::dtype_of<S>(), layout, Uplo, N, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, alpha, X, incX, Ap);
 }
@@ -323,7 +339,8 @@ void hpr(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Ap)
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, Ap);
   F77Call2 f;
   const Verdict v = plan::hpr(detail::dtype_of<S>(), layout, Uplo, N, incX, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && incX == 0) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, N);
@@ -337,7 +354,8 @@ void syr2(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Y,
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, Y, incY, A, lda);
   F77Call2 f;
   const Verdict v = plan::syr2(detail::dtype_of<S>(), layout, Uplo, N, incX, incY, lda, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, alpha, X, incX, Y, incY, A, lda);
 }
@@ -347,7 +365,8 @@ void her2(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Y,
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, Y, incY, A, lda);
   F77Call2 f;
   const Verdict v = plan::her2(detail::dtype_of<S>(), layout, Uplo, N, incX, incY, lda, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && (incX == 0 || incY == 0)) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, incX == 0 ? N : 0);
@@ -364,7 +383,8 @@ void spr2(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Y,
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, Y, incY, Ap);
   F77Call2 f;
   const Verdict v = plan::spr2(detail::dtype_of<S>(), layout, Uplo, N, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   route::local<S>(layout, Uplo, N, alpha, X, incX, Y, incY, Ap);
 }
@@ -374,7 +394,8 @@ void hpr2(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Y,
   if (route::inside_local()) return route::call_local<S>(layout, Uplo, N, alpha, X, incX, Y, incY, Ap);
   F77Call2 f;
   const Verdict v = plan::hpr2(detail::dtype_of<S>(), layout, Uplo, N, incX, incY, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   if (f.x_copy && (incX == 0 || incY == 0)) [[unlikely]] {
     const auto xs = detail::repeated<S>(X, incX == 0 ? N : 0);
@@ -389,30 +410,31 @@ void hpr2(auto layout, auto Uplo, auto N, auto alpha, auto X, auto incX, auto Y,
 // ------------------------------------------------------------------------------------ Level 3
 
 template <Sym S>
-void gemm(auto layout, auto TransA, auto TransB, auto M, auto N, auto K, auto alpha, auto A, auto lda, auto B,
-          auto ldb, auto beta, auto C, auto ldc) {
+void gemm(auto layout, auto TransA, auto TransB, auto M, auto N, auto K, auto alpha, auto A, auto lda, auto B, auto ldb,
+          auto beta, auto C, auto ldc) {
   if (route::inside_local())
     return route::call_local<S>(layout, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::gemm(dt, layout, TransA, TransB, M, N, K, lda, ldb, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   f.x.beta = detail::scalar<dt>(beta);
-  route::run_level3<S>(f.x, f.swap_ab ? B : A, f.swap_ab ? A : B, C, layout, TransA, TransB, M, N, K, alpha, A, lda,
-                       B, ldb, beta, C, ldc);
+  route::run_level3<S>(f.x, f.swap_ab ? B : A, f.swap_ab ? A : B, C, layout, TransA, TransB, M, N, K, alpha, A, lda, B,
+                       ldb, beta, C, ldc);
 }
 
 template <Sym S>
-void symm(auto layout, auto Side, auto Uplo, auto M, auto N, auto alpha, auto A, auto lda, auto B, auto ldb,
-          auto beta, auto C, auto ldc) {
-  if (route::inside_local())
-    return route::call_local<S>(layout, Side, Uplo, M, N, alpha, A, lda, B, ldb, beta, C, ldc);
+void symm(auto layout, auto Side, auto Uplo, auto M, auto N, auto alpha, auto A, auto lda, auto B, auto ldb, auto beta,
+          auto C, auto ldc) {
+  if (route::inside_local()) return route::call_local<S>(layout, Side, Uplo, M, N, alpha, A, lda, B, ldb, beta, C, ldc);
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::symm(dt, layout, Side, Uplo, M, N, lda, ldb, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   f.x.beta = detail::scalar<dt>(beta);
@@ -420,14 +442,14 @@ void symm(auto layout, auto Side, auto Uplo, auto M, auto N, auto alpha, auto A,
 }
 
 template <Sym S>
-void hemm(auto layout, auto Side, auto Uplo, auto M, auto N, auto alpha, auto A, auto lda, auto B, auto ldb,
-          auto beta, auto C, auto ldc) {
-  if (route::inside_local())
-    return route::call_local<S>(layout, Side, Uplo, M, N, alpha, A, lda, B, ldb, beta, C, ldc);
+void hemm(auto layout, auto Side, auto Uplo, auto M, auto N, auto alpha, auto A, auto lda, auto B, auto ldb, auto beta,
+          auto C, auto ldc) {
+  if (route::inside_local()) return route::call_local<S>(layout, Side, Uplo, M, N, alpha, A, lda, B, ldb, beta, C, ldc);
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::hemm(dt, layout, Side, Uplo, M, N, lda, ldb, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   f.x.beta = detail::scalar<dt>(beta);
@@ -442,7 +464,8 @@ void syrk(auto layout, auto Uplo, auto Trans, auto N, auto K, auto alpha, auto A
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::syrk(dt, layout, Uplo, Trans, N, K, lda, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   f.x.beta = detail::scalar<dt>(beta);
@@ -458,7 +481,8 @@ void herk(auto layout, auto Uplo, auto Trans, auto N, auto K, auto alpha, auto A
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::herk(dt, layout, Uplo, Trans, N, K, lda, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   f.x.beta = detail::scalar<dt>(beta);
@@ -474,7 +498,8 @@ void syr2k(auto layout, auto Uplo, auto Trans, auto N, auto K, auto alpha, auto 
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::syr2k(dt, layout, Uplo, Trans, N, K, lda, ldb, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   f.x.beta = detail::scalar<dt>(beta);
@@ -491,7 +516,8 @@ void her2k(auto layout, auto Uplo, auto Trans, auto N, auto K, auto alpha, auto 
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::her2k(dt, layout, Uplo, Trans, N, K, lda, ldb, ldc, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   if (f.conj_alpha) f.x.alpha = std::conj(f.x.alpha);
@@ -503,12 +529,12 @@ void her2k(auto layout, auto Uplo, auto Trans, auto N, auto K, auto alpha, auto 
 template <Sym S>
 void trmm(auto layout, auto Side, auto Uplo, auto TransA, auto Diag, auto M, auto N, auto alpha, auto A, auto lda,
           auto B, auto ldb) {
-  if (route::inside_local())
-    return route::call_local<S>(layout, Side, Uplo, TransA, Diag, M, N, alpha, A, lda, B, ldb);
+  if (route::inside_local()) return route::call_local<S>(layout, Side, Uplo, TransA, Diag, M, N, alpha, A, lda, B, ldb);
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::trmm(dt, layout, Side, Uplo, TransA, Diag, M, N, lda, ldb, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   route::run_level3<S>(f.x, A, nullptr, B, layout, Side, Uplo, TransA, Diag, M, N, alpha, A, lda, B, ldb);
@@ -517,12 +543,12 @@ void trmm(auto layout, auto Side, auto Uplo, auto TransA, auto Diag, auto M, aut
 template <Sym S>
 void trsm(auto layout, auto Side, auto Uplo, auto TransA, auto Diag, auto M, auto N, auto alpha, auto A, auto lda,
           auto B, auto ldb) {
-  if (route::inside_local())
-    return route::call_local<S>(layout, Side, Uplo, TransA, Diag, M, N, alpha, A, lda, B, ldb);
+  if (route::inside_local()) return route::call_local<S>(layout, Side, Uplo, TransA, Diag, M, N, alpha, A, lda, B, ldb);
   constexpr Dtype dt = detail::dtype_of<S>();
   F77Call3 f;
   const Verdict v = plan::trsm(dt, layout, Side, Uplo, TransA, Diag, M, N, lda, ldb, f);
-  if (!v.ok()) [[unlikely]] return detail::report<S>(v);
+  if (!v.ok()) [[unlikely]]
+    return detail::report<S>(v);
   detail::leave();
   f.x.alpha = detail::scalar<dt>(alpha);
   route::run_level3<S>(f.x, A, nullptr, B, layout, Side, Uplo, TransA, Diag, M, N, alpha, A, lda, B, ldb);

@@ -24,11 +24,17 @@ namespace rcpu::cblas {
 
 // CBLAS enumeration values (cblas.h).
 enum : int {
-  kRowMajor = 101, kColMajor = 102,
-  kNoTrans = 111, kTrans = 112, kConjTrans = 113,
-  kUpper = 121, kLower = 122,
-  kNonUnit = 131, kUnit = 132,
-  kLeft = 141, kRight = 142,
+  kRowMajor = 101,
+  kColMajor = 102,
+  kNoTrans = 111,
+  kTrans = 112,
+  kConjTrans = 113,
+  kUpper = 121,
+  kLower = 122,
+  kNonUnit = 131,
+  kUnit = 132,
+  kLeft = 141,
+  kRight = 142,
 };
 
 // netlib's messages (the forms passed to cblas_xerbla).
@@ -42,13 +48,13 @@ inline constexpr const char kSideMsg[] = "Illegal Side setting, %d\n";
 
 // How netlib's CBLAS reports on one call. Valid when ok().
 struct Verdict {
-  int pos = 0;                 // cblas_xerbla(pos, "cblas_x...", form, value); 0: not called
+  int pos = 0;  // cblas_xerbla(pos, "cblas_x...", form, value); 0: not called
   const char* form = nullptr;
   int value = 0;
-  int info = 0;                // then xerbla_("XNAME ", info) from the F77 routine; 0: not called
-  bool row_major = false;      // RowMajorStrg while reporting
-  bool f77_from_c = true;      // CBLAS_CallFromC during the xerbla_ call
-  bool geru = false;           // the reporting F77 routine is xGERU (row-major cblas_xgerc)
+  int info = 0;            // then xerbla_("XNAME ", info) from the F77 routine; 0: not called
+  bool row_major = false;  // RowMajorStrg while reporting
+  bool f77_from_c = true;  // CBLAS_CallFromC during the xerbla_ call
+  bool geru = false;       // the reporting F77 routine is xGERU (row-major cblas_xgerc)
   bool ok() const { return pos == 0 && info == 0; }
 };
 
@@ -75,13 +81,9 @@ namespace plan {
 
 using i64 = std::int64_t;
 
-inline char trans_col(int t) {
-  return t == kNoTrans ? 'N' : t == kTrans ? 'T' : t == kConjTrans ? 'C' : 0;
-}
+inline char trans_col(int t) { return t == kNoTrans ? 'N' : t == kTrans ? 'T' : t == kConjTrans ? 'C' : 0; }
 // Level-2 row-major: the matrix is used transposed; ConjTrans becomes 'N' (with conjugation).
-inline char trans_row(int t) {
-  return t == kNoTrans ? 'T' : (t == kTrans || t == kConjTrans) ? 'N' : 0;
-}
+inline char trans_row(int t) { return t == kNoTrans ? 'T' : (t == kTrans || t == kConjTrans) ? 'N' : 0; }
 inline char uplo_col(int u) { return u == kUpper ? 'U' : u == kLower ? 'L' : 0; }
 inline char uplo_row(int u) { return u == kUpper ? 'L' : u == kLower ? 'U' : 0; }
 inline char diag_of(int d) { return d == kUnit ? 'U' : d == kNonUnit ? 'N' : 0; }
@@ -199,8 +201,7 @@ inline Verdict hbmv(Dtype dt, int layout, int Uplo, i64 N, i64 K, i64 lda, i64 i
   return sbmv(dt, layout, Uplo, N, K, lda, incX, incY, f, true);
 }
 
-inline Verdict spmv(Dtype dt, int layout, int Uplo, i64 N, i64 incX, i64 incY, F77Call2& f,
-                    bool hermitian = false) {
+inline Verdict spmv(Dtype dt, int layout, int Uplo, i64 N, i64 incX, i64 incY, F77Call2& f, bool hermitian = false) {
   bool row;
   if (Verdict v = uplo2(dt, layout, Uplo, hermitian, N, f, row); !v.ok()) return v;
   f.incx = f.x_copy ? 1 : incX, f.incy = incY;
@@ -237,8 +238,8 @@ inline Verdict trsv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N,
   return trmv(dt, layout, Uplo, TransA, Diag, N, lda, incX, f);
 }
 
-inline Verdict tbmv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N, i64 K, i64 lda, i64 incX,
-                    F77Call2& f, bool tbmv_quirk = true) {
+inline Verdict tbmv(Dtype dt, int layout, int Uplo, int TransA, int Diag, i64 N, i64 K, i64 lda, i64 incX, F77Call2& f,
+                    bool tbmv_quirk = true) {
   bool row;
   if (Verdict v = tri2(layout, Uplo, TransA, Diag, tbmv_quirk, f, row); !v.ok()) return v;
   f.n = N, f.k = K, f.lda = lda, f.incx = incX;
@@ -337,8 +338,7 @@ inline Verdict her2(Dtype dt, int layout, int Uplo, i64 N, i64 incX, i64 incY, i
   return syr2(dt, layout, Uplo, N, incX, incY, lda, f, true);
 }
 
-inline Verdict spr2(Dtype dt, int layout, int Uplo, i64 N, i64 incX, i64 incY, F77Call2& f,
-                    bool hermitian = false) {
+inline Verdict spr2(Dtype dt, int layout, int Uplo, i64 N, i64 incX, i64 incY, F77Call2& f, bool hermitian = false) {
   bool row;
   if (Verdict v = uplo2(dt, layout, Uplo, hermitian, N, f, row); !v.ok()) return v;
   f.conj = false;
@@ -438,8 +438,7 @@ inline Verdict herk(Dtype dt, int layout, int Uplo, int Trans, i64 N, i64 K, i64
   x.n = N, x.k = K, x.lda = lda, x.ldc = ldc;
   return fortran(checks::herk(dt, x.uplo, x.transa, x.n, x.k, x.lda, x.ldc), row);
 }
-inline Verdict syr2k(Dtype dt, int layout, int Uplo, int Trans, i64 N, i64 K, i64 lda, i64 ldb, i64 ldc,
-                     F77Call3& f) {
+inline Verdict syr2k(Dtype dt, int layout, int Uplo, int Trans, i64 N, i64 K, i64 lda, i64 ldb, i64 ldc, F77Call3& f) {
   l3_init(f, L3Family::syr2k, dt);
   bool row;
   if (Verdict v = rank_k(dt, layout, Uplo, Trans, false, 3, f, row); !v.ok()) return v;
@@ -447,8 +446,7 @@ inline Verdict syr2k(Dtype dt, int layout, int Uplo, int Trans, i64 N, i64 K, i6
   x.n = N, x.k = K, x.lda = lda, x.ldb = ldb, x.ldc = ldc;
   return fortran(checks::syr2k(dt, x.uplo, x.transa, x.n, x.k, x.lda, x.ldb, x.ldc), row);
 }
-inline Verdict her2k(Dtype dt, int layout, int Uplo, int Trans, i64 N, i64 K, i64 lda, i64 ldb, i64 ldc,
-                     F77Call3& f) {
+inline Verdict her2k(Dtype dt, int layout, int Uplo, int Trans, i64 N, i64 K, i64 lda, i64 ldb, i64 ldc, F77Call3& f) {
   l3_init(f, L3Family::her2k, dt);
   bool row;
   if (Verdict v = rank_k(dt, layout, Uplo, Trans, true, 2, f, row); !v.ok()) return v;

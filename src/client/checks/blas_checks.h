@@ -37,8 +37,8 @@ inline int gemv(Dtype, char trans, std::int64_t m, std::int64_t n, std::int64_t 
 }
 
 // xGBMV(TRANS, M, N, KL, KU, ALPHA, A, LDA, X, INCX, BETA, Y, INCY)
-inline int gbmv(Dtype, char trans, std::int64_t m, std::int64_t n, std::int64_t kl, std::int64_t ku,
-                std::int64_t lda, std::int64_t incx, std::int64_t incy) {
+inline int gbmv(Dtype, char trans, std::int64_t m, std::int64_t n, std::int64_t kl, std::int64_t ku, std::int64_t lda,
+                std::int64_t incx, std::int64_t incy) {
   if (!detail::is_ntc(trans)) return 1;
   if (m < 0) return 2;
   if (n < 0) return 3;
@@ -194,8 +194,8 @@ inline int hpr2(Dtype dt, char uplo, std::int64_t n, std::int64_t incx, std::int
 // ---------------------------------------------------------------- Level 3
 
 // xGEMM(TRANSA, TRANSB, M, N, K, ALPHA, A, LDA, B, LDB, BETA, C, LDC)
-inline int gemm(Dtype, char transa, char transb, std::int64_t m, std::int64_t n, std::int64_t k,
-                std::int64_t lda, std::int64_t ldb, std::int64_t ldc) {
+inline int gemm(Dtype, char transa, char transb, std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
+                std::int64_t ldb, std::int64_t ldc) {
   const std::int64_t nrowa = transa == 'N' ? m : k;
   const std::int64_t nrowb = transb == 'N' ? k : n;
   if (!detail::is_ntc(transa)) return 1;
@@ -210,8 +210,8 @@ inline int gemm(Dtype, char transa, char transb, std::int64_t m, std::int64_t n,
 }
 
 // xSYMM / xHEMM(SIDE, UPLO, M, N, ALPHA, A, LDA, B, LDB, BETA, C, LDC)
-inline int symm(Dtype, char side, char uplo, std::int64_t m, std::int64_t n, std::int64_t lda,
-                std::int64_t ldb, std::int64_t ldc) {
+inline int symm(Dtype, char side, char uplo, std::int64_t m, std::int64_t n, std::int64_t lda, std::int64_t ldb,
+                std::int64_t ldc) {
   const std::int64_t nrowa = side == 'L' ? m : n;
   if (!detail::is_side(side)) return 1;
   if (!detail::is_ul(uplo)) return 2;
@@ -222,17 +222,15 @@ inline int symm(Dtype, char side, char uplo, std::int64_t m, std::int64_t n, std
   if (ldc < detail::max1(m)) return 12;
   return 0;
 }
-inline int hemm(Dtype dt, char side, char uplo, std::int64_t m, std::int64_t n, std::int64_t lda,
-                std::int64_t ldb, std::int64_t ldc) {
+inline int hemm(Dtype dt, char side, char uplo, std::int64_t m, std::int64_t n, std::int64_t lda, std::int64_t ldb,
+                std::int64_t ldc) {
   return symm(dt, side, uplo, m, n, lda, ldb, ldc);
 }
 
 namespace detail {
 // TRANS accepted by the rank-k updates: real xSYRK/xSYR2K take N, T and C; complex xSYRK/xSYR2K
 // only N and T; xHERK/xHER2K only N and C.
-inline constexpr bool syrk_trans_ok(Dtype dt, char t) {
-  return t == 'N' || t == 'T' || (t == 'C' && !is_complex(dt));
-}
+inline constexpr bool syrk_trans_ok(Dtype dt, char t) { return t == 'N' || t == 'T' || (t == 'C' && !is_complex(dt)); }
 inline constexpr bool herk_trans_ok(char t) { return t == 'N' || t == 'C'; }
 inline int rank_k(bool trans_ok, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda) {
   const std::int64_t nrowa = trans == 'N' ? n : k;
@@ -246,29 +244,27 @@ inline int rank_k(bool trans_ok, char uplo, char trans, std::int64_t n, std::int
 }  // namespace detail
 
 // xSYRK / xHERK(UPLO, TRANS, N, K, ALPHA, A, LDA, BETA, C, LDC)
-inline int syrk(Dtype dt, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda,
-                std::int64_t ldc) {
+inline int syrk(Dtype dt, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda, std::int64_t ldc) {
   if (int info = detail::rank_k(detail::syrk_trans_ok(dt, trans), uplo, trans, n, k, lda)) return info;
   if (ldc < detail::max1(n)) return 10;
   return 0;
 }
-inline int herk(Dtype, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda,
-                std::int64_t ldc) {
+inline int herk(Dtype, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda, std::int64_t ldc) {
   if (int info = detail::rank_k(detail::herk_trans_ok(trans), uplo, trans, n, k, lda)) return info;
   if (ldc < detail::max1(n)) return 10;
   return 0;
 }
 
 // xSYR2K / xHER2K(UPLO, TRANS, N, K, ALPHA, A, LDA, B, LDB, BETA, C, LDC)
-inline int syr2k(Dtype dt, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda,
-                 std::int64_t ldb, std::int64_t ldc) {
+inline int syr2k(Dtype dt, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda, std::int64_t ldb,
+                 std::int64_t ldc) {
   if (int info = detail::rank_k(detail::syrk_trans_ok(dt, trans), uplo, trans, n, k, lda)) return info;
   if (ldb < detail::max1(trans == 'N' ? n : k)) return 9;
   if (ldc < detail::max1(n)) return 12;
   return 0;
 }
-inline int her2k(Dtype, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda,
-                 std::int64_t ldb, std::int64_t ldc) {
+inline int her2k(Dtype, char uplo, char trans, std::int64_t n, std::int64_t k, std::int64_t lda, std::int64_t ldb,
+                 std::int64_t ldc) {
   if (int info = detail::rank_k(detail::herk_trans_ok(trans), uplo, trans, n, k, lda)) return info;
   if (ldb < detail::max1(trans == 'N' ? n : k)) return 9;
   if (ldc < detail::max1(n)) return 12;
@@ -276,8 +272,8 @@ inline int her2k(Dtype, char uplo, char trans, std::int64_t n, std::int64_t k, s
 }
 
 // xTRMM / xTRSM(SIDE, UPLO, TRANSA, DIAG, M, N, ALPHA, A, LDA, B, LDB)
-inline int trmm(Dtype, char side, char uplo, char transa, char diag, std::int64_t m, std::int64_t n,
-                std::int64_t lda, std::int64_t ldb) {
+inline int trmm(Dtype, char side, char uplo, char transa, char diag, std::int64_t m, std::int64_t n, std::int64_t lda,
+                std::int64_t ldb) {
   const std::int64_t nrowa = side == 'L' ? m : n;
   if (!detail::is_side(side)) return 1;
   if (!detail::is_ul(uplo)) return 2;

@@ -4,9 +4,9 @@
 
 namespace rcpu::fftw::describe {
 
-Described many(FftKind kind, FftPrecision prec, int rank, const int* n, int howmany, void* in,
-               const int* inembed, int istride, int idist, void* out, const int* onembed, int ostride,
-               int odist, int sign, unsigned flags) {
+Described many(FftKind kind, FftPrecision prec, int rank, const int* n, int howmany, void* in, const int* inembed,
+               int istride, int idist, void* out, const int* onembed, int ostride, int odist, int sign,
+               unsigned flags) {
   Described d;
   d.desc.kind = kind;
   d.desc.precision = prec;
@@ -19,7 +19,8 @@ Described many(FftKind kind, FftPrecision prec, int rank, const int* n, int howm
   // FFTW's rdft2_pad: the default embedding of a real transform's sides.
   auto embedding = [&](const int* nembed, bool complex_side) {
     std::vector<std::int64_t> e(n, n + rank);
-    if (nembed) e.assign(nembed, nembed + rank);
+    if (nembed)
+      e.assign(nembed, nembed + rank);
     else if (kind != FftKind::c2c && (inplace || complex_side))
       e.back() = (n[rank - 1] / 2 + 1) * (complex_side ? 1 : 2);
     return e;
@@ -53,10 +54,10 @@ Described guru(FftKind kind, FftPrecision prec, int rank, const IoDim* dims, int
   return d;
 }
 
-template Described guru<fftw_iodim>(FftKind, FftPrecision, int, const fftw_iodim*, int, const fftw_iodim*,
-                                    void*, void*, int, unsigned);
-template Described guru<fftw_iodim64>(FftKind, FftPrecision, int, const fftw_iodim64*, int,
-                                      const fftw_iodim64*, void*, void*, int, unsigned);
+template Described guru<fftw_iodim>(FftKind, FftPrecision, int, const fftw_iodim*, int, const fftw_iodim*, void*, void*,
+                                    int, unsigned);
+template Described guru<fftw_iodim64>(FftKind, FftPrecision, int, const fftw_iodim64*, int, const fftw_iodim64*, void*,
+                                      void*, int, unsigned);
 
 }  // namespace rcpu::fftw::describe
 

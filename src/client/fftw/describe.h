@@ -15,24 +15,23 @@ namespace rcpu::fftw::describe {
 
 // The precision-independent cores. Pointers are the application's arrays; strides are in
 // elements of each side's type (complex for c2c, real/complex for r2c, complex/real for c2r).
-Described many(FftKind kind, FftPrecision prec, int rank, const int* n, int howmany, void* in,
-               const int* inembed, int istride, int idist, void* out, const int* onembed, int ostride,
-               int odist, int sign, unsigned flags);
+Described many(FftKind kind, FftPrecision prec, int rank, const int* n, int howmany, void* in, const int* inembed,
+               int istride, int idist, void* out, const int* onembed, int ostride, int odist, int sign, unsigned flags);
 template <class IoDim>
 Described guru(FftKind kind, FftPrecision prec, int rank, const IoDim* dims, int howmany_rank,
                const IoDim* howmany_dims, void* in, void* out, int sign, unsigned flags);
 
-template <class R> constexpr FftPrecision precision_of() {
+template <class R>
+constexpr FftPrecision precision_of() {
   return sizeof(R) == 4 ? FftPrecision::f32 : FftPrecision::f64;
 }
 
 // ---- complex DFT ----
 template <class R>
-Described plan_many_dft(int rank, const int* n, int howmany, R (*in)[2], const int* inembed, int istride,
-                        int idist, R (*out)[2], const int* onembed, int ostride, int odist, int sign,
-                        unsigned flags) {
-  return many(FftKind::c2c, precision_of<R>(), rank, n, howmany, in, inembed, istride, idist, out, onembed,
-              ostride, odist, sign, flags);
+Described plan_many_dft(int rank, const int* n, int howmany, R (*in)[2], const int* inembed, int istride, int idist,
+                        R (*out)[2], const int* onembed, int ostride, int odist, int sign, unsigned flags) {
+  return many(FftKind::c2c, precision_of<R>(), rank, n, howmany, in, inembed, istride, idist, out, onembed, ostride,
+              odist, sign, flags);
 }
 template <class R>
 Described plan_dft(int rank, const int* n, R (*in)[2], R (*out)[2], int sign, unsigned flags) {
@@ -53,22 +52,22 @@ Described plan_dft_3d(int n0, int n1, int n2, R (*in)[2], R (*out)[2], int sign,
   return plan_dft(3, n, in, out, sign, flags);
 }
 template <class R, class IoDim>
-Described plan_guru_dft(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims,
-                        R (*in)[2], R (*out)[2], int sign, unsigned flags) {
+Described plan_guru_dft(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims, R (*in)[2],
+                        R (*out)[2], int sign, unsigned flags) {
   return guru(FftKind::c2c, precision_of<R>(), rank, dims, howmany_rank, howmany_dims, in, out, sign, flags);
 }
 template <class R, class IoDim>
-Described plan_guru64_dft(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims,
-                          R (*in)[2], R (*out)[2], int sign, unsigned flags) {
+Described plan_guru64_dft(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims, R (*in)[2],
+                          R (*out)[2], int sign, unsigned flags) {
   return guru(FftKind::c2c, precision_of<R>(), rank, dims, howmany_rank, howmany_dims, in, out, sign, flags);
 }
 
 // ---- r2c ----
 template <class R>
-Described plan_many_dft_r2c(int rank, const int* n, int howmany, R* in, const int* inembed, int istride,
-                            int idist, R (*out)[2], const int* onembed, int ostride, int odist, unsigned flags) {
-  return many(FftKind::r2c, precision_of<R>(), rank, n, howmany, in, inembed, istride, idist, out, onembed,
-              ostride, odist, -1, flags);
+Described plan_many_dft_r2c(int rank, const int* n, int howmany, R* in, const int* inembed, int istride, int idist,
+                            R (*out)[2], const int* onembed, int ostride, int odist, unsigned flags) {
+  return many(FftKind::r2c, precision_of<R>(), rank, n, howmany, in, inembed, istride, idist, out, onembed, ostride,
+              odist, -1, flags);
 }
 template <class R>
 Described plan_dft_r2c(int rank, const int* n, R* in, R (*out)[2], unsigned flags) {
@@ -101,10 +100,10 @@ Described plan_guru64_dft_r2c(int rank, const IoDim* dims, int howmany_rank, con
 
 // ---- c2r ----
 template <class R>
-Described plan_many_dft_c2r(int rank, const int* n, int howmany, R (*in)[2], const int* inembed, int istride,
-                            int idist, R* out, const int* onembed, int ostride, int odist, unsigned flags) {
-  return many(FftKind::c2r, precision_of<R>(), rank, n, howmany, in, inembed, istride, idist, out, onembed,
-              ostride, odist, 1, flags);
+Described plan_many_dft_c2r(int rank, const int* n, int howmany, R (*in)[2], const int* inembed, int istride, int idist,
+                            R* out, const int* onembed, int ostride, int odist, unsigned flags) {
+  return many(FftKind::c2r, precision_of<R>(), rank, n, howmany, in, inembed, istride, idist, out, onembed, ostride,
+              odist, 1, flags);
 }
 template <class R>
 Described plan_dft_c2r(int rank, const int* n, R (*in)[2], R* out, unsigned flags) {
@@ -125,13 +124,13 @@ Described plan_dft_c2r_3d(int n0, int n1, int n2, R (*in)[2], R* out, unsigned f
   return plan_dft_c2r(3, n, in, out, flags);
 }
 template <class R, class IoDim>
-Described plan_guru_dft_c2r(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims,
-                            R (*in)[2], R* out, unsigned flags) {
+Described plan_guru_dft_c2r(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims, R (*in)[2],
+                            R* out, unsigned flags) {
   return guru(FftKind::c2r, precision_of<R>(), rank, dims, howmany_rank, howmany_dims, in, out, 1, flags);
 }
 template <class R, class IoDim>
-Described plan_guru64_dft_c2r(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims,
-                              R (*in)[2], R* out, unsigned flags) {
+Described plan_guru64_dft_c2r(int rank, const IoDim* dims, int howmany_rank, const IoDim* howmany_dims, R (*in)[2],
+                              R* out, unsigned flags) {
   return guru(FftKind::c2r, precision_of<R>(), rank, dims, howmany_rank, howmany_dims, in, out, 1, flags);
 }
 

@@ -29,12 +29,15 @@ decltype(auto) local(A... a) {
 }
 
 // The local plan type of a wrapped plan type, and the local destroy routine.
-template <class PS> struct Precision;
-template <> struct Precision<fftw_plan_s> {
+template <class PS>
+struct Precision;
+template <>
+struct Precision<fftw_plan_s> {
   using plan = fftw_plan;
   static constexpr FftwSym destroy = FftwSym::fftw_destroy_plan;
 };
-template <> struct Precision<fftwf_plan_s> {
+template <>
+struct Precision<fftwf_plan_s> {
   using plan = fftwf_plan;
   static constexpr FftwSym destroy = FftwSym::fftwf_destroy_plan;
 };

@@ -81,7 +81,8 @@ void fft_gather(const FftDescriptor& d, int side, const void* array, void* packe
   auto* p = static_cast<std::uint8_t*>(packed);
   visit(d, side, [&](std::uint64_t pk, std::int64_t off, std::int64_t n, std::int64_t stride) {
     if (stride == 1) return void(std::memcpy(p + pk * e, a + off * std::int64_t(e), std::size_t(n) * e));
-    for (std::int64_t j = 0; j < n; ++j) std::memcpy(p + (pk + std::uint64_t(j)) * e, a + (off + j * stride) * std::int64_t(e), e);
+    for (std::int64_t j = 0; j < n; ++j)
+      std::memcpy(p + (pk + std::uint64_t(j)) * e, a + (off + j * stride) * std::int64_t(e), e);
   });
 }
 
@@ -91,7 +92,8 @@ void fft_scatter(const FftDescriptor& d, int side, const void* packed, void* arr
   const auto* p = static_cast<const std::uint8_t*>(packed);
   visit(d, side, [&](std::uint64_t pk, std::int64_t off, std::int64_t n, std::int64_t stride) {
     if (stride == 1) return void(std::memcpy(a + off * std::int64_t(e), p + pk * e, std::size_t(n) * e));
-    for (std::int64_t j = 0; j < n; ++j) std::memcpy(a + (off + j * stride) * std::int64_t(e), p + (pk + std::uint64_t(j)) * e, e);
+    for (std::int64_t j = 0; j < n; ++j)
+      std::memcpy(a + (off + j * stride) * std::int64_t(e), p + (pk + std::uint64_t(j)) * e, e);
   });
 }
 
@@ -122,8 +124,11 @@ bool side_is_packed(const FftDescriptor& d, int side) {
 // in place: if the call breaks midway, the local rerun overwrites every element of it anyway.
 struct FftCall {
   FftCall(const FftDescriptor& desc, unsigned planner_flags)
-      : d(desc), req{fft_packed(desc), planner_flags}, opcode(fft_opcode(desc.kind, desc.precision)),
-        in_op(fft_input_operand(req.desc)), out_op(fft_output_operand(req.desc)) {}
+      : d(desc),
+        req{fft_packed(desc), planner_flags},
+        opcode(fft_opcode(desc.kind, desc.precision)),
+        in_op(fft_input_operand(req.desc)),
+        out_op(fft_output_operand(req.desc)) {}
   const FftDescriptor& d;
   const FftRequest req;
   const std::uint32_t opcode;
@@ -176,8 +181,8 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
   try {
     const auto t0 = Clock::now();
     r.timing.bytes_sent += send_message(conn, Kind::request, id, opcode, req);
-    r.timing.bytes_sent += send_matrix(conn, id, opcode, in_op.index, call.src, in_op.rows, 1, in_op.rows,
-                                       in_op.elem_size);
+    r.timing.bytes_sent +=
+        send_matrix(conn, id, opcode, in_op.index, call.src, in_op.rows, 1, in_op.rows, in_op.elem_size);
     const auto t1 = Clock::now();
     r.timing.to_server_s = client::seconds(t1 - t0);
     FrameHeader h;
@@ -381,7 +386,8 @@ std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const vo
   }
   // To the server: until the last stripe's input was out (the server starts once all of it is in).
   r.timing.to_server_s = client::seconds(*std::max_element(t_sent.begin(), t_sent.end()) - t0);
-  r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
+  r.timing.from_server_s =
+      std::max(0.0, client::seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
   r.timing.streams = int(k);
   r.timing.striped = true;
   r.status = client::RemoteStatus::ok;

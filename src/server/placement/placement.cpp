@@ -94,19 +94,20 @@ Level3Args packed_args(const SubCall& sc) {
 
 // ---------------------------------------------------------------- Worker
 
-Worker::Worker() : thread_([this] {
-  for (;;) {
-    std::function<void()> job;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    job();
-  }
-}) {}
+Worker::Worker()
+    : thread_([this] {
+        for (;;) {
+          std::function<void()> job;
+          {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+          }
+          job();
+        }
+      }) {}
 
 Worker::~Worker() {
   {
@@ -173,7 +174,8 @@ Placement::Placement(std::vector<std::unique_ptr<Backend>> devices, Options opti
       try {
         r = measure_rate(*devices_[i]->be);
       } catch (const std::exception& e) {
-        log::warn("placement: device " + std::to_string(i) + ": rate not measured (" + e.what() + "); assuming 1 GFLOP/s");
+        log::warn("placement: device " + std::to_string(i) + ": rate not measured (" + e.what() +
+                  "); assuming 1 GFLOP/s");
         r = 1.0;
       }
     }
@@ -192,7 +194,8 @@ std::string Placement::name() const { return devices_[0]->be->name(); }
 std::string Placement::description() const {
   if (devices_.size() == 1) return devices_[0]->be->description();
   std::string out = std::to_string(devices_.size()) + " devices, placement: calls of at least " +
-                    fmt("%.3g", options_.split_min_flops) + " flops split in proportion to the rates (pieces of at least " +
+                    fmt("%.3g", options_.split_min_flops) +
+                    " flops split in proportion to the rates (pieces of at least " +
                     std::to_string(options_.split_min_cols) + " columns), smaller calls to the least busy device";
   const std::vector<double> r = rates();
   for (std::size_t i = 0; i < devices_.size(); ++i)
@@ -220,11 +223,12 @@ std::string Placement::usage_report() const {
   const std::vector<DeviceStats> st = stats();
   for (std::size_t i = 0; i < st.size(); ++i) {
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "\ndevice %zu: %llu whole calls, %llu pieces of split calls, %llu panel pieces, %.3f GFLOP, %.3f s busy, "
-                  "rate %.2f",
-                  i, (unsigned long long)st[i].whole_calls, (unsigned long long)st[i].pieces,
-                  (unsigned long long)st[i].panel_pieces, st[i].flops * 1e-9, double(st[i].busy_ns) * 1e-9, st[i].rate);
+    std::snprintf(
+        line, sizeof line,
+        "\ndevice %zu: %llu whole calls, %llu pieces of split calls, %llu panel pieces, %.3f GFLOP, %.3f s busy, "
+        "rate %.2f",
+        i, (unsigned long long)st[i].whole_calls, (unsigned long long)st[i].pieces,
+        (unsigned long long)st[i].panel_pieces, st[i].flops * 1e-9, double(st[i].busy_ns) * 1e-9, st[i].rate);
     out += line;
   }
   return out;
@@ -242,9 +246,12 @@ void Placement::end_work(int d, double flops, std::uint64_t ns, int kind) const 
   if (kind < 0) return;  // never started
   dev.stats.flops += flops;
   dev.stats.busy_ns += ns;
-  if (kind == 0) ++dev.stats.whole_calls;
-  else if (kind == 1) ++dev.stats.pieces;
-  else ++dev.stats.panel_pieces;
+  if (kind == 0)
+    ++dev.stats.whole_calls;
+  else if (kind == 1)
+    ++dev.stats.pieces;
+  else
+    ++dev.stats.panel_pieces;
 }
 
 // A running average: each split call moves a device's rate a quarter of the way to what it showed.
@@ -396,7 +403,8 @@ class Placement::Stream final : public StreamedCall {
       if (!be.supports(args)) continue;
       subs_.push_back(Sub{int(i), be.begin_streamed(args, a, b, c), nullptr, 0});
     }
-    if (subs_.empty()) throw BackendError("no device supports " + routine_name(args.family, args.dtype) + " of this size");
+    if (subs_.empty())
+      throw BackendError("no device supports " + routine_name(args.family, args.dtype) + " of this size");
     for (Sub& s : subs_) {
       s.worker = std::make_unique<Worker>();
       depth_ = std::min(depth_, std::max(1, s.call->depth()));
@@ -543,14 +551,20 @@ class WholeStream final : public StreamedCall {
   int depth() const override { return call_->depth(); }
   void inputs_arrived(int operand, std::uint64_t bytes) override { call_->inputs_arrived(operand, bytes); }
   backend::TileStaging* tile_staging(int stripes) override { return call_->tile_staging(stripes); }
-  void start_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->start_panel(col0, cols); }); }
-  void finish_panel() override { timed([&] { call_->finish_panel(); }); }
+  void start_panel(std::int64_t col0, std::int64_t cols) override {
+    timed([&] { call_->start_panel(col0, cols); });
+  }
+  void finish_panel() override {
+    timed([&] { call_->finish_panel(); });
+  }
   bool try_finish_panel() override {
     bool done = false;
     timed([&] { done = call_->try_finish_panel(); });
     return done;
   }
-  void compute_panel(std::int64_t col0, std::int64_t cols) override { timed([&] { call_->compute_panel(col0, cols); }); }
+  void compute_panel(std::int64_t col0, std::int64_t cols) override {
+    timed([&] { call_->compute_panel(col0, cols); });
+  }
 
  private:
   template <class F>
@@ -587,7 +601,8 @@ std::unique_ptr<StreamedCall> Placement::begin_streamed(const Level3Args& args, 
     end_work(d, flops, 0, -1);
     throw;
   }
-  return std::make_unique<WholeStream>(std::move(call), [this, d, flops](std::uint64_t ns) { end_work(d, flops, ns, 0); });
+  return std::make_unique<WholeStream>(std::move(call),
+                                       [this, d, flops](std::uint64_t ns) { end_work(d, flops, ns, 0); });
 }
 
 bool Placement::offers_tile_staging(const Level3Args& args) const {

@@ -40,10 +40,10 @@
 namespace rcpu::server::placement {
 
 struct Options {
-  double split_min_flops = 8e9;       // calls with fewer flops run whole on one device
-  std::int64_t split_min_cols = 128;  // narrowest piece (columns or rows) of a split call or panel
-  std::vector<double> rates;          // fixed relative rates, one per device; empty: measured
-  bool log_rates = true;              // log each device's measured rate at start-up
+  double split_min_flops = 8e9;                     // calls with fewer flops run whole on one device
+  std::int64_t split_min_cols = 128;                // narrowest piece (columns or rows) of a split call or panel
+  std::vector<double> rates;                        // fixed relative rates, one per device; empty: measured
+  bool log_rates = true;                            // log each device's measured rate at start-up
   std::uint64_t split_min_fft_bytes = 64ull << 20;  // smaller batched FFTs run whole on one device
 };
 
@@ -104,11 +104,11 @@ class Placement final : public backend::Backend {
   std::vector<FftPart> plan_fft(const FftDescriptor& packed) const;
 
   struct DeviceStats {
-    double rate = 0;                  // GFLOP/s (or the fixed relative rate)
-    std::uint64_t whole_calls = 0;    // calls run whole on this device
-    std::uint64_t pieces = 0;         // pieces of split calls
-    std::uint64_t panel_pieces = 0;   // parts of panels of streamed calls
-    double flops = 0;                 // of all of the above
+    double rate = 0;                 // GFLOP/s (or the fixed relative rate)
+    std::uint64_t whole_calls = 0;   // calls run whole on this device
+    std::uint64_t pieces = 0;        // pieces of split calls
+    std::uint64_t panel_pieces = 0;  // parts of panels of streamed calls
+    double flops = 0;                // of all of the above
     std::uint64_t busy_ns = 0;
   };
   std::size_t device_count() const { return devices_.size(); }

@@ -37,7 +37,9 @@ class CountedFft final : public StreamedFft {
     inner_.reset();
     done_();
   }
-  void input_arrived(std::uint64_t offset, std::uint64_t bytes) noexcept override { inner_->input_arrived(offset, bytes); }
+  void input_arrived(std::uint64_t offset, std::uint64_t bytes) noexcept override {
+    inner_->input_arrived(offset, bytes);
+  }
   void execute(const std::vector<backend::FftRange>& readers) override { inner_->execute(readers); }
   void wait_output(std::uint64_t offset, std::uint64_t bytes) override { inner_->wait_output(offset, bytes); }
 
@@ -169,9 +171,10 @@ void Placement::fft(FftPlanCache& c, const FftDescriptor& d, unsigned flags, voi
       const auto t0 = Clock::now();
       jobs.run(
           [&] {
-            devices_[std::size_t(p.device)]->be->fft(dc, first_transforms(d, p.count), flags,
-                                                     static_cast<std::uint8_t*>(in) + std::uint64_t(p.first) * in_each,
-                                                     static_cast<std::uint8_t*>(out) + std::uint64_t(p.first) * out_each);
+            devices_[std::size_t(p.device)]->be->fft(
+                dc, first_transforms(d, p.count), flags,
+                static_cast<std::uint8_t*>(in) + std::uint64_t(p.first) * in_each,
+                static_cast<std::uint8_t*>(out) + std::uint64_t(p.first) * out_each);
           },
           [&, t0] { end_work(p.device, flops, ns_since(t0), 1); });
     });

@@ -16,7 +16,8 @@ void stretch(Clock::time_point t0, double factor) {
 
 class SlowedStream final : public backend::StreamedCall {
  public:
-  SlowedStream(std::unique_ptr<backend::StreamedCall> inner, double factor) : inner_(std::move(inner)), factor_(factor) {}
+  SlowedStream(std::unique_ptr<backend::StreamedCall> inner, double factor)
+      : inner_(std::move(inner)), factor_(factor) {}
   void inputs_arrived(int operand, std::uint64_t bytes) override { inner_->inputs_arrived(operand, bytes); }
   void compute_panel(std::int64_t col0, std::int64_t cols) override {
     const auto t0 = Clock::now();

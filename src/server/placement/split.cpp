@@ -16,7 +16,8 @@ std::vector<Range> proportional_ranges(std::int64_t total, const std::vector<dou
     if (weights[i] > 0) order.push_back(i);
   if (order.empty()) return out;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return weights[x] > weights[y]; });
-  const std::size_t used = std::min<std::size_t>(order.size(), std::size_t(std::max<std::int64_t>(1, total / min_chunk)));
+  const std::size_t used =
+      std::min<std::size_t>(order.size(), std::size_t(std::max<std::int64_t>(1, total / min_chunk)));
   order.resize(used);
   std::sort(order.begin(), order.end());  // ranges follow device order
 
@@ -35,8 +36,10 @@ std::vector<Range> proportional_ranges(std::int64_t total, const std::vector<dou
       // Smallest x in [lo, hi] whose cost reaches the target; cost is non-decreasing.
       while (lo < hi) {
         const std::int64_t mid = lo + (hi - lo) / 2;
-        if (cost(mid) >= target) hi = mid;
-        else lo = mid + 1;
+        if (cost(mid) >= target)
+          hi = mid;
+        else
+          lo = mid + 1;
       }
       end = lo;
       // The nearer of x and x - 1 to the target, as long as the chunk stays wide enough.
@@ -123,7 +126,8 @@ std::vector<Piece> split_lines(const Level3Args& x, const std::vector<Range>& ra
           c = View{2, p0, ldc};
         }
         break;
-      default: break;
+      default:
+        break;
     }
     Piece p;
     p.device = int(d);
@@ -194,18 +198,25 @@ std::vector<Piece> split_call(const Level3Args& x, const std::vector<double>& we
     const double n = double(x.n);
     std::function<double(std::int64_t)> cost;
     // Elements of the triangle in its first x columns.
-    if (x.uplo == 'U') cost = [](std::int64_t c) { return 0.5 * double(c) * double(c + 1); };
-    else cost = [n](std::int64_t c) { return double(c) * n - 0.5 * double(c) * double(c - 1); };
+    if (x.uplo == 'U')
+      cost = [](std::int64_t c) { return 0.5 * double(c) * double(c + 1); };
+    else
+      cost = [n](std::int64_t c) { return double(c) * n - 0.5 * double(c) * double(c - 1); };
     return split_rank_k(x, proportional_ranges(x.n, weights, min_chunk, cost));
   }
   bool by_rows = false;
   switch (x.family) {
-    case L3Family::gemm: by_rows = x.n < 2 * min_chunk && x.m >= 2 * min_chunk; break;
+    case L3Family::gemm:
+      by_rows = x.n < 2 * min_chunk && x.m >= 2 * min_chunk;
+      break;
     case L3Family::symm:
     case L3Family::hemm:
     case L3Family::trmm:
-    case L3Family::trsm: by_rows = x.side == 'R'; break;
-    default: break;
+    case L3Family::trsm:
+      by_rows = x.side == 'R';
+      break;
+    default:
+      break;
   }
   return split_lines(x, proportional_ranges(by_rows ? x.m : x.n, weights, min_chunk), by_rows);
 }

@@ -98,12 +98,10 @@ RCPU_EXPORT void fftwf_execute(const fftwf_plan p) {
   execute("fftwf_execute", p->plan, p->plan.in, p->plan.out, [&] { local<FftwSym::fftwf_execute>(local_plan(p)); });
 }
 RCPU_EXPORT void fftw_execute_dft(const fftw_plan p, fftw_complex* in, fftw_complex* out) {
-  execute("fftw_execute_dft", p->plan, in, out,
-          [&] { local<FftwSym::fftw_execute_dft>(local_plan(p), in, out); });
+  execute("fftw_execute_dft", p->plan, in, out, [&] { local<FftwSym::fftw_execute_dft>(local_plan(p), in, out); });
 }
 RCPU_EXPORT void fftwf_execute_dft(const fftwf_plan p, fftwf_complex* in, fftwf_complex* out) {
-  execute("fftwf_execute_dft", p->plan, in, out,
-          [&] { local<FftwSym::fftwf_execute_dft>(local_plan(p), in, out); });
+  execute("fftwf_execute_dft", p->plan, in, out, [&] { local<FftwSym::fftwf_execute_dft>(local_plan(p), in, out); });
 }
 RCPU_EXPORT void fftw_execute_dft_r2c(const fftw_plan p, double* in, fftw_complex* out) {
   execute("fftw_execute_dft_r2c", p->plan, in, out,
