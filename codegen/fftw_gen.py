@@ -71,8 +71,8 @@ def gen_fftw(out, syms, write):
         sym = f"rcpu::FftwSym::{s.name}"
         c.append(f"RCPU_EXPORT {s.proto()} {{")
         if s.group == "fftw-plan" and may_go_remote(s):
-            c.append(f"  return rcpu::fftw::planned<{sym}>([&] {{ return rcpu::fftw::describe::{base_name(s)}"
-                     f"({args}); }}, {args});")
+            c += ["  auto describe = [&] {", f"    return rcpu::fftw::describe::{base_name(s)}({args});", "  };",
+                  f"  return rcpu::fftw::planned<{sym}>(describe, {args});"]
         elif s.group == "fftw-plan":
             c.append(f"  return rcpu::fftw::planned_local<{sym}>({args});")
         elif s.group == "fftw-plan-use":

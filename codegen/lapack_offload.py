@@ -218,9 +218,9 @@ def entry_point(fam, index, sym):
         b.append(f"    rcpu::route::call_local<{S}>({', '.join(call_args)});")
         b.append(f"    return {' && '.join(enough)};")
         b.append("  };")
-        b.append(f"  auto finish = [&] {{ {' '.join(finish)} }};")
+        b += ["  auto finish = [&] {"] + [f"    {f}" for f in finish] + ["  };"]
     else:
-        b.append("  auto query = [] { return true; };")
+        b += ["  auto query = [] {", "    return true;", "  };"]
         b.append("  auto finish = [] {};")
         # Workspaces without a length (none here without lwork) need nothing on the client.
     b.append(f"  return rcpu::route::lapack<{S}>(describe, query, finish, {', '.join(sym.param_names)});")
@@ -233,7 +233,7 @@ def gen_cpu_calls(out_write, fams, by_name):
              "// The CPU backend's LAPACK calls: every offloaded routine on packed operands, its workspaces",
              "// sized by a workspace query (LWORK = -1) or by the spec's scratch: sizes.",
              "#include <algorithm>", "#include <complex>", "#include <cstdint>", "#include <vector>", "",
-             '#include "backends/cpu/lapack_cpu.h"', '#include "client/abi_types.h"', "",
+             '#include "backends/cpu/lapack_cpu.h"', '#include "client/core/abi_types.h"', "",
              "using rcpu::abi::blas_int;", "using rcpu::abi::blas_strlen;", "using rcpu::abi::ccomplex;",
              "using rcpu::abi::zcomplex;", "", 'extern "C" {']
     for fam in fams:

@@ -13,9 +13,9 @@
 #include <filesystem>
 #include <string>
 
-#include "client/config.h"
+#include "client/core/config.h"
+#include "client/core/local_library.h"
 #include "client/fftw/local_fftw.h"
-#include "client/local_library.h"
 
 namespace fs = std::filesystem;
 

@@ -186,4 +186,14 @@ std::optional<std::string> level3_validate(const Level3Args& x) {
   return std::nullopt;
 }
 
+Level3Args level3_packed_args(const Level3Args& args) {
+  const Level3Shapes s = level3_shapes(args);
+  Level3Args packed = args;
+  packed.lda = std::max<std::int64_t>(1, s.a.rows);
+  packed.ldb = std::max<std::int64_t>(1, s.b.rows);
+  packed.ldc = std::max<std::int64_t>(1, s.c.rows);
+  if (args.family == L3Family::trmm || args.family == L3Family::trsm) packed.ldb = packed.ldc;
+  return packed;
+}
+
 }  // namespace rcpu

@@ -85,4 +85,9 @@ Level3Args level3_panel(const Level3Args& args, std::int64_t col0, std::int64_t 
 // nothing.
 std::optional<std::string> level3_validate(const Level3Args& args);
 
+// The arguments of a call as it travels, its operands packed: each leading dimension is its
+// operand's row count (at least 1); for trmm/trsm, whose B is the output (level3_shapes reports it
+// as c), ldb is the leading dimension of that output.
+Level3Args level3_packed_args(const Level3Args& args);
+
 }  // namespace rcpu

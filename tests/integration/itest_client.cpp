@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "client/remote.h"
+#include "client/blas/level3_remote.h"
 #include "level3_cases.h"
 #include "protocol/messages.h"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The interposition trap (DESIGN §3): a local library's internal calls to exported BLAS symbols
-must stay inside it, never come back into rcpu (where they would be traced, or even sent remote).
+"""The interposition trap: once the shim defines ddot_, a local library's internal calls to exported
+BLAS symbols resolve back into rcpu; they must go straight back to the local library (the
+re-entry guard of src/client/core/local_route.h), never be traced or sent remote
+(docs/architecture.md, "Client rules and how they are met").
 
 Runs interposition_main through the shim with the nested library as RCPU_LOCAL_BLAS and asserts:
 the result is right, the nested library's own ddot_ received all M inner calls, and rcpu's trace

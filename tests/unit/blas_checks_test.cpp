@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "client/checks/blas_checks.h"
+#include "client/blas/blas_checks.h"
 #include "common/level3.h"
 
 #define RCPU_TEST_EXPORT extern "C" __attribute__((visibility("default")))

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "client/cblas/cblas_plan.h"
+#include "client/blas/cblas_plan.h"
 #include "common/level3.h"
 
 // ---- shared harness, defined in blas_checks_test.cpp

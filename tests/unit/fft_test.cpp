@@ -15,8 +15,9 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "client/core/remote.h"
+#include "client/fftw/fft_pack.h"
 #include "client/fftw/remote_fft.h"
-#include "client/remote.h"
 #include "common/fft.h"
 #include "protocol/fft_request.h"
 #include "protocol/wire.h"

@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "client/config.h"
-#include "client/policy.h"
+#include "client/core/config.h"
+#include "client/core/policy.h"
 #include "common/lapack.h"
 #include "protocol/lapack_request.h"
 #include "protocol/messages.h"

@@ -3,9 +3,9 @@
 #include <map>
 #include <string>
 
-#include "client/config.h"
-#include "client/policy.h"
-#include "client/trace.h"
+#include "client/core/config.h"
+#include "client/core/policy.h"
+#include "client/core/trace.h"
 
 using namespace rcpu;
 using namespace rcpu::client;

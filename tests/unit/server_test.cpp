@@ -12,7 +12,7 @@
 
 #include "../integration/level3_cases.h"
 #include "backends/backend.h"
-#include "client/remote.h"
+#include "client/blas/level3_remote.h"
 #include "rcpu_opcodes.h"
 #include "server/options.h"
 #include "server/server.h"

@@ -1,20 +1,25 @@
 // The remote path of an FFT (see remote_fft.h for the contract): gather, send, receive, scatter.
-// Stop-and-wait on one pooled connection, like a Level-3 call without tiles: the request, the
-// packed input (DATA frames), then RESPONSE and the packed output.
+// Three ways, tried in this order:
+//   - batches split: a large batched transform cut into independent requests run side by side;
+//   - striped: one large transform's bytes cut over several connections (core/striped_call.h);
+//   - stop-and-wait on one pooled connection (core/stop_and_wait.h), like a Level-3 call without
+//     tiles: the request, the packed input (DATA frames), then RESPONSE and the packed output.
 #include "client/fftw/remote_fft.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <optional>
 #include <system_error>
 #include <thread>
 #include <vector>
 
-#include "client/remote_pool.h"
+#include "client/core/remote_pool.h"
+#include "client/core/reply.h"
+#include "client/core/stop_and_wait.h"
+#include "client/core/striped_call.h"
+#include "client/fftw/fft_pack.h"
 #include "protocol/fft_request.h"
 #include "protocol/wire.h"
 
@@ -22,100 +27,9 @@ namespace rcpu::fftw {
 namespace {
 
 using namespace rcpu::protocol;
+using client::RemoteResult;
+using client::RemoteStatus;
 using Clock = std::chrono::steady_clock;
-struct Loop {
-  std::int64_t n;       // iterations
-  std::int64_t stride;  // in elements of the side's type, in the application's array
-};
-
-// The loops of one side, outermost first: the batch loops, then the transform dimensions (on the
-// half-spectrum side of a real transform the last dimension has n/2+1 elements).
-std::vector<Loop> loops(const FftDescriptor& d, int side) {
-  std::vector<Loop> l;
-  for (const FftDim& h : d.howmany) l.push_back({h.n, side == 0 ? h.is : h.os});
-  for (std::size_t i = 0; i < d.dims.size(); ++i) {
-    std::int64_t n = d.dims[i].n;
-    const bool half = (side == 0 && d.kind == FftKind::c2r) || (side == 1 && d.kind == FftKind::r2c);
-    if (half && i + 1 == d.dims.size()) n = n / 2 + 1;
-    l.push_back({n, side == 0 ? d.dims[i].is : d.dims[i].os});
-  }
-  return l;
-}
-
-std::size_t elem_size(const FftDescriptor& d, int side) {
-  const bool real = (side == 0 && d.kind == FftKind::r2c) || (side == 1 && d.kind == FftKind::c2r);
-  return fft_real_size(d.precision) * (real ? 1 : 2);
-}
-
-// Visits every element of a side in packed order: f(packed element index, array element offset).
-// The innermost loop is handed over as a run (count, stride) so contiguous runs become one memcpy.
-template <class F>
-void visit(const FftDescriptor& d, int side, F f) {
-  const std::vector<Loop> l = loops(d, side);
-  for (const Loop& x : l)
-    if (x.n <= 0) return;
-  const std::size_t depth = l.size();
-  std::vector<std::int64_t> idx(depth, 0);
-  const Loop inner = l.back();
-  std::uint64_t packed = 0;
-  for (;;) {
-    std::int64_t offset = 0;
-    for (std::size_t i = 0; i + 1 < depth; ++i) offset += idx[i] * l[i].stride;
-    f(packed, offset, inner.n, inner.stride);
-    packed += std::uint64_t(inner.n);
-    std::size_t i = depth - 1;
-    for (;;) {
-      if (i == 0) return;
-      --i;
-      if (++idx[i] < l[i].n) break;
-      idx[i] = 0;
-    }
-  }
-}
-
-}  // namespace
-
-void fft_gather(const FftDescriptor& d, int side, const void* array, void* packed) {
-  const std::size_t e = elem_size(d, side);
-  const auto* a = static_cast<const std::uint8_t*>(array);
-  auto* p = static_cast<std::uint8_t*>(packed);
-  visit(d, side, [&](std::uint64_t pk, std::int64_t off, std::int64_t n, std::int64_t stride) {
-    if (stride == 1) return void(std::memcpy(p + pk * e, a + off * std::int64_t(e), std::size_t(n) * e));
-    for (std::int64_t j = 0; j < n; ++j)
-      std::memcpy(p + (pk + std::uint64_t(j)) * e, a + (off + j * stride) * std::int64_t(e), e);
-  });
-}
-
-void fft_scatter(const FftDescriptor& d, int side, const void* packed, void* array) {
-  const std::size_t e = elem_size(d, side);
-  auto* a = static_cast<std::uint8_t*>(array);
-  const auto* p = static_cast<const std::uint8_t*>(packed);
-  visit(d, side, [&](std::uint64_t pk, std::int64_t off, std::int64_t n, std::int64_t stride) {
-    if (stride == 1) return void(std::memcpy(a + off * std::int64_t(e), p + pk * e, std::size_t(n) * e));
-    for (std::int64_t j = 0; j < n; ++j)
-      std::memcpy(a + (off + j * stride) * std::int64_t(e), p + (pk + std::uint64_t(j)) * e, e);
-  });
-}
-
-namespace {
-
-// Whether one side of the application's layout already is the packed layout (contiguous, batches
-// one after another): then it travels straight from / into the application's array, saving a copy
-// as slow as the link itself (one memcpy stream moves ~3 GB/s).
-bool side_is_packed(const FftDescriptor& d, int side) {
-  const FftDescriptor p = fft_packed(d);
-  for (std::size_t i = 0; i < d.dims.size(); ++i) {
-    const bool unit_len = d.dims[i].n == 1;  // a length-1 dimension's stride never matters
-    if (!unit_len && (side == 0 ? d.dims[i].is != p.dims[i].is : d.dims[i].os != p.dims[i].os)) return false;
-  }
-  std::size_t loops = 0;
-  for (const FftDim& h : d.howmany) {
-    if (h.n == 1) continue;
-    if (++loops > 1) return false;
-    if (side == 0 ? h.is != p.howmany[0].is : h.os != p.howmany[0].os) return false;
-  }
-  return true;
-}
 
 // One remote FFT: its request (the packed layout) and where its bytes come from and go. Packed
 // copies of the sides the application's layout does not already match: the input is gathered
@@ -140,8 +54,8 @@ struct FftCall {
 
   // False when the staging buffers cannot be allocated (nothing was sent yet).
   bool prepare(const void* in, void* out) {
-    send_direct = side_is_packed(d, 0);
-    receive_direct = side_is_packed(d, 1) && in != out;
+    send_direct = fft_side_is_packed(d, 0);
+    receive_direct = fft_side_is_packed(d, 1) && in != out;
     if (!send_direct) packed_in.reset(new (std::nothrow) std::uint8_t[in_op.bytes()]);
     if (!receive_direct) packed_out.reset(new (std::nothrow) std::uint8_t[out_op.bytes()]);
     if ((!send_direct && !packed_in) || (!receive_direct && !packed_out)) return false;
@@ -156,51 +70,30 @@ struct FftCall {
   }
 };
 
-client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
-  FftCall call(d, planner_flags);
-  const FftRequest& req = call.req;
-  const std::uint32_t opcode = call.opcode;
-  const OperandDesc &in_op = call.in_op, &out_op = call.out_op;
+constexpr const char kOverLimit[] = "FFT over the server's size limit";
+constexpr const char kNoStaging[] = "out of memory for the FFT staging buffers";
 
+RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
+  FftCall call(d, planner_flags);
   std::string cause;
   std::optional<client::Lease> lease = client::pool().acquire(cause);
-  if (!lease) return client::remote_failure(client::RemoteStatus::unavailable, cause);
-  client::RemoteConnection& rc = *lease->conn;
-  if (fft_validate(req.desc, rc.info().max_request_bytes)) {
-    lease->pool->release(std::move(*lease));
-    return client::remote_failure(client::RemoteStatus::failed, "FFT over the server's size limit");
-  }
-  if (!call.prepare(in, out)) {
-    lease->pool->release(std::move(*lease));
-    return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
-  }
+  if (!lease) return client::remote_failure(RemoteStatus::unavailable, cause);
+  if (fft_validate(call.req.desc, lease->conn->info().max_request_bytes))
+    return client::give_up(std::move(*lease), kOverLimit);
+  if (!call.prepare(in, out)) return client::give_up(std::move(*lease), kNoStaging);
 
-  client::RemoteResult r;
-  transport::Connection& conn = rc.conn();
-  const std::uint64_t id = rc.next_request_id();
-  try {
-    const auto t0 = Clock::now();
-    r.timing.bytes_sent += send_message(conn, Kind::request, id, opcode, req);
-    r.timing.bytes_sent +=
-        send_matrix(conn, id, opcode, in_op.index, call.src, in_op.rows, 1, in_op.rows, in_op.elem_size);
-    const auto t1 = Clock::now();
-    r.timing.to_server_s = client::seconds(t1 - t0);
-    FrameHeader h;
-    if (auto refused = client::read_reply_header(*lease, id, h, r.timing.bytes_received))
-      return client::remote_failure(client::RemoteStatus::failed, *refused);
-    const Response resp = recv_body<Response>(conn, h);
-    if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
-    r.timing.bytes_received += recv_matrix(conn, id, out_op.index, call.dst, out_op.bytes());
-    r.timing.on_server_s = double(resp.server_ns) * 1e-9;
-    r.timing.from_server_s = std::max(0.0, client::seconds(Clock::now() - t1) - r.timing.on_server_s);
-    r.timing.backend = resp.backend;
-  } catch (const std::exception& e) {
-    lease->pool->discard(std::move(*lease));
-    return client::remote_failure(client::RemoteStatus::failed, std::string("connection lost: ") + e.what());
-  }
-  lease->pool->release(std::move(*lease));
-  call.finish(out);
-  r.status = client::RemoteStatus::ok;
+  client::StopAndWaitCall exchange;
+  exchange.opcode = call.opcode;
+  exchange.request = encode(call.req);
+  const OperandDesc &in_op = call.in_op, &out_op = call.out_op;
+  exchange.sends.push_back({in_op.index, call.src, in_op.rows, 1, in_op.rows, in_op.elem_size});
+  exchange.receives.push_back({out_op.index, call.dst, out_op.bytes()});
+  exchange.read_response = [&](Connection& conn, const FrameHeader& h) {
+    const Response resp = client::read_response(conn, h, out_op);
+    return client::ServerReport{resp.server_ns, resp.backend};
+  };
+  RemoteResult r = client::run_stop_and_wait(std::move(*lease), exchange);
+  if (r.status == RemoteStatus::ok) call.finish(out);
   return r;
 }
 
@@ -212,8 +105,7 @@ client::RemoteResult run(const FftDescriptor& d, const void* in, void* out, unsi
 // rerun writes every output element again (out of place: FFTW writes them all).
 constexpr std::uint64_t kSplitMinBytes = 16ull << 20;
 
-std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void* in, void* out,
-                                              unsigned planner_flags) {
+std::optional<RemoteResult> run_split(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
   const int streams = client::streams_per_call();
   if (streams < 2 || in == out || fft_in_bytes(d) + fft_out_bytes(d) < kSplitMinBytes) return std::nullopt;
   std::size_t loop = 0;
@@ -221,18 +113,19 @@ std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void
   if (loop == d.howmany.size()) return std::nullopt;
   const std::int64_t n = d.howmany[loop].n;
   const std::int64_t parts = std::min<std::int64_t>(streams, n);
-  std::vector<client::RemoteResult> results(static_cast<std::size_t>(parts));
+  std::vector<RemoteResult> results(static_cast<std::size_t>(parts));
   std::vector<std::thread> threads;
   auto part = [&](std::int64_t k) {
     const std::int64_t first = n * k / parts, count = n * (k + 1) / parts - first;
     FftDescriptor sub = d;
     sub.howmany[loop].n = count;
-    const auto* i = static_cast<const std::uint8_t*>(in) + first * d.howmany[loop].is * std::int64_t(elem_size(d, 0));
-    auto* o = static_cast<std::uint8_t*>(out) + first * d.howmany[loop].os * std::int64_t(elem_size(d, 1));
+    const auto* i =
+        static_cast<const std::uint8_t*>(in) + first * d.howmany[loop].is * std::int64_t(fft_elem_size(d, 0));
+    auto* o = static_cast<std::uint8_t*>(out) + first * d.howmany[loop].os * std::int64_t(fft_elem_size(d, 1));
     try {
       results[std::size_t(k)] = run(sub, i, o, planner_flags);
     } catch (const std::exception& e) {
-      results[std::size_t(k)] = client::remote_failure(client::RemoteStatus::failed, e.what());
+      results[std::size_t(k)] = client::remote_failure(RemoteStatus::failed, e.what());
     }
   };
   try {
@@ -243,11 +136,11 @@ std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void
   }
   part(0);
   for (auto& t : threads) t.join();
-  client::RemoteResult all = results[0];
+  RemoteResult all = results[0];
   all.timing.streams = int(parts);
   for (std::size_t k = 1; k < results.size(); ++k) {
-    const client::RemoteResult& r = results[k];
-    if (r.status != client::RemoteStatus::ok && all.status == client::RemoteStatus::ok) {
+    const RemoteResult& r = results[k];
+    if (r.status != RemoteStatus::ok && all.status == RemoteStatus::ok) {
       all.status = r.status;
       all.cause = r.cause;
     }
@@ -269,144 +162,92 @@ std::optional<client::RemoteResult> run_split(const FftDescriptor& d, const void
 // connection free at once); the caller then sends one stop-and-wait request. Any failure fails the
 // whole call: every connection of it is discarded and the caller runs the transform locally; the
 // application's arrays are written only after every byte has arrived (as in run()).
-std::optional<client::RemoteResult> run_striped(const FftDescriptor& d, const void* in, void* out,
-                                                unsigned planner_flags) {
+std::optional<RemoteResult> run_striped(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
   const int streams = std::min<int>(client::streams_per_call(), int(kMaxStripes));
   if (streams < 2 || fft_in_bytes(d) + fft_out_bytes(d) < kSplitMinBytes) return std::nullopt;
   FftCall call(d, planner_flags);
-  const FftRequest& req = call.req;
-  const std::uint32_t opcode = call.opcode;
   const OperandDesc &in_op = call.in_op, &out_op = call.out_op;
 
   std::string cause;
   std::optional<client::Lease> first = client::pool().acquire(cause);
-  if (!first) return client::remote_failure(client::RemoteStatus::unavailable, cause);
+  if (!first) return client::remote_failure(RemoteStatus::unavailable, cause);
   if (!(first->conn->info().capabilities & kCapFftStripes)) {
     first->pool->release(std::move(*first));
     return std::nullopt;
   }
-  if (fft_validate(req.desc, first->conn->info().max_request_bytes)) {
-    first->pool->release(std::move(*first));
-    return client::remote_failure(client::RemoteStatus::failed, "FFT over the server's size limit");
-  }
-  // The other stripes only from connections free right now: a call never waits for connections
-  // (threads that each hold one and wait for more could deadlock).
-  std::vector<client::Lease> leases;
-  leases.push_back(std::move(*first));
-  while (int(leases.size()) < streams) {
-    std::string ignored;
-    std::optional<client::Lease> extra = leases[0].pool->acquire(ignored, /*wait=*/false);
-    if (!extra) break;
-    leases.push_back(std::move(*extra));
-  }
-  if (leases.size() < 2) {
-    leases[0].pool->release(std::move(leases[0]));
+  if (fft_validate(call.req.desc, first->conn->info().max_request_bytes))
+    return client::give_up(std::move(*first), kOverLimit);
+  client::StripedCall striped(std::move(*first), std::size_t(streams));
+  const std::size_t k = striped.stripes();
+  if (k < 2) {
+    striped.give_back();
     return std::nullopt;
   }
-  auto give_back = [&](bool broken) {
-    for (client::Lease& l : leases) broken ? l.pool->discard(std::move(l)) : l.pool->release(std::move(l));
-  };
-  const std::size_t k = leases.size();
-
   if (!call.prepare(in, out)) {
-    give_back(false);
-    return client::remote_failure(client::RemoteStatus::failed, "out of memory for the FFT staging buffers");
+    striped.give_back();
+    return client::remote_failure(RemoteStatus::failed, kNoStaging);
   }
-  const std::uint8_t* src = call.src;
-  std::uint8_t* dst = call.dst;
 
-  std::vector<transport::Connection*> conns;
-  for (client::Lease& l : leases) conns.push_back(&l.conn->conn());
-  const std::uint64_t id = leases[0].conn->next_request_id();
-  const StripedFftRequest sreq{req, std::uint32_t(k), client::call_token()};
-
-  // The first failure wins; it shuts every connection of the call down, waking every thread.
-  std::mutex mu;
-  std::string failure;
-  auto fail = [&](const std::string& why) {
-    std::lock_guard lock(mu);
-    if (failure.empty()) failure = why;
-    for (transport::Connection* c : conns) c->shutdown();
-  };
-  std::vector<std::uint64_t> sent(k, 0), received(k, 0);
+  const std::uint64_t id = striped.request_id();
+  const StripedFftRequest sreq{call.req, std::uint32_t(k), striped.token()};
   const auto t0 = Clock::now();
-  std::vector<Clock::time_point> t_sent(k, t0);  // when each stripe's input was out
   auto send_share = [&](std::size_t s) {
     const auto [a, b] = fft_stripe_range(in_op.bytes(), s, k);
-    sent[s] += send_matrix(*conns[s], id, opcode, in_op.index, src + a, b - a, 1, b - a, 1);
-    t_sent[s] = Clock::now();
+    striped.sent[s] += send_matrix(striped.conn(s), id, call.opcode, in_op.index, call.src + a, b - a, 1, b - a, 1);
+    striped.t_sent[s] = Clock::now();
   };
   auto receive_share = [&](std::size_t s) {
     const auto [a, b] = fft_stripe_range(out_op.bytes(), s, k);
-    received[s] += recv_matrix(*conns[s], id, out_op.index, dst + a, b - a);
+    striped.received[s] += recv_matrix(striped.conn(s), id, out_op.index, call.dst + a, b - a);
   };
   auto joined_stripe = [&](std::size_t s) {
-    try {
-      sent[s] += send_message(*conns[s], Kind::join, id, opcode, Join{sreq.token, std::uint32_t(s)}, kFlagStriped);
-      send_share(s);
-      receive_share(s);
-    } catch (const std::exception& e) {
-      fail(std::string("connection lost: ") + e.what());
-    }
+    striped.sent[s] +=
+        send_message(striped.conn(s), Kind::join, id, call.opcode, Join{sreq.token, std::uint32_t(s)}, kFlagStriped);
+    send_share(s);
+    receive_share(s);
   };
 
-  client::RemoteResult r;
-  std::vector<std::thread> threads;
+  Response resp;
   try {
-    sent[0] += send_message(*conns[0], Kind::request, id, opcode, sreq, kFlagStriped);
-    for (std::size_t s = 1; s < k; ++s) threads.emplace_back(joined_stripe, s);
+    striped.sent[0] += send_message(striped.conn(0), Kind::request, id, call.opcode, sreq, kFlagStriped);
+    for (std::size_t s = 1; s < k; ++s) striped.start([&, s] { joined_stripe(s); });
     send_share(0);
-    const FrameHeader h = recv_header(*conns[0]);
-    received[0] += kHeaderSize + h.payload_length;
-    if (h.kind == Kind::error) {
-      const ErrorReply e = recv_body<ErrorReply>(*conns[0], h);
-      fail(std::string("server error: ") + error_code_text(e.code));
+    FrameHeader h;
+    if (auto refused = client::read_reply_header(striped.conn(0), id, h, striped.received[0])) {
+      striped.refused(*refused);
     } else {
-      if (h.kind != Kind::response || h.request_id != id)
-        throw ProtocolError(ErrorCode::bad_frame, std::string("expected RESPONSE, got ") + kind_name(h.kind));
-      const Response resp = recv_body<Response>(*conns[0], h);
-      if (!(resp.output == out_op)) throw ProtocolError(ErrorCode::bad_frame, "response describes another operand");
+      resp = client::read_response(striped.conn(0), h, out_op);
       receive_share(0);
-      r.timing.on_server_s = double(resp.server_ns) * 1e-9;
-      r.timing.backend = resp.backend;
     }
   } catch (const std::exception& e) {
-    fail(std::string("connection lost: ") + e.what());
+    striped.fail(std::string("connection lost: ") + e.what());
   }
-  for (std::thread& t : threads) t.join();
-  if (!failure.empty()) {
-    give_back(/*broken=*/true);
-    return client::remote_failure(client::RemoteStatus::failed, failure);
-  }
-  give_back(false);
+  striped.join();
+  striped.give_back();
+  if (const std::string failure = striped.cause(); !failure.empty())
+    return client::remote_failure(RemoteStatus::failed, failure);
   call.finish(out);
-  for (std::size_t s = 0; s < k; ++s) {
-    r.timing.bytes_sent += sent[s];
-    r.timing.bytes_received += received[s];
-  }
-  // To the server: until the last stripe's input was out (the server starts once all of it is in).
-  r.timing.to_server_s = client::seconds(*std::max_element(t_sent.begin(), t_sent.end()) - t0);
-  r.timing.from_server_s =
-      std::max(0.0, client::seconds(Clock::now() - t0) - r.timing.to_server_s - r.timing.on_server_s);
-  r.timing.streams = int(k);
+  RemoteResult r;
+  striped.fill_timing(r.timing, t0, Clock::now(), resp.server_ns);
+  r.timing.backend = resp.backend;
   r.timing.striped = true;
-  r.status = client::RemoteStatus::ok;
+  r.status = RemoteStatus::ok;
   return r;
 }
 
 }  // namespace
 
-client::RemoteResult run_fft_remote(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
+RemoteResult run_fft_remote(const FftDescriptor& d, const void* in, void* out, unsigned planner_flags) {
   try {
     if (auto split = run_split(d, in, out, planner_flags)) return *split;
     if (auto striped = run_striped(d, in, out, planner_flags)) return *striped;
     return run(d, in, out, planner_flags);
   } catch (const std::bad_alloc&) {
-    return client::remote_failure(client::RemoteStatus::failed, "out of memory");
+    return client::remote_failure(RemoteStatus::failed, "out of memory");
   } catch (const std::exception& e) {
-    return client::remote_failure(client::RemoteStatus::failed, e.what());
+    return client::remote_failure(RemoteStatus::failed, e.what());
   } catch (...) {
-    return client::remote_failure(client::RemoteStatus::failed, "unknown error");
+    return client::remote_failure(RemoteStatus::failed, "unknown error");
   }
 }
 

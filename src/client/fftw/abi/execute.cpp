@@ -1,19 +1,16 @@
 // The FFTW execute entry points: where each transform runs. A plan a server can run (complex DFT,
-// r2c, c2r) goes through the one decision point (client/policy.h, decide_fft: small transforms stay
+// r2c, c2r) goes through the one decision point (client/core/policy.h, decide_fft: small transforms stay
 // local); a remote failure of any kind runs it locally instead, with the arrays as they were.
 // Everything else runs on the local FFTW plan.
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 
-#include "client/config.h"
+#include "client/core/config.h"
+#include "client/core/fallback.h"
+#include "client/core/policy.h"
+#include "client/core/remote.h"
+#include "client/core/trace.h"
 #include "client/fftw/fftw_route.h"
 #include "client/fftw/remote_fft.h"
-#include "client/policy.h"
-#include "client/remote.h"
-#include "client/trace.h"
-#include "common/log.h"
-#include "transport/tcp.h"
 
 namespace rcpu::fftw {
 namespace {
@@ -60,12 +57,7 @@ bool try_remote(const char* routine, const Plan& p, void* in, void* out, const c
     }
     return true;
   }
-  if (cfg.fallback == client::FallbackMode::error) {
-    std::fprintf(stderr, "rcpu: fatal: %s could not run remotely (%s) and RCPU_FALLBACK=error\n", routine,
-                 res.cause.c_str());
-    std::exit(EXIT_FAILURE);
-  }
-  log::warn_once("fallback:" + res.cause, "running locally: " + res.cause);
+  client::fall_back(cfg, routine, res.cause);
   why = "fallback";
   return false;
 }

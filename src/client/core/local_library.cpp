@@ -1,0 +1,133 @@
+#include "client/core/local_library.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "client/core/config.h"
+#include "common/log.h"
+
+namespace rcpu::client {
+namespace {
+
+// Search order when RCPU_LOCAL_BLAS is not set. Never the bare soname libblas.so.3: with rcpu on
+// LD_LIBRARY_PATH that name is rcpu itself.
+const char* const kDefaultCandidates[] = {
+    "libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3",  // Debian's reference BLAS, last resort
+};
+
+// Not RTLD_DEEPBIND: the local library's own calls to exported symbols must bind as they would
+// without rcpu, so that an error the local LAPACK reports reaches the APPLICATION's xerbla_ (the
+// LAPACK testers check every error exit through their own XERBLA; with RTLD_DEEPBIND the library
+// bound to its own xerbla_ and 1,815 error-exit checks of xlintstd failed). Its inner calls to BLAS
+// or LAPACK entry points therefore come back into rcpu, where the thread-local re-entry guard
+// (local_route.h) sends them straight back to the local library: untraced, never remote.
+constexpr int kOpenFlags = RTLD_NOW | RTLD_LOCAL;
+
+std::string own_path() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&own_path), &info) && info.dli_fname) return info.dli_fname;
+  return {};
+}
+
+struct Local {
+  void* handle = nullptr;
+  std::string path;
+};
+
+// True if `handle` is rcpu itself (e.g. RCPU_LOCAL_BLAS pointing at a libblas.so.3 that is rcpu).
+bool is_self(void* handle, const char* probe = "dgemm_") {
+  void* sym = dlsym(handle, probe);
+  if (!sym) return false;
+  Dl_info info{};
+  return dladdr(sym, &info) && info.dli_fname && own_path() == info.dli_fname;
+}
+
+Local open_local() {
+  std::vector<std::string> candidates;
+  const std::string& chosen = config().local_blas;
+  if (!chosen.empty())
+    candidates.push_back(chosen);
+  else
+    for (const char* c : kDefaultCandidates) candidates.push_back(c);
+  std::string errors;
+  for (const std::string& c : candidates) {
+    void* h = dlopen(c.c_str(), kOpenFlags);
+    if (!h) {
+      errors += std::string("\n  ") + dlerror();
+      continue;
+    }
+    if (is_self(h)) {
+      errors += "\n  " + c + ": this is rcpu itself, not a BLAS";
+      dlclose(h);
+      continue;
+    }
+    Dl_info info{};
+    void* sym = dlsym(h, "dgemm_");
+    std::string path = (sym && dladdr(sym, &info) && info.dli_fname) ? info.dli_fname : c;
+    log::debug("local BLAS: " + path);
+    return Local{h, path};
+  }
+  // No BLAS at all: nothing sensible can run. Say exactly what was tried.
+  std::fprintf(stderr, "rcpu: fatal: no local BLAS could be opened (set RCPU_LOCAL_BLAS):%s\n", errors.c_str());
+  std::abort();
+}
+
+Local& local() {
+  static Local l = open_local();
+  return l;
+}
+
+// The reference LAPACK when neither RCPU_LOCAL_LAPACK nor the local BLAS provides one. Never the
+// bare soname liblapack.so.3: with rcpu on LD_LIBRARY_PATH that name is rcpu itself.
+const char* const kReferenceLapack = "/usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3";
+
+Local open_lapack() {
+  std::string chosen = config().local_lapack;
+  if (chosen.empty()) {
+    if (dlsym(local().handle, "dgetrf_")) {
+      log::debug("local LAPACK: the local BLAS " + local().path);
+      return local();
+    }
+    chosen = kReferenceLapack;
+  }
+  void* h = dlopen(chosen.c_str(), kOpenFlags);
+  if (!h) {
+    std::fprintf(stderr, "rcpu: fatal: no local LAPACK could be opened (set RCPU_LOCAL_LAPACK): %s\n", dlerror());
+    std::abort();
+  }
+  if (is_self(h, "dgetrf_") || dlsym(h, "dgetrf_") == nullptr) {
+    std::fprintf(stderr, "rcpu: fatal: %s is %s (set RCPU_LOCAL_LAPACK to a real LAPACK)\n", chosen.c_str(),
+                 is_self(h, "dgetrf_") ? "rcpu itself" : "not a LAPACK (no dgetrf_)");
+    std::abort();
+  }
+  Dl_info info{};
+  void* sym = dlsym(h, "dgetrf_");
+  std::string path = (sym && dladdr(sym, &info) && info.dli_fname) ? info.dli_fname : chosen;
+  log::debug("local LAPACK: " + path);
+  return Local{h, path};
+}
+
+Local& lapack() {
+  static Local l = open_lapack();
+  return l;
+}
+
+}  // namespace
+
+void* local_blas_handle() { return local().handle; }
+std::string local_blas_path() { return local().path; }
+void* local_blas_symbol(const char* name) { return dlsym(local().handle, name); }
+std::string local_lapack_path() { return lapack().path; }
+void* local_lapack_symbol(const char* name) { return dlsym(lapack().handle, name); }
+
+}  // namespace rcpu::client
