@@ -24,7 +24,7 @@
 #include "protocol/level3_request.h"
 #include "protocol/tiling.h"
 #include "protocol/wire.h"
-#include "transport/tcp.h"
+#include "transport/emulated_link.h"
 
 namespace rcpu::client {
 namespace {

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "client/core/remote_pool.h"
-#include "transport/tcp.h"
+#include "transport/emulated_link.h"
 
 namespace rcpu::client {
 
