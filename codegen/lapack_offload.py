@@ -233,7 +233,7 @@ def gen_cpu_calls(out_write, fams, by_name):
              "// The CPU backend's LAPACK calls: every offloaded routine on packed operands, its workspaces",
              "// sized by a workspace query (LWORK = -1) or by the spec's scratch: sizes.",
              "#include <algorithm>", "#include <complex>", "#include <cstdint>", "#include <vector>", "",
-             '#include "backends/cpu/lapack_cpu.h"', '#include "client/core/abi_types.h"', "",
+             '#include "backends/cpu/lapack_cpu.h"', '#include "common/abi_types.h"', "",
              "using rcpu::abi::blas_int;", "using rcpu::abi::blas_strlen;", "using rcpu::abi::ccomplex;",
              "using rcpu::abi::zcomplex;", "", 'extern "C" {']
     for fam in fams:

@@ -54,10 +54,10 @@ TEST(Level3, TriangularSolveUpdatesBInPlace) {
   EXPECT_EQ(s.c.ld, 10);
 }
 
-TEST(Level3, PackedArgsHaveRowsAsLeadingDimensions) {
+TEST(Level3, PackedHasRowsAsLeadingDimensions) {
   Level3Args x = make(L3Family::gemm, Dtype::z);
   x.transb = 'T';
-  Level3Args p = level3_packed_args(x);
+  Level3Args p = level3_packed(x);
   EXPECT_EQ(p.lda, 5);  // A is m x k
   EXPECT_EQ(p.ldb, 7);  // B^T: n x k
   EXPECT_EQ(p.ldc, 5);
@@ -65,14 +65,14 @@ TEST(Level3, PackedArgsHaveRowsAsLeadingDimensions) {
   EXPECT_EQ(p.alpha, x.alpha);
   // syrk has no B: its leading dimension is at least 1.
   x = make(L3Family::syrk, Dtype::d);
-  p = level3_packed_args(x);
+  p = level3_packed(x);
   EXPECT_EQ(p.ldb, 1);
   EXPECT_EQ(p.ldc, 7);
   // trmm/trsm: B is the output (level3_shapes' c), ldb its rows.
   for (L3Family f : {L3Family::trmm, L3Family::trsm}) {
     x = make(f, Dtype::s);
     x.side = 'R';
-    p = level3_packed_args(x);
+    p = level3_packed(x);
     EXPECT_EQ(p.lda, 7);  // A is n x n on the right
     EXPECT_EQ(p.ldb, 5);
     EXPECT_EQ(p.ldc, 5);

@@ -34,7 +34,7 @@ RemoteResult run(const Level3Args& args, const void* a, const void* b, void* c) 
   const std::size_t elem = element_size(args.dtype);
 
   Request req;
-  req.args = level3_packed_args(args);
+  req.args = level3_packed(args);
   req.operands = level3_operands(args);
   const OperandDesc* out = output_operand(req.operands);
   if (!out) return remote_failure(RemoteStatus::failed, "call has no output");

@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "client/core/abi_types.h"  // RCPU_EXPORT
+#include "common/abi_types.h"  // RCPU_EXPORT
 
 using fftw_parallel_loop = void (*)(void* (*work)(char*), char* jobdata, std::size_t elsize, int njobs, void* data);
 using fftw_f77_write_char = void (*)(char* c, void* data);

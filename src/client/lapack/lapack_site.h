@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "client/core/abi_types.h"
+#include "common/abi_types.h"
 #include "common/lapack.h"
 
 namespace rcpu::client {

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <string>
 
-#include "client/core/abi_types.h"
+#include "common/abi_types.h"
 
 using rcpu::abi::blas_int;
 using rcpu::abi::blas_strlen;

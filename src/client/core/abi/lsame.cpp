@@ -2,7 +2,7 @@
 // an irregular routine that needs no local library).
 #include <cctype>
 
-#include "client/core/abi_types.h"
+#include "common/abi_types.h"
 
 using rcpu::abi::blas_int;
 using rcpu::abi::blas_strlen;

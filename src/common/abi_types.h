@@ -1,4 +1,5 @@
-// C++ spellings of the types that appear in spec/abi/*.txt.
+// C++ spellings of the types that appear in spec/abi/*.txt: the client's entry points (generated
+// and hand-written) and the CPU backend's generated calls of the local routines use the same names.
 #pragma once
 
 #include <complex>
