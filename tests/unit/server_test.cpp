@@ -14,8 +14,9 @@
 #include "backends/backend.h"
 #include "client/remote.h"
 #include "rcpu_opcodes.h"
-#include "server/options.h"
-#include "server/server.h"
+#include "server/core/options.h"
+#include "server/core/server.h"
+#include "server/kinds.h"
 #include "transport/tcp.h"
 
 namespace rcpu {
@@ -266,7 +267,7 @@ class InProcessServer {
   explicit InProcessServer(server::ServerOptions o = {}) {
     o.host = "127.0.0.1";
     o.port = 0;
-    srv_ = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
+    srv_ = std::make_unique<server::Server>(o, backend::make_cpu_backend({}), server::server_kinds());
     thread_ = std::thread([this] { srv_->run(); });
   }
   ~InProcessServer() {
@@ -457,7 +458,7 @@ TEST(RemoteFailures, ServerRestartLeavesNoBrokenPooledConnection) {
   const auto e = transport::parse_endpoint(endpoint);
   o.host = e.host;
   o.port = e.port;
-  auto srv = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
+  auto srv = std::make_unique<server::Server>(o, backend::make_cpu_backend({}), server::server_kinds());
   std::thread t([&] { srv->run(); });
   check_remote_call(x, rng);
   srv->stop();
