@@ -1,6 +1,7 @@
 #include "server/blas/blas_kind.h"
 
 #include "protocol/frame.h"
+#include "protocol/messages.h"
 #include "server/blas/level3_request.h"
 #include "server/blas/tiled_request.h"
 #include "server/core/session.h"
@@ -31,6 +32,7 @@ CallKind blas_kind() {
   k.open = [](Session& session) -> std::unique_ptr<KindSession> { return std::make_unique<BlasSession>(session); };
   k.claims_join = [](const protocol::FrameHeader& h) { return (h.flags & protocol::kFlagStriped) == 0; };
   k.join_name = "JOIN";
+  k.capabilities = protocol::kCapLevel3 | protocol::kCapTiles;
   return k;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,6 +39,8 @@ struct CallKind {
   std::function<bool(const protocol::FrameHeader&)> claims_join;
   // What errors about such a JOIN call it ("JOIN", "striped FFT JOIN").
   std::string join_name;
+  // The handshake's capability bits of the kind (protocol/messages.h: kCapLevel3 ...).
+  std::uint64_t capabilities = 0;
 };
 
 class KindTable {
@@ -52,6 +55,12 @@ class KindTable {
     for (std::size_t i = 0; i < kinds_.size(); ++i)
       if (kinds_[i].claims_request && kinds_[i].claims_request(h)) return i;
     return std::nullopt;
+  }
+  // What the server offers in the handshake: every kind's capabilities.
+  std::uint64_t capabilities() const {
+    std::uint64_t caps = 0;
+    for (const CallKind& k : kinds_) caps |= k.capabilities;
+    return caps;
   }
   // The kind whose striped call a JOIN joins; null when none claims it.
   const CallKind* for_join(const protocol::FrameHeader& h) const {

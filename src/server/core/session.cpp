@@ -120,7 +120,7 @@ bool Session::handshake() {
   HelloOk ok;
   ok.server_version = "rcpud 0.1.0";
   ok.backend = ctx_.primary.name();
-  ok.capabilities = kCapLevel3 | kCapTiles | kCapLapack | kCapFftStripes;
+  ok.capabilities = ctx_.kinds.capabilities();
   ok.max_request_bytes = ctx_.options.max_request_bytes;
   send_message(conn_, Kind::hello_ok, h.request_id, 0, ok);
   return true;

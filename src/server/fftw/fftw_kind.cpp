@@ -60,6 +60,7 @@ CallKind fftw_kind() {
   k.open = [](Session& session) -> std::unique_ptr<KindSession> { return std::make_unique<FftwSession>(session); };
   k.claims_join = [](const FrameHeader& h) { return (h.flags & kFlagStriped) != 0; };
   k.join_name = "striped FFT JOIN";
+  k.capabilities = kCapFftStripes;
   return k;
 }
 

@@ -1,6 +1,7 @@
 #include "server/lapack/lapack_kind.h"
 
 #include "common/lapack.h"
+#include "protocol/messages.h"
 #include "server/core/session.h"
 #include "server/lapack/lapack_request.h"
 
@@ -23,6 +24,7 @@ CallKind lapack_kind() {
   k.name = kName;
   k.claims_request = [](const protocol::FrameHeader& h) { return lapack_routine(h.opcode) != nullptr; };
   k.open = [](Session& session) -> std::unique_ptr<KindSession> { return std::make_unique<LapackSession>(session); };
+  k.capabilities = protocol::kCapLapack;
   return k;
 }
 
