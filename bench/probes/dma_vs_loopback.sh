@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does the GPU's DMA slow loopback TCP? (docs/gpu.md, session 4.) On the GPU machine, from the
+# Does the GPU's DMA slow loopback TCP? (docs/performance.md, "What we learned".) On the GPU machine, from the
 # repository root: bash bench/probes/dma_vs_loopback.sh [OUT_DIR]
 # Builds rcpu-netbench and dma_probe on the spot (g++, nvcc), prints the DMA rates alone, then
 # rcpu-netbench over 8 streams, with operand-sized and with cache-resident buffers, alone and next
