@@ -9,8 +9,10 @@ Checks every file under ROOT/src/ (exit 1 and one line per problem on failure):
      only its side's core/ (and the layers below), never a sibling kind; a side's core/ never
      includes one of its kinds. The only files that may wire kinds into a core are the composition
      roots named in COMPOSITION_ROOTS.
-  3. Includes are rooted at src/ ("client/core/x.h"), never relative ("../x.h").
-  4. No file under src/ is longer than MAX_LINES lines.
+  3. Above the transport layer only its public face is used (TRANSPORT_API): which transports exist
+     and how each works stays inside src/transport/, so nothing above it knows about TCP.
+  4. Includes are rooted at src/ ("client/core/x.h"), never relative ("../x.h").
+  5. No file under src/ is longer than MAX_LINES lines.
 """
 import pathlib
 import re
@@ -41,6 +43,9 @@ COMPOSITION_ROOTS = {
     "src/client/kinds.cpp",
 }
 
+# The transport layer's public face: connections, addresses, connect/listen, link emulation.
+TRANSPORT_API = {"transport/transport.h", "transport/address.h", "transport/connect.h", "transport/emulated_link.h"}
+
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -68,6 +73,9 @@ def problems_of(path: pathlib.Path):
         layer = inc[0]
         if layer != top and layer not in LAYERS.get(top, set()):
             yield f'{rel}: includes "{included}": src/{top}/ may not use src/{layer}/'
+            continue
+        if layer == "transport" and top != "transport" and included not in TRANSPORT_API:
+            yield f'{rel}: includes "{included}": above src/transport/ use only {", ".join(sorted(TRANSPORT_API))}'
             continue
         if layer != top or top not in SIDES or rel in COMPOSITION_ROOTS:
             continue

@@ -7,7 +7,7 @@
 set -uo pipefail
 out=${1:-/tmp/rcpu-dma-probe}; mkdir -p "$out"
 tmp=$(mktemp -d)
-g++ -O2 -std=c++20 -Isrc -o "$tmp/nb" src/netbench/rcpu_netbench.cpp src/transport/tcp.cpp -lpthread || exit 1
+g++ -O2 -std=c++20 -Isrc -o "$tmp/nb" src/netbench/rcpu_netbench.cpp src/transport/*.cpp -lpthread || exit 1
 nvcc -O2 -o "$tmp/dma" bench/probes/dma_probe.cu || exit 1
 {
 "$tmp/dma" h2d 256 2; "$tmp/dma" d2h 256 2

@@ -6,14 +6,14 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "transport/tcp.h"
+#include "transport/address.h"
 
 namespace rcpu::server {
 namespace {
 
 const char* kUsage =
     "usage: rcpud [options]\n"
-    "  --listen HOST:PORT         address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n"
+    "  --listen [tcp://]HOST:PORT address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n"
     "  --backend cpu|cuda|auto    compute backend (default auto: cuda when built and usable, else cpu)\n"
     "  --devices 0,1              GPU ordinals for the cuda backend (default: all)\n"
     "  --virtual-devices N        --backend cpu: serve the CPU as N devices (placement; default 1)\n"
@@ -138,9 +138,7 @@ ParseResult parse_options(int argc, char** argv) {
     switch (c) {
       case kListen:
         try {
-          const transport::Endpoint e = transport::parse_endpoint(arg);
-          o.host = e.host;
-          o.port = e.port;
+          o.listen = transport::parse_address(arg).str();
         } catch (const std::exception& e) {
           return bad(std::string("--listen: ") + e.what());
         }

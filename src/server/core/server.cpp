@@ -2,7 +2,7 @@
 
 #include "common/log.h"
 #include "server/core/session.h"
-#include "transport/tcp.h"
+#include "transport/connect.h"
 
 namespace rcpu::server {
 
@@ -22,7 +22,7 @@ Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary,
       // calls to be reused from one call to the next, never enough to starve new calls.
       buffers_(*primary_, memory_, memory_.limit() / 4) {
   if (primary_->name() != "cpu") cpu_ = backend::make_cpu_backend({});
-  listener_ = transport::tcp_listen(transport::Endpoint{options_.host, options_.port});
+  listener_ = transport::listen(options_.listen);
 }
 
 Server::~Server() {
@@ -30,9 +30,7 @@ Server::~Server() {
   reap(true);
 }
 
-std::string Server::host() const { return listener_->host(); }
-std::uint16_t Server::port() const { return listener_->port(); }
-std::string Server::endpoint() const { return transport::Endpoint{host(), port()}.str(); }
+std::string Server::endpoint() const { return listener_->address(); }
 
 void Server::stop() {
   stopping_.store(true);
