@@ -11,7 +11,7 @@ namespace rcpu::server {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 7000;     // 0 = any free port (the bound one is printed)
-  std::string backend = "auto";  // cpu | cuda | auto
+  std::string backend = "auto";  // a registered backend (backends/registry.h) or auto
   std::vector<int> devices;      // GPU ordinals; empty = all
   // Placement over several devices (server/placement/placement.h).
   int virtual_devices = 1;                          // --backend cpu: the CPU backend as this many devices

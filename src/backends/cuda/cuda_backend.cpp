@@ -80,20 +80,17 @@
 #include <thread>
 #include <vector>
 
-#include "backends/backend.h"
 #include "backends/cuda/copy_pool.h"
 #include "backends/cuda/cublas_call.h"
+#include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/cufft_ops.h"
 #include "backends/cuda/cusolver_lapack.h"
 #include "backends/cuda/k_outer_plan.h"
 #include "backends/cuda/plan.h"
 #include "backends/cuda/tile_staging.h"
+#include "backends/registry.h"
 #include "common/log.h"
-
-#ifndef RCPU_WITH_CUDA
-#error "rcpu_backend_cuda must be compiled with RCPU_WITH_CUDA (its CMakeLists.txt defines it)"
-#endif
 
 namespace rcpu::backend {
 namespace cuda {
@@ -1014,6 +1011,19 @@ int cuda_device_count(const BackendOptions& options) {
   return count;
 }
 
+// rcpud --backend cuda (or auto): one device per GPU of --devices. --virtual-devices is a host
+// backend's option: refused when cuda was asked for, ignored (with a note) under auto.
+std::vector<std::unique_ptr<Backend>> make_cuda_devices(const BackendOptions& options, std::string* note) {
+  if (options.virtual_devices != 1 && !options.automatic)
+    throw BackendError("--virtual-devices applies to the CPU backend only (one cuda device per GPU: --devices)");
+  BackendOptions one_each = options;
+  one_each.virtual_devices = 1;
+  auto devices = make_cuda_backends(one_each);
+  if (options.virtual_devices != 1 && note)
+    *note = "--virtual-devices applies to the CPU backend only; ignored for cuda";
+  return devices;
+}
+
 }  // namespace
 
 std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
@@ -1038,6 +1048,15 @@ std::vector<std::unique_ptr<Backend>> make_cuda_backends(const BackendOptions& o
     out.push_back(std::move(backend));
   }
   return out;
+}
+
+BackendEntry cuda_backend_entry() {
+  BackendEntry e;
+  e.name = "cuda";
+  e.help = "cuBLAS, cuSOLVER and cuFFT on NVIDIA GPUs (--devices)";
+  e.auto_preference = 100;
+  e.make_devices = make_cuda_devices;
+  return e;
 }
 
 }  // namespace rcpu::backend
