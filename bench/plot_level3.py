@@ -3,7 +3,7 @@
 
 usage: plot_level3.py RESULTS_DIR OUT_DIR   -> OUT_DIR/level3_<routine>.{png,svg},
        OUT_DIR/level3_split.{png,svg} (rcpu's time split, the paper's Figure 4), and a Markdown
-       table on stdout for docs/benchmarks.md."""
+       table on stdout for docs/performance.md."""
 import csv, json, os, sys
 from collections import defaultdict
 

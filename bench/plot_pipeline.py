@@ -7,7 +7,7 @@ usage: plot_pipeline.py OUT_DIR RESULT_DIR...   every RESULT_DIR holds results.c
   pipeline_dgemm.*    DGEMM time vs n, beta = 0 and beta = 1: local, NVBLAS, stop-and-wait, tiled
   pipeline_fig7.*     the paper's Figure 7: n = 8000 by panel width
   pipeline_emulated.* time vs emulated link rate, stop-and-wait and tiled, with the link bound
-  summary.md          the tables of docs/benchmarks.md: every ratio computed from the same run"""
+  summary.md          the tables of docs/performance.md: every ratio computed from the same run"""
 import csv, json, os, sys
 from collections import defaultdict
 
@@ -147,7 +147,7 @@ def ratio(a, b, digits):
 
 
 def summary(rows, net, out):
-    """Markdown tables with the ratios the issue asks for, all from the rows given."""
+    """Markdown tables with the ratios of docs/performance.md, all from the rows given."""
     one_way, duplex, same = bounds(net)
     lines = ["| streams | " + " | ".join(str(s) for s in sorted(one_way)) + " |",
              "|---|" + "---:|" * len(one_way),

@@ -18,10 +18,11 @@ a single transform cannot return output before all its input has arrived, so its
 transform's own input one way and then its output back, from and into buffers of those sizes.
 
 Writes DIR/fft_results.csv, DIR/netbench.jsonl, DIR/fft_table.md (the markdown table) and, with
---docs, replaces the block between the FFT markers of docs/benchmarks.md with that table; plots
-with bench/plot_fft.py. usage:
+--docs FILE.md, replaces the block between the markers <!-- fft-bench:begin --> and
+<!-- fft-bench:end --> of that file with the table (or appends it); plots with bench/plot_fft.py.
+usage:
   run_fft_bench.py --build BUILD --out DIR [--backend cuda] [--quick] [--shapes KIND:SHAPE,...]
-                   [--max-1t-measure POINTS] [--docs docs/benchmarks.md]
+                   [--max-1t-measure POINTS] [--docs FILE.md]
 """
 import argparse, csv, datetime, json, os, subprocess, sys
 
@@ -150,7 +151,7 @@ def main():
     ap.add_argument("--shapes", help="only these, e.g. c2c:16777216,c2c:4096x4096,r2c:16777216")
     ap.add_argument("--max-1t-measure", type=int, default=2 ** 24,
                     help="largest transform planned with FFTW_MEASURE on one thread (planning is slow)")
-    ap.add_argument("--docs", help="docs/benchmarks.md: replace its FFT block with the table")
+    ap.add_argument("--docs", help="a Markdown file: replace its FFT block (between the fft-bench markers) with the table")
     ap.add_argument("--streams", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)),
                     help="RCPU_STREAMS for rcpu (large transforms are striped) and the bound's stream count")
     a = ap.parse_args()

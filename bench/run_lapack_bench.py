@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""LAPACK solver benchmark in ONE run (issue #5): dgetrf, dpotrf, dgesv, dgeqrf, dsyevd (jobz=V),
+"""LAPACK solver benchmark in ONE run: dgetrf, dpotrf, dgesv, dgeqrf, dsyevd (jobz=V),
 dgesvd (jobu=jobvt=S) at n = 1000 ... 16000, side by side:
   local      lapack_bench on the system OpenBLAS, all cores, OPENBLAS_CORETYPE unset (its best
              kernel; reported in meta.json)
@@ -9,7 +9,7 @@ dgesvd (jobu=jobvt=S) at n = 1000 ... 16000, side by side:
 Each point is the best of REPEATS calls when a call takes under --repeat-below-s (else one call;
 the slower one is kept in results.csv too); once a routine's call took more than --max-point-s / 8,
 its larger sizes are skipped (recorded as such), so one run stays within minutes. Writes
-results.csv, meta.json, table.md (the markdown table for docs/benchmarks.md) and, when matplotlib
+results.csv, meta.json, table.md (the markdown table for docs/performance.md) and, when matplotlib
 is there, lapack_<routine>.png/.svg (time and GFLOP/s vs n).
 
 usage: run_lapack_bench.py --build BUILD --out DIR [--sizes 1000,2000,4000,8000,16000]
@@ -59,7 +59,9 @@ def main():
     routines = a.routines.split(",")
     modes = a.modes.split(",")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
-    base_env.pop("OPENBLAS_CORETYPE", None)  # OpenBLAS at its best (DESIGN §9)
+    # OpenBLAS at its best: a machine may force a slower kernel (the GPU machine sets
+    # OPENBLAS_CORETYPE=Haswell); unset, OpenBLAS picks the one for this CPU.
+    base_env.pop("OPENBLAS_CORETYPE", None)
     base_env.pop("OPENBLAS_NUM_THREADS", None)  # all cores
     rows = []
     server = None
@@ -119,7 +121,7 @@ def main():
     json.dump({"date": datetime.datetime.utcnow().isoformat() + "Z", "cpus": os.cpu_count(), "gpu": gpu,
                "openblas": openblas_lib(), "sizes": sizes, "repeats": a.repeats},
               open(os.path.join(a.out, "meta.json"), "w"), indent=1)
-    # The table for docs/benchmarks.md: seconds (best of the repeats) and the speed-up over local.
+    # The table for docs/performance.md: seconds (best of the repeats) and the speed-up over local.
     by = {(r["mode"], r["routine"], r["n"]): r for r in rows}
     lines = ["| routine | n | " + " | ".join(f"{m} s" for m in modes) +
              "".join(f" | {m} speed-up | {m} backend" for m in modes if m != "local") + " |",

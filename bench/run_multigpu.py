@@ -1,12 +1,11 @@
 #!/usr/bin/env python3
-"""Multi-GPU benchmark (issue 7): DGEMM n = 16000 and 32000 on 1, 2 and 4 GPUs, in ONE run on the
+"""Multi-GPU benchmark: DGEMM n = 16000 and 32000 on 1, 2 and 4 GPUs, in ONE run on the
 machine it is started on, so every ratio compares numbers measured side by side.
 
 Modes, for each GPU count p (GPUs 0..p-1):
   gpu-side  build/bin/placement_bench: rcpud's backends + placement in-process, level3() on
             page-locked host buffers (what rcpud spends once the inputs are in: host -> GPUs, cuBLAS,
-            GPUs -> host). Scaling efficiency E(p) = T(1) / (p * T(p)); the issue's target is
-            E(2) >= 0.85 at n = 16000.
+            GPUs -> host). Scaling efficiency E(p) = T(1) / (p * T(p)).
   saw       the unmodified level3_bench through the shim -> rcpud --backend cuda --devices 0..p-1,
             stop-and-wait (RCPU_PIPELINE=0): end-to-end time and the trace's t_on_server_s, the
             GPU side of the call as the server saw it (efficiency computed on it too)
@@ -16,7 +15,7 @@ Modes, for each GPU count p (GPUs 0..p-1):
 rcpud's start-up log (each device's measured rate) and shutdown log (each device's share of the
 work) are kept in DIR/rcpud-<p>gpu.log.
 
-Writes DIR/results.csv, DIR/summary.md (the table for docs/benchmarks.md) and DIR/meta.json;
+Writes DIR/results.csv, DIR/summary.md (the table for docs/performance.md) and DIR/meta.json;
 prints one line per measurement. Without GPUs, --cpu-virtual runs the same plan over CPU virtual
 devices (rcpud --backend cpu --virtual-devices p; no nvblas) to check the script itself.
 

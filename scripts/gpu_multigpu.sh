@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7 on a GPU machine (docs/placement.md): the placement layer over every GPU of the machine.
+# Several GPUs (docs/placement.md): the placement layer over every GPU of the machine.
 #   bash scripts/gpu_multigpu.sh [DEBS_DIR]
 # 1. build with CUDA (BUILD_DIR, default build-gpu), 2. the gpu test cuda_placement (on one GPU it
 # runs two backends sharing GPU 0), 3. the integration scenario multidev against every GPU,

@@ -6,7 +6,7 @@
 #   bash scripts/gpu_proof.sh [DEBS_DIR]
 # DEBS_DIR holds libblas-test, libblas3 (and for LAPACK liblapack-test, liblapack3, libtmglib3) (.deb files, `apt-get download` on any Debian machine);
 # they are unpacked with dpkg -x, nothing is installed. Logs go to $OUT (default /tmp/rcpu-gpu).
-# Several GPUs (placement, issue 7): scripts/gpu_multigpu.sh [DEBS_DIR] (docs/placement.md).
+# Several GPUs (placement): scripts/gpu_multigpu.sh [DEBS_DIR] (docs/placement.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/rcpu-gpu}
@@ -62,8 +62,8 @@ echo "== FFTW through the shim, modes local, remote (cpu) and remote-cuda (cuFFT
 ctest --test-dir "$BUILD" -R '^fftw\.' -j1 --output-on-failure > "$OUT/fftw-tests.log" 2>&1
 fftw_rc=$?
 grep -E 'Test +#|trace:|agree|tests passed' "$OUT/fftw-tests.log" | tail -20
-# The FFT benchmark (Figure 8, docs/benchmarks.md) is separate, ~15 minutes:
-#   python3 bench/run_fft_bench.py --build "$BUILD" --out "$OUT/fft" --docs docs/benchmarks.md
-#   python3 bench/plot_fft.py "$OUT/fft/fft_results.csv" docs/bench
+# The FFT benchmark (Figure 8, docs/performance.md "FFTs") is separate, ~15 minutes:
+#   python3 bench/run_fft_bench.py --build "$BUILD" --out "$OUT/fft" --streams 8
+#   python3 bench/plot_fft.py "$OUT/fft/fft_results.csv" "$OUT/fft"
 echo "gpu tests rc=$gpu_rc, netlib remote-cuda rc=$netlib_rc, lapack remote-cuda rc=$lapack_rc, fftw rc=$fftw_rc"
 [ $gpu_rc -eq 0 ] && [ $netlib_rc -eq 0 ] && [ $lapack_rc -eq 0 ] && [ $fftw_rc -eq 0 ]

@@ -24,6 +24,7 @@ liblapack-dev          have_lib lapack
 liblapack-test         test -x "$LAPACK_TEST_DIR/xlintstd"
 libfftw3-dev           test -e /usr/include/fftw3.h
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"
+clang-format           command -v clang-format
 '
 # Environment:
 #   RCPU_NETLIB_DIR          where the netlib BLAS testers are (default /usr/lib/<multiarch>/blas);

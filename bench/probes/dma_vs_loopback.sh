@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does the GPU's DMA slow loopback TCP? (docs/gpu.md, session 4.) On the GPU machine, from the
+# Does the GPU's DMA slow loopback TCP? (docs/performance.md, "What we learned".) On the GPU machine, from the
 # repository root: bash bench/probes/dma_vs_loopback.sh [OUT_DIR]
 # Builds rcpu-netbench and dma_probe on the spot (g++, nvcc), prints the DMA rates alone, then
 # rcpu-netbench over 8 streams, with operand-sized and with cache-resident buffers, alone and next
@@ -7,7 +7,7 @@
 set -uo pipefail
 out=${1:-/tmp/rcpu-dma-probe}; mkdir -p "$out"
 tmp=$(mktemp -d)
-g++ -O2 -std=c++20 -Isrc -o "$tmp/nb" src/netbench/rcpu_netbench.cpp src/transport/tcp.cpp -lpthread || exit 1
+g++ -O2 -std=c++20 -Isrc -o "$tmp/nb" src/netbench/rcpu_netbench.cpp src/transport/*.cpp -lpthread || exit 1
 nvcc -O2 -o "$tmp/dma" bench/probes/dma_probe.cu || exit 1
 {
 "$tmp/dma" h2d 256 2; "$tmp/dma" d2h 256 2

@@ -28,7 +28,7 @@
 #include "protocol/tiling.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
-#include "transport/tcp.h"
+#include "transport/emulated_link.h"
 
 namespace rcpu::client {
 namespace {

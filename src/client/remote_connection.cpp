@@ -20,10 +20,10 @@ int io_timeout_ms() {
   return 600000;
 }
 
-std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Endpoint& where, int connect_timeout_ms,
+std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Address& where, int connect_timeout_ms,
                                                          int io_ms) {
   auto rc = std::unique_ptr<RemoteConnection>(new RemoteConnection);
-  rc->conn_ = transport::tcp_connect(where, connect_timeout_ms);
+  rc->conn_ = transport::connect(where, connect_timeout_ms);
   // The handshake answer must come as quickly as a connect: a server that accepts and says nothing
   // is as unusable as one that refuses.
   rc->conn_->set_timeouts(connect_timeout_ms, connect_timeout_ms);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "client/remote.h"
-#include "transport/tcp.h"
+#include "transport/connect.h"
 
 namespace rcpu::client {
 
@@ -14,7 +14,7 @@ class RemoteConnection {
  public:
   // Connects and performs the handshake. Throws transport::TransportError (cannot connect, peer
   // gone) or protocol::ProtocolError (the server rejected us or spoke nonsense).
-  static std::unique_ptr<RemoteConnection> open(const transport::Endpoint& where, int connect_timeout_ms,
+  static std::unique_ptr<RemoteConnection> open(const transport::Address& where, int connect_timeout_ms,
                                                 int io_timeout_ms);
 
   transport::Connection& conn() { return *conn_; }

@@ -57,7 +57,7 @@ Pool::Pool() {
     config_error_ = "RCPU_SERVER is not set";
   } else {
     try {
-      endpoint_ = transport::parse_endpoint(text);
+      endpoint_ = transport::parse_address(text);
     } catch (const std::exception& e) {
       config_error_ = std::string("RCPU_SERVER: ") + e.what();
     }
@@ -97,7 +97,7 @@ std::optional<Lease> Pool::acquire(std::string& cause, bool wait) {
     cv_.wait(lock);
   }
   ++open_;
-  const transport::Endpoint where = *endpoint_;
+  const transport::Address where = *endpoint_;
   lock.unlock();
 
   std::unique_ptr<RemoteConnection> c;

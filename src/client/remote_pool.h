@@ -56,7 +56,7 @@ class Pool {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<transport::Endpoint> endpoint_;
+  std::optional<transport::Address> endpoint_;
   std::string config_error_;  // RCPU_SERVER unset or unparsable: every call gets this
   int connect_timeout_ms_ = 3000;
   int io_timeout_ms_ = 0;

@@ -17,7 +17,6 @@
 #include "client/remote_lapack.h"
 #include "client/trace.h"
 #include "common/log.h"
-#include "transport/tcp.h"
 
 namespace rcpu::route {
 namespace {

@@ -26,7 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "transport/tcp.h"
+#include "transport/connect.h"
+#include "transport/emulated_link.h"
 
 using namespace rcpu::transport;
 using Clock = std::chrono::steady_clock;
@@ -68,8 +69,8 @@ struct Result {
 };
 
 Result run(int streams, std::uint64_t total, std::uint64_t back, std::size_t chunk, bool operands, int reps) {
-  auto listener = tcp_listen(Endpoint{"127.0.0.1", 0});
-  const Endpoint where{"127.0.0.1", listener->port()};
+  auto listener = rcpu::transport::listen("127.0.0.1:0");
+  const Address where = parse_address(listener->address());
   const std::uint64_t per = total / std::uint64_t(streams), per_back = back / std::uint64_t(streams);
   // Sender and receiver each have their own copy, as the two ends of a call do.
   auto fwd_src = operand(per * std::uint64_t(streams), operands),
@@ -81,7 +82,7 @@ Result run(int streams, std::uint64_t total, std::uint64_t back, std::size_t chu
   };
   std::vector<std::unique_ptr<Connection>> client(streams), server(streams);
   for (int i = 0; i < streams; ++i) {
-    client[i] = tcp_connect(where, 3000);
+    client[i] = rcpu::transport::connect(where, 3000);
     server[i] = listener->accept(3000);
     if (!server[i]) throw std::runtime_error("accept timed out");
   }

@@ -7,14 +7,14 @@
 #include <sstream>
 
 #include "backends/registry.h"
-#include "transport/tcp.h"
+#include "transport/address.h"
 
 namespace rcpu::server {
 namespace {
 
 const char* kUsageHead =
     "usage: rcpud [options]\n"
-    "  --listen HOST:PORT         address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n";
+    "  --listen [tcp://]HOST:PORT address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n";
 const char* kUsageTail =
     "  --devices 0,1              GPU ordinals for a GPU backend (default: all)\n"
     "  --virtual-devices N        a host backend (cpu): serve the CPU as N devices (placement; default 1)\n"
@@ -151,9 +151,7 @@ ParseResult parse_options(int argc, char** argv) {
     switch (c) {
       case kListen:
         try {
-          const transport::Endpoint e = transport::parse_endpoint(arg);
-          o.host = e.host;
-          o.port = e.port;
+          o.listen = transport::parse_address(arg).str();
         } catch (const std::exception& e) {
           return bad(std::string("--listen: ") + e.what());
         }

@@ -9,8 +9,8 @@
 namespace rcpu::server {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 7000;     // 0 = any free port (the bound one is printed)
+  // An address (transport/address.h). Port 0 = any free port (the bound one is printed).
+  std::string listen = "127.0.0.1:7000";
   std::string backend = "auto";  // a registered backend (backends/registry.h) or auto
   std::vector<int> devices;      // GPU ordinals; empty = all
   // Placement over several devices (server/placement/placement.h).

@@ -3,7 +3,7 @@
 #include "backends/registry.h"
 #include "common/log.h"
 #include "server/session.h"
-#include "transport/tcp.h"
+#include "transport/connect.h"
 
 namespace rcpu::server {
 
@@ -23,7 +23,7 @@ Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary)
       buffers_(*primary_, memory_, memory_.limit() / 4) {
   // What the primary does not run goes to the fallback (the CPU backend), unless it runs everything.
   if (!primary_->runs_every_call()) cpu_ = backend::make_fallback_backend();
-  listener_ = transport::tcp_listen(transport::Endpoint{options_.host, options_.port});
+  listener_ = transport::listen(options_.listen);
 }
 
 Server::~Server() {
@@ -31,9 +31,7 @@ Server::~Server() {
   reap(true);
 }
 
-std::string Server::host() const { return listener_->host(); }
-std::uint16_t Server::port() const { return listener_->port(); }
-std::string Server::endpoint() const { return transport::Endpoint{host(), port()}.str(); }
+std::string Server::endpoint() const { return listener_->address(); }
 
 void Server::stop() {
   stopping_.store(true);

@@ -30,9 +30,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  std::string host() const;
-  std::uint16_t port() const;
-  std::string endpoint() const;  // "127.0.0.1:40123" as printed on rcpud's first line
+  std::string endpoint() const;  // the bound address, "127.0.0.1:40123" as printed on rcpud's first line
 
   // Accepts connections until stop(); returns when every session has ended.
   void run();

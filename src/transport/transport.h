@@ -1,6 +1,8 @@
 // The byte-stream transport under the protocol. The protocol only needs an ordered, reliable stream
-// with scatter-gather writes and exact reads, so that is all this interface offers; TCP implements
-// it today (tcp.h) and RDMA/UCX can slot in behind the same interface later.
+// with scatter-gather writes and exact reads, so that is all this interface offers. Each transport
+// implements it in its own file (TCP today: tcp.cpp; shared memory, RDMA/UCX can slot in behind the
+// same interface), listed in registry.cpp; callers pick one by address (connect.h), and link
+// emulation wraps any of them (emulated_link.h).
 //
 // Every failure is a TransportError carrying a message that names the peer and the cause
 // ("connect 127.0.0.1:7001: Connection refused"), so callers can pass it on unchanged.
@@ -63,9 +65,10 @@ class Listener {
   // Waits up to timeout_ms (-1 = forever) for a connection; returns null on time-out or after
   // shutdown(). Throws only for errors other than transient ones.
   virtual std::unique_ptr<Connection> accept(int timeout_ms) = 0;
-  virtual std::string host() const = 0;
-  virtual std::uint16_t port() const = 0;  // the bound port (the real one when 0 was asked for)
-  virtual void shutdown() = 0;             // wakes accept(); later calls return null
+  // The bound address as a client would write it (address.h): "127.0.0.1:40123", with the real
+  // port when 0 was asked for.
+  virtual std::string address() const = 0;
+  virtual void shutdown() = 0;  // wakes accept(); later calls return null
 };
 
 }  // namespace rcpu::transport

@@ -38,6 +38,10 @@ FLAG_TILED = 2
 ERR_BAD_FRAME, ERR_VERSION, ERR_OPCODE_TABLE, ERR_AUTH, ERR_BAD_REQUEST, ERR_OVER_LIMIT = 1, 2, 3, 4, 5, 6
 ERR_BUSY = 9
 FLAG_CLOSING = 1
+# How long a client program may take, as a multiple of the normal allowance: the sanitizer run of
+# scripts/test.sh runs every program several times slower (RCPU_TEST_TIME_SCALE=4). Only waits for
+# programs to finish scale; nothing the server is tested on (its time-outs) does.
+TIME_SCALE = float(os.environ.get("RCPU_TEST_TIME_SCALE", "1"))
 DGEMM, SGEMM = 0x0102, 0x0101
 
 
@@ -107,7 +111,7 @@ def run_client(bin_dir, env_server, *args, timeout=45):
     else:
         env["RCPU_SERVER"] = env_server
     return subprocess.run([os.path.join(bin_dir, "rcpu_itest_client"), *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout * TIME_SCALE)
 
 
 # ---------------------------------------------------------------- raw protocol
@@ -341,7 +345,7 @@ def scenario_concurrent(bin_dir):
         results = []
         for p in procs:
             try:
-                out, err = p.communicate(timeout=45)
+                out, err = p.communicate(timeout=45 * TIME_SCALE)
             except subprocess.TimeoutExpired:
                 p.kill()
                 out, err = p.communicate(timeout=5)
@@ -377,7 +381,7 @@ def scenario_kill(bin_dir):
             while proc_cpu_ticks(srv.proc.pid) - t0 < ticks and time.time() < deadline:
                 time.sleep(0.01)
             srv.stop(signal.SIGKILL)
-            out, err = client.communicate(timeout=30)
+            out, err = client.communicate(timeout=30 * TIME_SCALE)
         finally:
             if client.poll() is None:
                 client.kill()
@@ -443,7 +447,7 @@ def run_tiled_calls(bin_dir, srv, **settings):
         env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote", RCPU_TILE="7",
                    RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1", **settings)
         r = subprocess.run([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env, capture_output=True, text=True,
-                           timeout=120)
+                           timeout=120 * TIME_SCALE)
         recs = []
         if os.path.exists(trace):
             with open(trace) as f:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The interposition trap (DESIGN §3): a local library's internal calls to exported BLAS symbols
-must stay inside it, never come back into rcpu (where they would be traced, or even sent remote).
+"""The interposition trap: once the shim exports dgemm_, ddot_ ..., a local library's own internal
+calls to those symbols bind to the shim. They must go straight back to the local library, never
+through rcpu's routing (where they would be traced, or even sent remote).
 
 Runs interposition_main through the shim with the nested library as RCPU_LOCAL_BLAS and asserts:
 the result is right, the nested library's own ddot_ received all M inner calls, and rcpu's trace

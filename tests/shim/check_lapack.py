@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""LAPACK through the shim runs locally, inner BLAS calls included (DESIGN §3's interposition trap).
+"""LAPACK through the shim runs locally, inner BLAS calls included (the interposition trap: the local
+LAPACK's own calls to exported BLAS symbols bind to the shim and must go straight back to the local
+library).
 
 Runs lapack_main (linked with -llapack -lblas) with rcpu as liblapack.so.3 and libblas.so.3,
 RCPU_POLICY=auto with RCPU_AUTO_MIN_FLOPS = 3e8 and a live `rcpud --backend cpu`: the program's

@@ -23,7 +23,7 @@
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
 #include "server/server.h"
-#include "transport/tcp.h"
+#include "transport/connect.h"
 
 namespace rcpu {
 namespace {
@@ -157,8 +157,7 @@ class FailingFftBackend final : public backend::Backend {
 struct FftServer {
   explicit FftServer(std::uint64_t max_request = 1ull << 32, std::unique_ptr<backend::Backend> primary = nullptr) {
     server::ServerOptions o;
-    o.host = "127.0.0.1";
-    o.port = 0;
+    o.listen = "127.0.0.1:0";
     o.max_request_bytes = max_request;
     srv = std::make_unique<server::Server>(o, primary ? std::move(primary) : backend::make_cpu_backend({}));
     thread = std::thread([this] { srv->run(); });
@@ -206,7 +205,7 @@ TEST(FftRemote, StridedBatchedMatchesFftwAndLeavesTheRestAlone) {
 // A malformed request gets an ERROR and its connection is closed; the server keeps serving.
 TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
   FftServer s;
-  auto conn = transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000);
+  auto conn = transport::connect(s.srv->endpoint(), 2000);
   Hello hello;
   hello.opcode_hash = opcode_table_hash();
   hello.capabilities = kCapLevel3;
@@ -220,7 +219,7 @@ TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
     if (variant == 0) bad.desc.dims[0].n = -1;
     if (variant == 1) bad.desc.sign = 0;
     if (variant == 2) bad.desc.dims = {{std::int64_t(1) << 40, 1, 1}, {std::int64_t(1) << 40, 1, 1}};
-    auto c = transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000);
+    auto c = transport::connect(s.srv->endpoint(), 2000);
     send_message(*c, Kind::hello, 1, 0, hello);
     h = recv_header(*c);
     (void)recv_payload(*c, h);
@@ -248,7 +247,7 @@ TEST(FftRemote, StripedCallFailuresAreClearAndTheServerGoesOn) {
   hello.opcode_hash = opcode_table_hash();
   hello.capabilities = kCapLevel3;
   auto connect = [&] {
-    auto c = transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000);
+    auto c = transport::connect(s.srv->endpoint(), 2000);
     send_message(*c, Kind::hello, 1, 0, hello);
     const FrameHeader h = recv_header(*c);
     EXPECT_EQ(h.kind, Kind::hello_ok);
@@ -448,7 +447,7 @@ std::string run_striped_raw(FftServer& s, std::size_t k, const std::vector<std::
   hello.capabilities = kCapLevel3;
   std::vector<std::unique_ptr<transport::Connection>> conns;
   for (std::size_t c = 0; c < k; ++c) {
-    conns.push_back(transport::tcp_connect(transport::Endpoint{"127.0.0.1", s.srv->port()}, 2000));
+    conns.push_back(transport::connect(s.srv->endpoint(), 2000));
     send_message(*conns.back(), Kind::hello, 1, 0, hello);
     const FrameHeader h = recv_header(*conns.back());
     (void)recv_payload(*conns.back(), h);

@@ -100,7 +100,7 @@ std::vector<std::vector<std::uint8_t>> sample_payloads() {
   h.client = "test";
   HelloOk ok{"rcpud 0.1.0", "cpu", kCapLevel3, 1ull << 35};
   ErrorReply e{ErrorCode::over_limit, "too big"};
-  Response r{123, 45, OperandDesc{2, Role::out, 5, 7, 8}, ""};
+  Response r{123, 45, OperandDesc{2, Role::out, 5, 7, 8}, "cpu"};
   return {encode(h), encode(ok), encode(e), encode(sample_request(L3Family::gemm, Dtype::z)), encode(r)};
 }
 
@@ -191,7 +191,7 @@ TEST(Codec, RoundTripEveryMessage) {
   EXPECT_EQ(e2.code, ErrorCode::busy);
   EXPECT_EQ(e2.message, "busy");
 
-  const Response r2 = decode<Response>(encode(Response{5, 6, OperandDesc{2, Role::inout, 3, 4, 16}, ""}));
+  const Response r2 = decode<Response>(encode(Response{5, 6, OperandDesc{2, Role::inout, 3, 4, 16}, "cpu"}));
   EXPECT_EQ(r2.server_ns, 5u);
   EXPECT_EQ(r2.compute_ns, 6u);
   EXPECT_EQ(r2.output, (OperandDesc{2, Role::inout, 3, 4, 16}));

@@ -17,7 +17,7 @@
 #include "rcpu_opcodes.h"
 #include "server/options.h"
 #include "server/server.h"
-#include "transport/tcp.h"
+#include "transport/connect.h"
 
 namespace rcpu {
 namespace {
@@ -40,16 +40,14 @@ server::ParseResult parse(std::vector<std::string> args) {
 TEST(ServerOptions, DefaultsAndValues) {
   auto r = parse({});
   ASSERT_TRUE(r.options);
-  EXPECT_EQ(r.options->host, "127.0.0.1");
-  EXPECT_EQ(r.options->port, 7000);
+  EXPECT_EQ(r.options->listen, "127.0.0.1:7000");
   EXPECT_EQ(r.options->backend, "auto");
   EXPECT_EQ(r.options->max_request_bytes, 32ull << 30);
   EXPECT_EQ(r.options->max_sessions, 64);
   r = parse({"--listen", "0.0.0.0:0", "--backend", "cpu", "--devices", "0,1", "--max-request-bytes", "1G",
              "--max-sessions", "3", "--insecure", "--max-memory", "512M"});
   ASSERT_TRUE(r.options) << r.message;
-  EXPECT_EQ(r.options->host, "0.0.0.0");
-  EXPECT_EQ(r.options->port, 0);
+  EXPECT_EQ(r.options->listen, "0.0.0.0:0");
   EXPECT_EQ(r.options->devices, (std::vector<int>{0, 1}));
   EXPECT_EQ(r.options->max_request_bytes, 1ull << 30);
   EXPECT_EQ(r.options->max_memory_bytes, 512ull << 20);
@@ -67,6 +65,13 @@ TEST(ServerOptions, DefaultsAndValues) {
     EXPECT_EQ(b.exit_code, 2);
   }
   EXPECT_EQ(parse({"--help"}).exit_code, 0);
+  // An address may name its transport; TCP's is the bare form.
+  r = parse({"--listen", "tcp://[::1]:7001"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_EQ(r.options->listen, "[::1]:7001");
+  r = parse({"--listen", "carrier-pigeon://coop:1"});
+  EXPECT_FALSE(r.options);
+  EXPECT_NE(r.message.find("--listen: unknown transport 'carrier-pigeon'"), std::string::npos) << r.message;
   EXPECT_EQ(server::parse_size("4k"), 4096u);
   EXPECT_FALSE(server::parse_size("99999999999T"));
 }
@@ -265,8 +270,7 @@ TEST(CpuBackend, RejectsDimensionsBeyondTheBlasInteger) {
 class InProcessServer {
  public:
   explicit InProcessServer(server::ServerOptions o = {}) {
-    o.host = "127.0.0.1";
-    o.port = 0;
+    o.listen = "127.0.0.1:0";
     srv_ = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
     thread_ = std::thread([this] { srv_->run(); });
   }
@@ -396,12 +400,12 @@ TEST(RemoteFailures, NoServerConfigured) {
 }
 
 TEST(RemoteFailures, RefusedConnectionBacksOff) {
-  std::uint16_t port;
+  std::string closed;  // an address nobody listens on: bind one, note it, close it
   {
-    auto l = transport::tcp_listen(transport::Endpoint{"127.0.0.1", 0});
-    port = l->port();
+    auto l = transport::listen("127.0.0.1:0");
+    closed = l->address();
   }
-  point_client_at("127.0.0.1:" + std::to_string(port));
+  point_client_at(closed);
   Level3Args x;
   x.m = x.n = x.k = 2;
   x.lda = x.ldb = x.ldc = 2;
@@ -455,9 +459,7 @@ TEST(RemoteFailures, ServerRestartLeavesNoBrokenPooledConnection) {
   }
   // Same port, new server: the idle pooled connection is stale and must be noticed, not used.
   server::ServerOptions o;
-  const auto e = transport::parse_endpoint(endpoint);
-  o.host = e.host;
-  o.port = e.port;
+  o.listen = endpoint;
   auto srv = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
   std::thread t([&] { srv->run(); });
   check_remote_call(x, rng);

@@ -1,13 +1,19 @@
-// The TCP transport: addresses, connect errors and time-outs, scatter-gather, EOF, SIGPIPE safety.
+// The transport layer: addresses and the registry of transports; the TCP transport (connect
+// errors and time-outs, scatter-gather, EOF, SIGPIPE safety); the link-emulation wrapper.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
 
-#include "transport/tcp.h"
+#include "transport/address.h"
+#include "transport/connect.h"
+#include "transport/emulated_link.h"
+#include "transport/registry.h"
+#include "transport/tcp_host_port.h"
 
 namespace rcpu::transport {
 namespace {
@@ -15,44 +21,142 @@ namespace {
 using Kind = TransportError::Kind;
 
 struct Pair {
-  std::unique_ptr<Listener> listener = tcp_listen(Endpoint{"127.0.0.1", 0});
+  std::unique_ptr<Listener> listener = listen("127.0.0.1:0");
   std::unique_ptr<Connection> client, server;
   Pair() {
-    client = tcp_connect(Endpoint{"127.0.0.1", listener->port()}, 2000);
+    client = connect(listener->address(), 2000);
     server = listener->accept(2000);
   }
 };
 
-// A port that nobody listens on: bind one, note it, close it.
-std::uint16_t closed_port() {
-  auto l = tcp_listen(Endpoint{"127.0.0.1", 0});
-  return l->port();
+// An address that nobody listens on: bind one, note it, close it.
+std::string closed_address() {
+  auto l = listen("127.0.0.1:0");
+  return l->address();
 }
 
-TEST(Endpoint, Parses) {
-  EXPECT_EQ(parse_endpoint("127.0.0.1:7000").host, "127.0.0.1");
-  EXPECT_EQ(parse_endpoint("127.0.0.1:7000").port, 7000);
-  EXPECT_EQ(parse_endpoint("localhost:0").port, 0);
-  EXPECT_EQ(parse_endpoint("[::1]:5").host, "::1");
-  EXPECT_EQ(parse_endpoint("[::1]:5").str(), "[::1]:5");
+// The message of the TransportError(resolve) that `f` throws, or "" when it throws none.
+template <class F>
+std::string resolve_error(F f) {
+  try {
+    f();
+  } catch (const TransportError& e) {
+    EXPECT_EQ(e.kind, Kind::resolve) << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TcpHostPort, Parses) {
+  EXPECT_EQ(tcp::parse_host_port("127.0.0.1:7000").host, "127.0.0.1");
+  EXPECT_EQ(tcp::parse_host_port("127.0.0.1:7000").port, 7000);
+  EXPECT_EQ(tcp::parse_host_port("localhost:0").port, 0);
+  EXPECT_EQ(tcp::parse_host_port("[::1]:5").host, "::1");
+  EXPECT_EQ(tcp::parse_host_port("[::1]:5").str(), "[::1]:5");
   for (const char* bad : {"", "host", ":1", "host:", "host:99999", "host:12a", "[::1]5", "h:-1"})
-    EXPECT_THROW(parse_endpoint(bad), TransportError) << bad;
+    EXPECT_THROW(tcp::parse_host_port(bad), TransportError) << bad;
+}
+
+TEST(Address, BareMeansTcp) {
+  const Address a = parse_address("127.0.0.1:7000");
+  EXPECT_EQ(a.scheme, "tcp");
+  EXPECT_EQ(a.location, "127.0.0.1:7000");
+  EXPECT_EQ(a.str(), "127.0.0.1:7000");  // the default transport's addresses print bare
+  EXPECT_EQ(parse_address("localhost:0").str(), "localhost:0");
+  EXPECT_EQ(parse_address("[::1]:5").str(), "[::1]:5");
+}
+
+TEST(Address, TcpScheme) {
+  const Address a = parse_address("tcp://10.0.0.2:7000");
+  EXPECT_EQ(a.scheme, "tcp");
+  EXPECT_EQ(a.location, "10.0.0.2:7000");
+  EXPECT_EQ(a.str(), "10.0.0.2:7000");
+  const Address v6 = parse_address("tcp://[::1]:7000");
+  EXPECT_EQ(v6.scheme, "tcp");
+  EXPECT_EQ(v6.location, "[::1]:7000");
+  EXPECT_EQ(parse_address("TCP://host:1").scheme, "tcp");  // schemes are case-insensitive
+  // What str() prints parses back to the same address.
+  for (const char* text : {"tcp://h:1", "h:1", "tcp://[fe80::1]:9"}) {
+    const Address x = parse_address(text);
+    EXPECT_EQ(parse_address(x.str()).scheme, x.scheme) << text;
+    EXPECT_EQ(parse_address(x.str()).location, x.location) << text;
+  }
+}
+
+TEST(Address, BadLocationsNameTheText) {
+  for (const char* bad : {"", "host", ":1", "host:", "host:99999", "host:12a", "[::1]5", "h:-1", "tcp://", "tcp://host",
+                          "tcp://host:99999", "tcp://[::1]5"})
+    EXPECT_NE(resolve_error([&] { parse_address(bad); }), "") << bad;
+  EXPECT_EQ(resolve_error([] { parse_address("tcp://host:99999"); }), "bad port in 'host:99999'");
+  EXPECT_EQ(resolve_error([] { parse_address("nowhere"); }), "bad address 'nowhere' (want host:port)");
+}
+
+TEST(Address, BadOrUnknownSchemeSaysWhichAndWhatIsKnown) {
+  // Schemes no transport will ever have (RFC 1149), so adding one leaves these tests as they are.
+  const std::string known = " (known: " + known_schemes() + ")";
+  EXPECT_EQ(resolve_error([] { parse_address("pigeon://coop"); }),
+            "unknown transport 'pigeon' in 'pigeon://coop'" + known);
+  EXPECT_EQ(resolve_error([] { parse_address("AVIAN-CARRIER://coop:1"); }),
+            "unknown transport 'avian-carrier' in 'AVIAN-CARRIER://coop:1'" + known);
+  for (const char* bad : {"://host:1", "1tcp://host:1", "t cp://host:1", "tcp:/x://host:1"})
+    EXPECT_EQ(resolve_error([&] { parse_address(bad); }),
+              std::string("bad address '") + bad + "' (want scheme://location, e.g. tcp://host:port)")
+        << bad;
+}
+
+TEST(Registry, LooksUpBySchemeAndTcpIsTheDefault) {
+  ASSERT_FALSE(transports().empty());
+  EXPECT_STREQ(default_transport().scheme, "tcp");
+  const Transport* tcp = find_transport("tcp");
+  ASSERT_NE(tcp, nullptr);
+  EXPECT_EQ(tcp, &default_transport());
+  EXPECT_EQ(&transport_for("tcp"), tcp);
+  EXPECT_EQ(find_transport("pigeon"), nullptr);
+  EXPECT_EQ(find_transport(""), nullptr);
+  const std::string unknown = "unknown transport 'pigeon' (known: " + known_schemes() + ")";
+  EXPECT_EQ(resolve_error([] { transport_for("pigeon"); }), unknown);
+  EXPECT_EQ(known_schemes().rfind("tcp", 0), 0u) << known_schemes();  // the default comes first
+  // Each scheme once, each named in the known list.
+  for (const Transport* t : transports()) {
+    EXPECT_EQ(find_transport(t->scheme), t) << t->scheme;
+    EXPECT_NE(known_schemes().find(t->scheme), std::string::npos) << t->scheme;
+  }
+  // An Address built by hand with an unknown scheme fails the same way, before any I/O.
+  EXPECT_EQ(resolve_error([] { connect(Address{"pigeon", "x"}, 100); }), unknown);
+  EXPECT_EQ(resolve_error([] { listen(Address{"pigeon", "x"}); }), unknown);
+}
+
+TEST(Tcp, ConnectsByTcpSchemeAndBareAddress) {
+  auto l = listen("tcp://127.0.0.1:0");
+  const std::string bound = l->address();
+  EXPECT_EQ(bound.rfind("127.0.0.1:", 0), 0u) << bound;
+  EXPECT_NE(bound, "127.0.0.1:0");
+  for (const std::string& where : {bound, "tcp://" + bound}) {
+    auto c = connect(where, 2000);
+    auto s = l->accept(2000);
+    ASSERT_TRUE(s) << where;
+    EXPECT_EQ(c->peer(), bound);
+    c->send_all("x", 1);
+    char got = 0;
+    s->recv_exact(&got, 1);
+    EXPECT_EQ(got, 'x');
+  }
 }
 
 TEST(Tcp, ListensOnAnyFreePort) {
-  auto l = tcp_listen(Endpoint{"127.0.0.1", 0});
-  EXPECT_NE(l->port(), 0);
+  auto l = listen("127.0.0.1:0");
+  EXPECT_NE(l->address(), "127.0.0.1:0");
   EXPECT_EQ(l->accept(10), nullptr);  // time-out, no connection
 }
 
 TEST(Tcp, ConnectRefusedSaysWhere) {
-  const std::uint16_t port = closed_port();
+  const std::string where = closed_address();
   try {
-    tcp_connect(Endpoint{"127.0.0.1", port}, 1000);
+    connect(where, 1000);
     FAIL() << "connected to a closed port";
   } catch (const TransportError& e) {
     EXPECT_EQ(e.kind, Kind::refused);
-    EXPECT_EQ(std::string(e.what()), "connect 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+    EXPECT_EQ(std::string(e.what()), "connect " + where + ": Connection refused");
   }
 }
 
@@ -145,7 +249,7 @@ TEST(Tcp, ShutdownWakesBlockedReaderAndAccept) {
   p.server->shutdown();
   t.join();
 
-  auto l = tcp_listen(Endpoint{"127.0.0.1", 0});
+  auto l = listen("127.0.0.1:0");
   std::thread a([&] { EXPECT_EQ(l->accept(-1), nullptr); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   l->shutdown();
@@ -163,6 +267,158 @@ TEST(Tcp, HangUpLetsTheLastMessageArrive) {
   char got[3];
   p.client->recv_exact(got, 3);
   EXPECT_EQ(0, std::memcmp(got, reply, 3));
+}
+
+// ---------------- link emulation (RCPU_LINK_GBPS) ----------------
+
+// A connection that records what reaches it: the bytes and size of every write, the size of every
+// read (answered with a counting pattern), and every other call.
+class RecordingConnection final : public Connection {
+ public:
+  std::vector<std::size_t> writes, reads;
+  std::vector<std::uint8_t> sent;
+  std::vector<std::string> calls;
+  std::uint8_t next_byte = 0;
+
+  void send_all(const void* data, std::size_t size) override {
+    iovec iov{const_cast<void*>(data), size};
+    send_vec(&iov, 1);
+  }
+  void send_vec(const iovec* iov, std::size_t count) override {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto* p = static_cast<const std::uint8_t*>(iov[i].iov_base);
+      sent.insert(sent.end(), p, p + iov[i].iov_len);
+      n += iov[i].iov_len;
+    }
+    writes.push_back(n);
+  }
+  void recv_exact(void* data, std::size_t size) override {
+    auto* p = static_cast<std::uint8_t*>(data);
+    for (std::size_t i = 0; i < size; ++i) p[i] = next_byte++;
+    reads.push_back(size);
+  }
+  void set_timeouts(int read_ms, int write_ms) override {
+    calls.push_back("set_timeouts " + std::to_string(read_ms) + " " + std::to_string(write_ms));
+  }
+  bool readable_or_closed() override {
+    calls.push_back("readable_or_closed");
+    return true;
+  }
+  void shutdown() override { calls.push_back("shutdown"); }
+  void hang_up(int drain_ms) override { calls.push_back("hang_up " + std::to_string(drain_ms)); }
+  void abandon() override { calls.push_back("abandon"); }
+  std::string peer() const override { return "recorded:1"; }
+};
+
+// So fast that no test waits on it: the tests check what is paced, not how long it takes.
+constexpr double kNoWait = 1e15;
+
+TEST(EmulatedLink, PacesSendsInChunksAndDeliversEveryByteInOrder) {
+  auto inner = std::make_unique<RecordingConnection>();
+  RecordingConnection& rec = *inner;
+  Pacer send(kNoWait), recv(kNoWait);
+  EmulatedLink link(std::move(inner), send, recv);
+  // Buffers smaller and larger than a pacing chunk, empty ones among them.
+  std::vector<std::vector<std::uint8_t>> bufs;
+  for (std::size_t size : {std::size_t(100), std::size_t(0), kPaceChunk - 50, 3 * kPaceChunk + 7, std::size_t(1),
+                           std::size_t(0), kPaceChunk}) {
+    bufs.emplace_back(size);
+    for (std::size_t i = 0; i < size; ++i) bufs.back()[i] = std::uint8_t(i * 7 + bufs.size());
+  }
+  std::vector<iovec> iov;
+  std::vector<std::uint8_t> expect;
+  for (auto& b : bufs) {
+    iov.push_back({b.data(), b.size()});
+    expect.insert(expect.end(), b.begin(), b.end());
+  }
+  link.send_vec(iov.data(), iov.size());
+  EXPECT_EQ(rec.sent, expect);
+  EXPECT_EQ(send.bytes_taken(), expect.size());
+  EXPECT_EQ(recv.bytes_taken(), 0u);
+  // Every write but the last is exactly one chunk; none is larger.
+  ASSERT_FALSE(rec.writes.empty());
+  for (std::size_t i = 0; i + 1 < rec.writes.size(); ++i) EXPECT_EQ(rec.writes[i], kPaceChunk) << i;
+  EXPECT_LE(rec.writes.back(), kPaceChunk);
+  EXPECT_GT(rec.writes.back(), 0u);
+  EXPECT_EQ(rec.writes.size(), (expect.size() + kPaceChunk - 1) / kPaceChunk);
+
+  link.send_all(expect.data(), 10);
+  EXPECT_EQ(rec.writes.back(), 10u);
+  EXPECT_EQ(send.bytes_taken(), expect.size() + 10);
+}
+
+TEST(EmulatedLink, PacesReceivesInChunks) {
+  auto inner = std::make_unique<RecordingConnection>();
+  RecordingConnection& rec = *inner;
+  Pacer send(kNoWait), recv(kNoWait);
+  EmulatedLink link(std::move(inner), send, recv);
+  std::vector<std::uint8_t> got(2 * kPaceChunk + 3);
+  link.recv_exact(got.data(), got.size());
+  EXPECT_EQ(rec.reads, (std::vector<std::size_t>{kPaceChunk, kPaceChunk, 3}));
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], std::uint8_t(i)) << i;
+  EXPECT_EQ(recv.bytes_taken(), got.size());
+  EXPECT_EQ(send.bytes_taken(), 0u);
+  char header[32];
+  link.recv_exact(header, sizeof header);
+  EXPECT_EQ(rec.reads.back(), sizeof header);
+  EXPECT_EQ(recv.bytes_taken(), got.size() + sizeof header);
+}
+
+TEST(EmulatedLink, PassesEverythingElseThrough) {
+  auto inner = std::make_unique<RecordingConnection>();
+  RecordingConnection& rec = *inner;
+  Pacer send(kNoWait), recv(kNoWait);
+  EmulatedLink link(std::move(inner), send, recv);
+  link.set_timeouts(5, 6);
+  EXPECT_TRUE(link.readable_or_closed());
+  link.shutdown();
+  link.hang_up(7);
+  link.abandon();
+  EXPECT_EQ(link.peer(), "recorded:1");
+  EXPECT_EQ(rec.calls,
+            (std::vector<std::string>{"set_timeouts 5 6", "readable_or_closed", "shutdown", "hang_up 7", "abandon"}));
+  EXPECT_EQ(send.bytes_taken() + recv.bytes_taken(), 0u);
+}
+
+TEST(EmulatedLink, WrapsARealConnection) {
+  Pair p;
+  ASSERT_TRUE(p.server);
+  Pacer send(kNoWait), recv(kNoWait);
+  EmulatedLink link(std::move(p.client), send, recv);
+  // More buffers than IOV_MAX, more bytes than a chunk, both ways.
+  std::vector<std::vector<std::uint8_t>> bufs(3000);
+  std::vector<iovec> iov;
+  std::vector<std::uint8_t> expect;
+  for (std::size_t i = 0; i < bufs.size(); ++i) {
+    bufs[i].assign(i % 7 == 0 ? 0 : (i % 13) * 37 + 1, std::uint8_t(i));
+    iov.push_back({bufs[i].data(), bufs[i].size()});
+    expect.insert(expect.end(), bufs[i].begin(), bufs[i].end());
+  }
+  ASSERT_GT(expect.size(), kPaceChunk);
+  std::vector<std::uint8_t> got(expect.size()), back(expect.size());
+  std::thread echo([&] {
+    p.server->recv_exact(got.data(), got.size());
+    p.server->send_all(got.data(), got.size());
+  });
+  link.send_vec(iov.data(), iov.size());
+  link.recv_exact(back.data(), back.size());
+  echo.join();
+  EXPECT_EQ(got, expect);
+  EXPECT_EQ(back, expect);
+  EXPECT_EQ(send.bytes_taken(), expect.size());
+  EXPECT_EQ(recv.bytes_taken(), expect.size());
+}
+
+TEST(EmulatedLink, AppliedOnlyWhenRcpuLinkGbpsIsSet) {
+  auto plain = std::make_unique<RecordingConnection>();
+  Connection* const raw = plain.get();
+  auto conn = emulate_link(std::move(plain));
+  if (emulated_link_gbps() > 0) {
+    EXPECT_NE(dynamic_cast<EmulatedLink*>(conn.get()), nullptr);
+  } else {
+    EXPECT_EQ(conn.get(), raw);  // off: the connection itself, no wrapper in the way
+  }
 }
 
 }  // namespace

@@ -192,9 +192,7 @@ Placement::~Placement() = default;
 std::string Placement::name() const { return devices_[0]->be->name(); }
 bool Placement::is_host() const { return devices_[0]->be->is_host(); }
 bool Placement::runs_every_call() const {
-  for (const auto& d : devices_)
-    if (!d->be->runs_every_call()) return false;
-  return true;
+  return std::all_of(devices_.begin(), devices_.end(), [](const auto& d) { return d->be->runs_every_call(); });
 }
 
 std::string Placement::description() const {

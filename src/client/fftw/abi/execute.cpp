@@ -13,7 +13,6 @@
 #include "client/remote.h"
 #include "client/trace.h"
 #include "common/log.h"
-#include "transport/tcp.h"
 
 namespace rcpu::fftw {
 namespace {
