@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
 #include "client/fftw/remote_fft.h"
 #include "client/remote.h"
 #include "common/fft.h"

@@ -12,6 +12,7 @@
 
 #include "../integration/level3_cases.h"
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
 #include "client/remote.h"
 #include "rcpu_opcodes.h"
 #include "server/core/options.h"

@@ -6,17 +6,18 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "backends/registry.h"
 #include "transport/address.h"
 
 namespace rcpu::server {
 namespace {
 
-const char* kUsage =
+const char* kUsageHead =
     "usage: rcpud [options]\n"
-    "  --listen [tcp://]HOST:PORT address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n"
-    "  --backend cpu|cuda|auto    compute backend (default auto: cuda when built and usable, else cpu)\n"
-    "  --devices 0,1              GPU ordinals for the cuda backend (default: all)\n"
-    "  --virtual-devices N        --backend cpu: serve the CPU as N devices (placement; default 1)\n"
+    "  --listen [tcp://]HOST:PORT address to listen on (default 127.0.0.1:7000; port 0 = any free port)\n";
+const char* kUsageTail =
+    "  --devices 0,1              GPU ordinals for a GPU backend (default: all)\n"
+    "  --virtual-devices N        a host backend (cpu): serve the CPU as N devices (placement; default 1)\n"
     "  --device-rates R0,R1,...   fixed relative device rates (default: a dgemm timed per device at start)\n"
     "  --device-slowdown F0,F1,.. emulation: device i made F_i times slower (tests of the placement)\n"
     "  --split-min-flops X        with several devices, calls of at least X flops are split (default 8e9)\n"
@@ -30,6 +31,18 @@ const char* kUsage =
     "                             were in, when it was computed, when its results were sent\n"
     "  --help                     this text\n"
     "The first line on stdout is 'rcpud listening on HOST:PORT' with the bound port.\n";
+
+// The --backend lines come from the registry: one per backend this rcpud is built with.
+std::string usage() {
+  std::string text = kUsageHead;
+  text += "  --backend NAME             compute backend (default auto: the first of these that starts)\n";
+  for (const backend::BackendEntry& e : backend::registered_backends()) {
+    std::string line = std::string(31, ' ') + e.name;
+    line.append(line.size() < 38 ? 38 - line.size() : 1, ' ');
+    text += line + e.help + "\n";
+  }
+  return text + kUsageTail;
+}
 
 std::optional<std::vector<int>> parse_devices(const std::string& text) {
   std::vector<int> out;
@@ -126,7 +139,7 @@ ParseResult parse_options(int argc, char** argv) {
   ServerOptions o;
   auto bad = [&](const std::string& what) {
     r.exit_code = 2;
-    r.message = "rcpud: " + what + "\n" + kUsage;
+    r.message = "rcpud: " + what + "\n" + usage();
     return r;
   };
   optind = 1;
@@ -144,7 +157,8 @@ ParseResult parse_options(int argc, char** argv) {
         }
         break;
       case kBackend:
-        if (arg != "cpu" && arg != "cuda" && arg != "auto") return bad("--backend must be cpu, cuda or auto");
+        if (arg != "auto" && !backend::find_backend(arg))
+          return bad("--backend must be " + backend::backend_names() + " or auto");
         o.backend = arg;
         break;
       case kDevices: {
@@ -224,7 +238,7 @@ ParseResult parse_options(int argc, char** argv) {
       }
       case kHelp:
         r.exit_code = 0;
-        r.message = kUsage;
+        r.message = usage();
         return r;
       default:
         return bad(std::string("unknown or incomplete option '") +

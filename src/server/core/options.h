@@ -11,7 +11,7 @@ namespace rcpu::server {
 struct ServerOptions {
   // An address (transport/address.h). Port 0 = any free port (the bound one is printed).
   std::string listen = "127.0.0.1:7000";
-  std::string backend = "auto";  // cpu | cuda | auto
+  std::string backend = "auto";  // a registered backend (backends/registry.h) or auto
   std::vector<int> devices;      // GPU ordinals; empty = all
   // Placement over several devices (server/placement/placement.h).
   int virtual_devices = 1;                          // --backend cpu: the CPU backend as this many devices

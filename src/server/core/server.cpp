@@ -1,5 +1,6 @@
 #include "server/core/server.h"
 
+#include "backends/registry.h"
 #include "common/log.h"
 #include "server/core/session.h"
 #include "transport/connect.h"
@@ -21,7 +22,8 @@ Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary,
       // Idle buffers may hold a quarter of the budget: enough for the operands of the largest
       // calls to be reused from one call to the next, never enough to starve new calls.
       buffers_(*primary_, memory_, memory_.limit() / 4) {
-  if (primary_->name() != "cpu") cpu_ = backend::make_cpu_backend({});
+  // What the primary does not run goes to the fallback (the CPU backend), unless it runs everything.
+  if (!primary_->runs_every_call()) cpu_ = backend::make_fallback_backend();
   listener_ = transport::listen(options_.listen);
 }
 

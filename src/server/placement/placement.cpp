@@ -116,7 +116,7 @@ void Worker::post(std::function<void()> job) {
 double measure_rate(Backend& be) {
   // Large enough to reach a device's pace, small enough for start-up: 34 MFLOP on a CPU, 17 GFLOP
   // on a GPU (where the host transfers of the operands are part of what is measured).
-  const std::int64_t n = be.name() == "cpu" ? 256 : 2048;
+  const std::int64_t n = be.is_host() ? 256 : 2048;
   std::vector<double> a(std::size_t(n * n), 0.5), b(std::size_t(n * n), 0.25), c(std::size_t(n * n), 0.0);
   Level3Args x;
   x.family = L3Family::gemm;
@@ -175,6 +175,10 @@ Placement::Placement(std::vector<std::unique_ptr<Backend>> devices, Options opti
 Placement::~Placement() = default;
 
 std::string Placement::name() const { return devices_[0]->be->name(); }
+bool Placement::is_host() const { return devices_[0]->be->is_host(); }
+bool Placement::runs_every_call() const {
+  return std::all_of(devices_.begin(), devices_.end(), [](const auto& d) { return d->be->runs_every_call(); });
+}
 
 std::string Placement::description() const {
   if (devices_.size() == 1) return devices_[0]->be->description();
