@@ -17,12 +17,14 @@ Writes into the output folder:
   librcpu.map           linker version script: the ABI symbols global, everything else local
   expected_symbols.txt  every symbol the shim must export (the coverage test reads it)
   fftw_symbols.h, fftw_exports.cpp   the FFTW entry points (codegen/fftw_gen.py)
+  level3_cpu_calls.cpp, lapack_families.h   the backends' tables (codegen/backend_gen.py)
 """
 import argparse, os, re, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lapack_offload  # noqa: E402  (spec/offload/lapack.txt: remote LAPACK routines)
 import fftw_gen  # noqa: E402  (the FFTW entry points: codegen/fftw_gen.py)
+import backend_gen  # noqa: E402  (the backends' tables: codegen/backend_gen.py)
 import cblas_gen  # noqa: E402  (the CBLAS adapters: codegen/cblas_gen.py)
 
 L3_FIELD = {"side": "side", "uplo": "uplo", "transa": "transa", "trans": "transa", "transb": "transb",
@@ -425,6 +427,8 @@ def main():
     gen_exports(a.out, syms, families, derived, lapack_fams)
     gen_version_script(a.out, syms)
     fftw_gen.gen_fftw(a.out, syms, write)
+    backend_gen.gen_cpu_level3(lambda name, lines: write(a.out, name, lines), syms, families, L3_FIELD)
+    backend_gen.gen_lapack_families(lambda name, lines: write(a.out, name, lines), lapack_fams)
 
 
 if __name__ == "__main__":

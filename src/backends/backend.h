@@ -138,8 +138,16 @@ class StreamedFft {
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual std::string name() const = 0;         // "cpu", "cuda"
+  virtual std::string name() const = 0;         // "cpu", "cuda": its registry name (registry.h)
   virtual std::string description() const = 0;  // logged by rcpud at start (library, devices)
+
+  // Capabilities: what the server and the placement layer ask instead of comparing names.
+  // Whether it computes on host memory (no device to copy operands to): its pace is measured with
+  // a small call, where a device backend needs a large one to hide the copies.
+  virtual bool is_host() const { return false; }
+  // Whether it runs every valid call itself (supports(), supports_lapack() and supports_fft() hold
+  // for all of them): the server then needs no fallback backend beside it for what it refuses.
+  virtual bool runs_every_call() const { return false; }
 
   // Whether this backend implements the call; the server sends what it does not to the CPU backend.
   virtual bool supports(const Level3Args& args) const = 0;
@@ -200,24 +208,14 @@ class Backend {
   virtual std::string usage_report() const { return {}; }
 };
 
+// What rcpud's command line asks of a backend's devices (registry.h: each backend's factory).
 struct BackendOptions {
-  std::vector<int> devices;  // GPU ordinals to use; empty = all
-  int cpu_share = 1;         // the CPU backend is one of this many virtual devices: OpenBLAS gets
-                             // 1/cpu_share of its threads (its thread count is process-wide)
+  std::vector<int> devices;  // --devices: device ordinals (GPUs) to use; empty = all
+  int virtual_devices = 1;   // --virtual-devices: a host backend serves the machine as this many devices
+                             // (the CPU backend gives each 1/N of OpenBLAS's threads: its count is
+                             // process-wide)
+  bool automatic = false;    // chosen by --backend auto: an option that does not apply to this
+                             // backend is ignored (with a note) instead of refused
 };
-
-std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
-
-// The CPU backend's FFTs (FFTW; backends/cpu/fftw_ops.cpp), also the fallthrough of other backends.
-bool fftw_supports(const FftDescriptor& packed);
-std::unique_ptr<FftPlanCache> fftw_new_cache();
-void fftw_prepare(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in, void* out);
-void fftw_run(FftPlanCache& cache, const FftDescriptor& packed, unsigned planner_flags, void* in, void* out);
-#ifdef RCPU_WITH_CUDA
-// Throws BackendError when no usable GPU is present.
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);  // the first of options.devices
-// One backend per GPU of options.devices (all GPUs when empty); the placement layer combines them.
-std::vector<std::unique_ptr<Backend>> make_cuda_backends(const BackendOptions& options);
-#endif
 
 }  // namespace rcpu::backend

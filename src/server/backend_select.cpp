@@ -1,86 +1,60 @@
 #include "server/backend_select.h"
 
+#include <algorithm>
+
+#include "backends/registry.h"
 #include "server/placement/placement.h"
 #include "server/placement/slowed_backend.h"
 
 namespace rcpu::server {
-
-std::unique_ptr<backend::Backend> select_backend(const std::string& which, const backend::BackendOptions& options,
-                                                 std::string* note) {
-  using backend::BackendError;
-  if (which == "cpu") return backend::make_cpu_backend(options);
-  if (which == "cuda") {
-#ifdef RCPU_WITH_CUDA
-    return backend::make_cuda_backend(options);
-#else
-    throw BackendError("--backend cuda: this rcpud was built without CUDA (RCPU_WITH_CUDA=OFF); use --backend cpu");
-#endif
-  }
-  if (which == "auto") {
-#ifdef RCPU_WITH_CUDA
-    try {
-      return backend::make_cuda_backend(options);
-    } catch (const std::exception& e) {
-      if (note) *note = std::string("cuda backend unavailable (") + e.what() + "); using cpu";
-    }
-#else
-    if (note) *note = "built without CUDA; using cpu";
-#endif
-    return backend::make_cpu_backend(options);
-  }
-  throw BackendError("unknown backend '" + which + "' (want cpu, cuda or auto)");
-}
-
 namespace {
 
-std::vector<std::unique_ptr<backend::Backend>> cpu_devices(const ServerOptions& o) {
-  backend::BackendOptions bo;
-  bo.cpu_share = o.virtual_devices;
-  std::vector<std::unique_ptr<backend::Backend>> out;
-  for (int i = 0; i < o.virtual_devices; ++i) out.push_back(backend::make_cpu_backend(bo));
-  return out;
-}
+using backend::BackendEntry;
+using backend::BackendError;
+using Devices = std::vector<std::unique_ptr<backend::Backend>>;
 
-#ifdef RCPU_WITH_CUDA
-std::vector<std::unique_ptr<backend::Backend>> cuda_devices(const ServerOptions& o) {
-  if (o.virtual_devices != 1)
-    throw backend::BackendError(
-        "--virtual-devices applies to the CPU backend only (one cuda device per GPU: --devices)");
-  backend::BackendOptions bo;
-  bo.devices = o.devices;
-  return backend::make_cuda_backends(bo);
+// --backend auto: every registered backend from the highest preference down (the fallback last);
+// the first that starts serves.
+Devices auto_devices(const backend::BackendOptions& bo, std::string* note) {
+  std::vector<const BackendEntry*> order;
+  for (const BackendEntry& e : backend::registered_backends()) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(), [](const BackendEntry* x, const BackendEntry* y) {
+    if (x->fallback != y->fallback) return y->fallback;
+    return x->auto_preference > y->auto_preference;
+  });
+  std::string why;  // the preferred backends that did not start
+  for (const BackendEntry* e : order) {
+    try {
+      Devices devices = e->make_devices(bo, note);
+      if (note) {
+        if (!why.empty())
+          *note = why + "; using " + e->name;
+        else if (order.size() == 1)
+          *note = "no other backend is built in; using " + e->name;
+      }
+      return devices;
+    } catch (const std::exception& ex) {
+      if (e == order.back()) throw;
+      why += (why.empty() ? "" : "; ") + e->name + " backend unavailable (" + ex.what() + ")";
+    }
+  }
+  throw BackendError("no backend is registered");
 }
-#endif
 
 }  // namespace
 
 std::unique_ptr<backend::Backend> make_server_backend(const ServerOptions& o, std::string* note) {
-  using backend::BackendError;
-  std::vector<std::unique_ptr<backend::Backend>> devices;
-  if (o.backend == "cpu") {
-    devices = cpu_devices(o);
-  } else if (o.backend == "cuda") {
-#ifdef RCPU_WITH_CUDA
-    devices = cuda_devices(o);
-#else
-    throw BackendError("--backend cuda: this rcpud was built without CUDA (RCPU_WITH_CUDA=OFF); use --backend cpu");
-#endif
-  } else if (o.backend == "auto") {
-#ifdef RCPU_WITH_CUDA
-    try {
-      backend::BackendOptions bo;
-      bo.devices = o.devices;
-      devices = backend::make_cuda_backends(bo);
-      if (o.virtual_devices != 1 && note) *note = "--virtual-devices applies to the CPU backend only; ignored for cuda";
-    } catch (const std::exception& e) {
-      if (note) *note = std::string("cuda backend unavailable (") + e.what() + "); using cpu";
-    }
-#else
-    if (note) *note = "built without CUDA; using cpu";
-#endif
-    if (devices.empty()) devices = cpu_devices(o);
+  backend::BackendOptions bo;
+  bo.devices = o.devices;
+  bo.virtual_devices = o.virtual_devices;
+  bo.automatic = o.backend == "auto";
+  Devices devices;
+  if (bo.automatic) {
+    devices = auto_devices(bo, note);
+  } else if (const BackendEntry* e = backend::find_backend(o.backend)) {
+    devices = e->make_devices(bo, note);
   } else {
-    throw BackendError("unknown backend '" + o.backend + "' (want cpu, cuda or auto)");
+    throw BackendError("unknown backend '" + o.backend + "' (want " + backend::backend_names() + " or auto)");
   }
   if (!o.device_slowdown.empty()) {
     if (o.device_slowdown.size() != devices.size())

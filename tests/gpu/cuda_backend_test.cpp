@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cuda/cuda_backend.h"
 #include "l3_check.h"
 
 using namespace rcpu;

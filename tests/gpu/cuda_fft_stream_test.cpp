@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cuda/cuda_backend.h"
 #include "common/fft.h"
 
 using namespace rcpu;

@@ -16,6 +16,8 @@
 
 #include "../integration/level3_cases.h"
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cuda/cuda_backend.h"
 #include "common/fft.h"
 #include "server/placement/placement.h"
 

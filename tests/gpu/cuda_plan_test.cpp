@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
 #include "backends/cuda/copy_pool.h"
 #include "backends/cuda/k_outer_plan.h"
 #include "backends/cuda/plan.h"

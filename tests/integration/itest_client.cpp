@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
 #include "client/blas/level3_remote.h"
 #include "level3_cases.h"
 #include "protocol/messages.h"

@@ -8,6 +8,7 @@
 #include "client/core/config.h"
 #include "client/core/policy.h"
 #include "common/lapack.h"
+#include "lapack_families.h"
 #include "protocol/lapack_request.h"
 #include "protocol/messages.h"
 #include "rcpu_opcodes.h"
@@ -37,8 +38,9 @@ TEST(LapackSpec, EveryMemberHasAnOpcodeInItsOwnRange) {
       EXPECT_STREQ(opcode_name(code), r->name);
       EXPECT_EQ(dtype_letter(r->dtype)[0], r->name[0]);
     }
-  EXPECT_EQ(found, 68);                        // 17 families x s/d/c/z
-  EXPECT_EQ(lapack_routine(0x0102), nullptr);  // dgemm is Level 3
+  EXPECT_EQ(found, kLapackRoutines);                // every member of the spec's families (lapack_families.h)
+  EXPECT_EQ(kLapackRoutines, 4 * kLapackFamilies);  // s/d/c/z each
+  EXPECT_EQ(lapack_routine(0x0102), nullptr);       // dgemm is Level 3
 }
 
 TEST(LapackSpec, GesvdShapesFollowJobuAndJobvt) {

@@ -14,6 +14,7 @@
 
 #include "../integration/level3_cases.h"
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
 #include "server/placement/placement.h"
 #include "server/placement/slowed_backend.h"
 #include "server/placement/split.h"
@@ -645,7 +646,7 @@ TEST(Placement, MeasuredRatesFollowSlowdown) {
 }  // namespace
 }  // namespace rcpu
 
-#include "server/options.h"
+#include "server/core/options.h"
 
 namespace rcpu {
 namespace {

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
 
 namespace rcpu::backend {
 namespace {

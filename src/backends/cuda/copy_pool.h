@@ -1,7 +1,8 @@
 // A few host threads that split one large memcpy between them. The CUDA backend copies every
 // operand between the server's (pageable) buffers and its pinned staging slots; one core copies
-// only a few GB/s (DESIGN.md §9 measured about 3 GB/s), far below what the PCIe/NVLink DMA moves
-// (54.7 GB/s pinned), so the staging copy is split across threads. Plain C++, no CUDA.
+// only a few GB/s (a single thread's memcpy measured about 3 GB/s on the H100 host), far below what
+// the PCIe/NVLink DMA moves (54.7 GB/s from pinned memory), so the staging copy is split across
+// threads. Plain C++, no CUDA.
 #pragma once
 
 #include <condition_variable>

@@ -11,8 +11,8 @@
 
 namespace rcpu::backend::cuda {
 
-// Out of device memory (cudaErrorMemoryAllocation, CUBLAS_STATUS_ALLOC_FAILED): level3() resets the
-// pool and retries such a failure once.
+// Out of device memory (cudaErrorMemoryAllocation, CUBLAS_STATUS_ALLOC_FAILED): the backend
+// releases the pool and retries such a failure once (Device::with_oom_retry, device.h).
 struct OutOfDeviceMemory : BackendError {
   using BackendError::BackendError;
 };

@@ -1,4 +1,4 @@
-// LAPACK calls of the CUDA backend (issue #5) through cuSOLVER, adapted so that the application
+// LAPACK calls of the CUDA backend through cuSOLVER, adapted so that the application
 // sees exactly the LAPACK contract (see cusolver_lapack.cpp for each routine). One object per
 // CUDA backend, used under the backend's mutex.
 #pragma once

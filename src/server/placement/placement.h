@@ -72,6 +72,8 @@ class Placement final : public backend::Backend {
 
   std::string name() const override;
   std::string description() const override;
+  bool is_host() const override;          // as the first device (the devices are of one backend)
+  bool runs_every_call() const override;  // when every device does
   bool supports(const Level3Args& args) const override;
   void level3(const Level3Args& args, const void* a, const void* b, void* c) override;
   std::unique_ptr<backend::StreamedCall> begin_streamed(const Level3Args& args, const void* a, const void* b,

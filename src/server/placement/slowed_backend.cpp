@@ -34,6 +34,9 @@ class SlowedBackend final : public backend::Backend {
  public:
   SlowedBackend(std::unique_ptr<backend::Backend> inner, double factor) : inner_(std::move(inner)), factor_(factor) {}
   std::string name() const override { return inner_->name(); }
+  bool is_host() const override { return inner_->is_host(); }
+  // As the device answers, so the server's choice of a fallback is the same with the emulation.
+  bool runs_every_call() const override { return inner_->runs_every_call(); }
   std::string description() const override {
     char buf[64];
     std::snprintf(buf, sizeof buf, " [emulated: %.3g times slower]", factor_);
