@@ -186,4 +186,22 @@ std::optional<std::string> level3_validate(const Level3Args& x) {
   return std::nullopt;
 }
 
+std::int64_t level3_output_ld(const Level3Args& x) {
+  return (x.family == L3Family::trmm || x.family == L3Family::trsm) ? x.ldb : x.ldc;
+}
+
+void set_level3_output_ld(Level3Args& x, std::int64_t ld) {
+  x.ldc = ld;
+  if (x.family == L3Family::trmm || x.family == L3Family::trsm) x.ldb = ld;
+}
+
+Level3Args level3_packed(const Level3Args& args) {
+  Level3Args x = args;
+  const Level3Shapes s = level3_shapes(args);
+  x.lda = std::max<std::int64_t>(1, s.a.rows);
+  x.ldb = std::max<std::int64_t>(1, s.b.rows);
+  set_level3_output_ld(x, std::max<std::int64_t>(1, s.c.rows));
+  return x;
+}
+
 }  // namespace rcpu

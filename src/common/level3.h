@@ -85,4 +85,15 @@ Level3Args level3_panel(const Level3Args& args, std::int64_t col0, std::int64_t 
 // nothing.
 std::optional<std::string> level3_validate(const Level3Args& args);
 
+// ---- leading dimensions: the one place for the rules the server and its backends share ----
+// The output's leading dimension: ldc, or ldb for trmm/trsm, whose in/out matrix is B (the server
+// and the backends pass it as `c`).
+std::int64_t level3_output_ld(const Level3Args& args);
+// Sets the output's leading dimension: ldc, and ldb too for trmm/trsm.
+void set_level3_output_ld(Level3Args& args, std::int64_t ld);
+// The call as a backend sees it on packed operands (what the server receives): every leading
+// dimension is its operand's row count, at least 1 (1 for an operand the call does not have), and
+// for trmm/trsm ldb is the output's.
+Level3Args level3_packed(const Level3Args& args);
+
 }  // namespace rcpu

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "backends/backend.h"
-#include "server/options.h"
+#include "server/core/options.h"
 
 namespace rcpu::server {
 

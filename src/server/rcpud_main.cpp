@@ -11,8 +11,9 @@
 
 #include "common/log.h"
 #include "server/backend_select.h"
-#include "server/options.h"
-#include "server/server.h"
+#include "server/core/options.h"
+#include "server/core/server.h"
+#include "server/kinds.h"
 
 namespace {
 int g_signal_pipe[2] = {-1, -1};
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   try {
     std::string note;
     auto be = server::make_server_backend(opts, &note);
-    srv = std::make_unique<server::Server>(opts, std::move(be));
+    srv = std::make_unique<server::Server>(opts, std::move(be), server::server_kinds());
     std::printf("rcpud listening on %s\n", srv->endpoint().c_str());
     std::fflush(stdout);
     if (!note.empty()) log::info("backend auto: " + note);

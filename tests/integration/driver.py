@@ -592,7 +592,7 @@ def check_torn_tiles(bin_dir, **server_env):
 
 def scenario_staged(bin_dir):
     """Scenario tiled's calls and partial's torn tiles again, with rcpud moving every tile through
-    slots of 1000 bytes (RCPUD_TEST_STAGING_BYTES, server/host_staging.h: pieces that cut tiles,
+    slots of 1000 bytes (RCPUD_TEST_STAGING_BYTES, server/blas/host_staging.h: pieces that cut tiles,
     and elements, anywhere): the slot path the CUDA backend's receive ring takes, on any machine.
     Under RCPU_ITEST_BACKEND=cuda the backend's own page-locked slots serve instead."""
     staging = {"RCPUD_TEST_STAGING_BYTES": "1000"}

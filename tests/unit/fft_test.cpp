@@ -22,7 +22,8 @@
 #include "protocol/fft_request.h"
 #include "protocol/wire.h"
 #include "rcpu_opcodes.h"
-#include "server/server.h"
+#include "server/core/server.h"
+#include "server/kinds.h"
 #include "transport/connect.h"
 
 namespace rcpu {
@@ -159,7 +160,8 @@ struct FftServer {
     server::ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.max_request_bytes = max_request;
-    srv = std::make_unique<server::Server>(o, primary ? std::move(primary) : backend::make_cpu_backend({}));
+    srv = std::make_unique<server::Server>(o, primary ? std::move(primary) : backend::make_cpu_backend({}),
+                                           server::server_kinds());
     thread = std::thread([this] { srv->run(); });
     setenv("RCPU_SERVER", srv->endpoint().c_str(), 1);
     client::remote_reset();

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-#include "server/host_buffers.h"
+#include "server/core/host_buffers.h"
 
 namespace rcpu::server {
 namespace {

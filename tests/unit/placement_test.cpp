@@ -646,7 +646,7 @@ TEST(Placement, MeasuredRatesFollowSlowdown) {
 }  // namespace
 }  // namespace rcpu
 
-#include "server/options.h"
+#include "server/core/options.h"
 
 namespace rcpu {
 namespace {

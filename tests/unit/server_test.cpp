@@ -15,8 +15,9 @@
 #include "backends/cpu/cpu_backend.h"
 #include "client/remote.h"
 #include "rcpu_opcodes.h"
-#include "server/options.h"
-#include "server/server.h"
+#include "server/core/options.h"
+#include "server/core/server.h"
+#include "server/kinds.h"
 #include "transport/connect.h"
 
 namespace rcpu {
@@ -271,7 +272,7 @@ class InProcessServer {
  public:
   explicit InProcessServer(server::ServerOptions o = {}) {
     o.listen = "127.0.0.1:0";
-    srv_ = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
+    srv_ = std::make_unique<server::Server>(o, backend::make_cpu_backend({}), server::server_kinds());
     thread_ = std::thread([this] { srv_->run(); });
   }
   ~InProcessServer() {
@@ -460,7 +461,7 @@ TEST(RemoteFailures, ServerRestartLeavesNoBrokenPooledConnection) {
   // Same port, new server: the idle pooled connection is stale and must be noticed, not used.
   server::ServerOptions o;
   o.listen = endpoint;
-  auto srv = std::make_unique<server::Server>(o, backend::make_cpu_backend({}));
+  auto srv = std::make_unique<server::Server>(o, backend::make_cpu_backend({}), server::server_kinds());
   std::thread t([&] { srv->run(); });
   check_remote_call(x, rng);
   srv->stop();

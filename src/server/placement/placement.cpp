@@ -27,7 +27,8 @@ std::string fmt(const char* f, double v) {
 // buffers first, and the output copied back: the whole block, or only its triangle `out_tri`).
 void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::size_t elem) {
   for (const SubCall& sc : piece.calls) {
-    Level3Args x = sc.args;
+    // The backend sees packed operands (level3_packed), whether a view is packed already or staged.
+    const Level3Args x = level3_packed(sc.args);
     const Level3Shapes s = level3_shapes(x);
     const bool tri_b = x.family == L3Family::trmm || x.family == L3Family::trsm;
     std::vector<std::uint8_t> staged[3];
@@ -41,15 +42,8 @@ void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::
       if (v.buf < 0 || sh.role == Role::none) continue;
       auto* src = static_cast<std::uint8_t*>(const_cast<void*>(base[v.buf])) + v.off * elem;
       const std::int64_t rows = std::max<std::int64_t>(1, sh.rows);
-      auto set_ld = [&] {
-        if (i == 0) x.lda = rows;
-        if (i == 1) x.ldb = rows;
-        if (i == 2) x.ldc = rows;
-        if (i == 2 && tri_b) x.ldb = rows;
-      };
       if (v.ld == rows || sh.cols <= 1) {  // already packed (one column is packed whatever ld says)
         ptr[i] = src;
-        set_ld();
         continue;
       }
       const std::size_t col_bytes = std::size_t(sh.rows) * elem;
@@ -59,7 +53,6 @@ void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::
           std::memcpy(staged[i].data() + std::size_t(j) * col_bytes, src + std::size_t(j) * std::size_t(v.ld) * elem,
                       col_bytes);
       ptr[i] = staged[i].data();
-      set_ld();
       if (i == 2) packed_out = false;
     }
     be.level3(x, ptr[0], tri_b ? nullptr : ptr[1], ptr[2]);
@@ -80,15 +73,7 @@ void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::
 }
 
 // The sub-call as the backend will see it (strided views repacked), for supports().
-Level3Args packed_args(const SubCall& sc) {
-  Level3Args x = sc.args;
-  const Level3Shapes s = level3_shapes(x);
-  if (s.a.role != Role::none) x.lda = std::max<std::int64_t>(1, s.a.rows);
-  if (s.b.role != Role::none) x.ldb = std::max<std::int64_t>(1, s.b.rows);
-  x.ldc = std::max<std::int64_t>(1, s.c.rows);
-  if (x.family == L3Family::trmm || x.family == L3Family::trsm) x.ldb = x.ldc;
-  return x;
-}
+Level3Args packed_args(const SubCall& sc) { return level3_packed(sc.args); }
 
 }  // namespace
 

@@ -71,19 +71,14 @@ SubCall make_sub(const Level3Args& args, View a, View b, View c, char out_tri = 
   s.out_tri = out_tri;
   if (a.buf >= 0) s.args.lda = a.ld;
   if (b.buf >= 0) s.args.ldb = b.ld;
-  s.args.ldc = c.ld;
-  if (args.family == L3Family::trmm || args.family == L3Family::trsm) s.args.ldb = c.ld;
+  set_level3_output_ld(s.args, c.ld);
   return s;
-}
-
-std::int64_t c_ld(const Level3Args& x) {
-  return (x.family == L3Family::trmm || x.family == L3Family::trsm) ? x.ldb : x.ldc;
 }
 
 // Pieces cutting the output's columns (rows when by_rows) at `ranges`.
 std::vector<Piece> split_lines(const Level3Args& x, const std::vector<Range>& ranges, bool by_rows) {
   std::vector<Piece> pieces;
-  const std::int64_t ldc = c_ld(x);
+  const std::int64_t ldc = level3_output_ld(x);
   const View whole_a{0, 0, x.lda};
   for (std::size_t d = 0; d < ranges.size(); ++d) {
     const Range r = ranges[d];

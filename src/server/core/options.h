@@ -1,0 +1,43 @@
+// rcpud's command line, parsed into ServerOptions (getopt_long; no third-party CLI library).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rcpu::server {
+
+struct ServerOptions {
+  // An address (transport/address.h). Port 0 = any free port (the bound one is printed).
+  std::string listen = "127.0.0.1:7000";
+  std::string backend = "auto";  // a registered backend (backends/registry.h) or auto
+  std::vector<int> devices;      // GPU ordinals; empty = all
+  // Placement over several devices (server/placement/placement.h).
+  int virtual_devices = 1;                          // --backend cpu: the CPU backend as this many devices
+  std::vector<double> device_slowdown;              // emulation: device i waits (f - 1) x its work after each call
+  std::vector<double> device_rates;                 // fixed relative rates; empty = measured at start-up
+  double split_min_flops = 8e9;                     // smaller calls run whole on the least busy device
+  std::int64_t split_min_cols = 128;                // narrowest piece of a split call or panel
+  std::uint64_t split_min_fft_bytes = 64ull << 20;  // smaller batched FFTs run whole on one device
+  std::uint64_t max_request_bytes = 32ull << 30;    // operand bytes (in + out) of one request
+  std::uint64_t max_memory_bytes = 0;               // operand bytes of all requests in flight; 0 = 3/4 of RAM
+  int max_sessions = 64;
+  bool insecure = false;
+  int handshake_timeout_ms = 10000;  // a connection that does not say HELLO in time is dropped
+  int io_timeout_ms = 120000;        // inside a request: no progress for this long = dead client
+  std::string panel_timeline;        // append one JSON line per tiled call here (server/blas/panel_timeline.h)
+};
+
+struct ParseResult {
+  std::optional<ServerOptions> options;  // empty: exit with `exit_code` after printing `message`
+  int exit_code = 0;
+  std::string message;  // usage/help text or the error
+};
+
+ParseResult parse_options(int argc, char** argv);
+
+// "4096", "64M", "32G", "1T" (binary multiples); nothing on error.
+std::optional<std::uint64_t> parse_size(const std::string& text);
+
+}  // namespace rcpu::server

@@ -1,0 +1,97 @@
+#include "server/core/server.h"
+
+#include "backends/registry.h"
+#include "common/log.h"
+#include "server/core/session.h"
+#include "transport/connect.h"
+
+namespace rcpu::server {
+
+namespace {
+// Beyond this many connections at once (served + waiting for their handshake) new ones are closed
+// unanswered, so a connection flood cannot create threads without bound. Those within it but past
+// --max-sessions get a "server busy" ERROR after their HELLO.
+int connection_cap(const ServerOptions& o) { return o.max_sessions + 16; }
+}  // namespace
+
+Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary, KindTable kinds)
+    : options_(std::move(options)),
+      primary_(std::move(primary)),
+      memory_(options_.max_memory_bytes ? options_.max_memory_bytes : MemoryBudget::default_limit()),
+      kinds_(std::move(kinds)),
+      // Idle buffers may hold a quarter of the budget: enough for the operands of the largest
+      // calls to be reused from one call to the next, never enough to starve new calls.
+      buffers_(*primary_, memory_, memory_.limit() / 4) {
+  // What the primary does not run goes to the fallback (the CPU backend), unless it runs everything.
+  if (!primary_->runs_every_call()) cpu_ = backend::make_fallback_backend();
+  listener_ = transport::listen(options_.listen);
+}
+
+Server::~Server() {
+  stop();
+  reap(true);
+}
+
+std::string Server::endpoint() const { return listener_->address(); }
+
+void Server::stop() {
+  stopping_.store(true);
+  listener_->shutdown();
+  std::lock_guard lock(mu_);
+  for (Slot& s : slots_)
+    if (!s.done.load()) s.conn->shutdown();
+}
+
+void Server::reap(bool all) {
+  std::list<Slot> finished;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      auto next = std::next(it);
+      if (all || it->done.load()) finished.splice(finished.end(), slots_, it);
+      it = next;
+    }
+  }
+  for (Slot& s : finished)
+    if (s.thread.joinable()) s.thread.join();
+}
+
+void Server::run() {
+  SessionContext ctx{
+      options_, *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_, buffers_,
+      stripes_, kinds_};
+  while (!stopping_.load()) {
+    std::unique_ptr<transport::Connection> conn;
+    try {
+      conn = listener_->accept(500);
+    } catch (const std::exception& e) {
+      log::error(std::string("accept failed: ") + e.what());
+      continue;
+    }
+    reap(false);
+    if (!conn) continue;
+    std::lock_guard lock(mu_);
+    if (stopping_.load()) break;
+    if (int(slots_.size()) >= connection_cap(options_)) {
+      log::warn("too many connections; closing one from " + conn->peer());
+      counters_.add_rejected_session();
+      continue;  // conn closes here
+    }
+    Slot& slot = slots_.emplace_back();
+    slot.conn = std::move(conn);
+    try {
+      slot.thread = std::thread([&slot, &ctx] {
+        run_session(*slot.conn, ctx);
+        slot.conn->abandon();  // closes the socket now; the slot itself is reaped later
+        slot.done.store(true);
+      });
+    } catch (const std::system_error& e) {
+      log::error(std::string("cannot start a session thread: ") + e.what());
+      slots_.pop_back();
+    }
+  }
+  stop();
+  reap(true);
+}
+
+}  // namespace rcpu::server

@@ -1,0 +1,161 @@
+#include "server/core/session.h"
+
+#include <cstdio>
+
+#include "common/log.h"
+#include "protocol/level3_request.h"
+#include "rcpu_opcodes.h"
+
+namespace rcpu::server {
+namespace {
+
+using namespace rcpu::protocol;
+using transport::TransportError;
+
+constexpr int kHangUpDrainMs = 200;
+
+std::string hex64(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);
+  return buf;
+}
+
+}  // namespace
+
+Session::Session(transport::Connection& conn, SessionContext& ctx)
+    : conn_(conn), ctx_(ctx), cache_(ctx.buffers), kinds_(ctx.kinds.size()) {}
+
+Session::~Session() {
+  if (counted_) ctx_.active_sessions.fetch_sub(1);
+}
+
+void Session::run() noexcept {
+  try {
+    serve();
+  } catch (const CloseSession&) {
+  } catch (const ProtocolError& e) {
+    // A header that did not decode: the stream cannot be trusted any more.
+    log::info("session " + peer() + ": protocol error: " + e.what());
+    reply_error_and_hang_up(0, 0, e.code, e.what());
+  } catch (const TransportError& e) {
+    if (e.kind != TransportError::Kind::closed || !ctx_.stopping.load())
+      log::debug("session " + peer() + " ended: " + e.what());
+  } catch (const std::exception& e) {
+    log::error("session " + peer() + ": " + e.what());
+    reply_error_and_hang_up(0, 0, ErrorCode::internal, e.what());
+  } catch (...) {
+    // Everything a request throws is handled above; this only guards the thread against the unforeseen.
+  }
+}
+
+void Session::serve() {
+  conn_.set_timeouts(ctx_.options.handshake_timeout_ms, ctx_.options.io_timeout_ms);
+  if (!handshake()) return;
+  for (;;) {
+    conn_.set_timeouts(0, ctx_.options.io_timeout_ms);  // idle between calls: a pooled connection
+    const FrameHeader h = recv_header(conn_);
+    conn_.set_timeouts(ctx_.options.io_timeout_ms, ctx_.options.io_timeout_ms);
+    if (h.kind == Kind::bye) return;
+    if (h.kind == Kind::join) {
+      serve_join(h);
+      continue;
+    }
+    if (h.kind != Kind::request)
+      fail_and_close(h, ErrorCode::bad_frame, std::string("unexpected ") + kind_name(h.kind) + " frame");
+    serve_request(h);
+    cache_.release();  // the buffers serve the next call of any session
+  }
+}
+
+void Session::reply_error_and_hang_up(std::uint64_t id, std::uint32_t opcode, ErrorCode code,
+                                      const std::string& message) {
+  try {
+    send_error(conn_, id, opcode, code, message, true);
+    conn_.hang_up(kHangUpDrainMs);
+  } catch (...) {
+    // The peer is gone already; nothing left to tell it.
+  }
+}
+
+void Session::fail_and_close(const FrameHeader& h, ErrorCode code, const std::string& message) {
+  log::info("session " + peer() + ": " + message);
+  reply_error_and_hang_up(h.request_id, h.opcode, code, message);
+  throw CloseSession{};
+}
+
+void Session::reject(const FrameHeader& h, const std::vector<OperandDesc>& ops, ErrorCode code,
+                     const std::string& message, const char* what, const std::function<void()>& drain) {
+  ctx_.counters.add_error(h.opcode);
+  log::info("session " + peer() + ": " + opcode_name(h.opcode) + what + " rejected: " + message);
+  if (input_bytes(ops) > ctx_.options.max_request_bytes) fail_and_close(h, code, message);
+  drain();
+  send_error(conn_, h.request_id, h.opcode, code, message, false);
+}
+
+bool Session::handshake() {
+  const FrameHeader h = recv_header(conn_);
+  if (h.kind != Kind::hello)
+    fail_and_close(h, ErrorCode::bad_frame, std::string("expected HELLO, got ") + kind_name(h.kind));
+  const Hello hello = decode_or_close<Hello>(h, ErrorCode::bad_frame, "bad HELLO: ");
+  if (hello.protocol_version != kVersion)
+    fail_and_close(h, ErrorCode::version_mismatch,
+                   "protocol version " + std::to_string(hello.protocol_version) + " not supported (server speaks " +
+                       std::to_string(kVersion) + ")");
+  if (hello.opcode_hash != opcode_table_hash())
+    fail_and_close(h, ErrorCode::opcode_table_mismatch,
+                   "opcode table mismatch: client " + hex64(hello.opcode_hash) + ", server " +
+                       hex64(opcode_table_hash()) + " (client and server were built from different specs)");
+  if (hello.auth_method != AuthMethod::none)
+    fail_and_close(h, ErrorCode::auth_failed,
+                   "authentication method " + std::to_string(unsigned(hello.auth_method)) +
+                       " is not supported by this server (authentication comes in a later version)");
+  counted_ = true;
+  if (ctx_.active_sessions.fetch_add(1) + 1 > ctx_.options.max_sessions) {
+    ctx_.counters.add_rejected_session();
+    fail_and_close(h, ErrorCode::busy,
+                   "server busy: " + std::to_string(ctx_.options.max_sessions) + " sessions already");
+  }
+  ctx_.counters.add_session();
+  log::debug("session " + peer() + ": client '" + hello.client + "'");
+  HelloOk ok;
+  ok.server_version = "rcpud 0.1.0";
+  ok.backend = ctx_.primary.name();
+  ok.capabilities = ctx_.kinds.capabilities();
+  ok.max_request_bytes = ctx_.options.max_request_bytes;
+  send_message(conn_, Kind::hello_ok, h.request_id, 0, ok);
+  return true;
+}
+
+void Session::serve_request(const FrameHeader& h) {
+  const std::optional<std::size_t> kind = ctx_.kinds.for_request(h);
+  if (!kind)  // every opcode has a kind in rcpud (the Level-3 kind answers unknown ones)
+    fail_and_close(h, ErrorCode::bad_request, std::string("no call kind serves opcode ") + std::to_string(h.opcode));
+  std::unique_ptr<KindSession>& part = kinds_[*kind];
+  if (!part) part = ctx_.kinds.at(*kind).open(*this);
+  part->serve(h);
+}
+
+// JOIN on another connection of a client: this connection carries one stripe of a striped call
+// whose REQUEST came (or is coming) on the client's first connection. When the stripe is over,
+// the connection goes back to serving requests.
+void Session::serve_join(const FrameHeader& h) {
+  const Join j = decode_or_close<Join>(h, ErrorCode::bad_frame, "bad JOIN: ");
+  const CallKind* kind = ctx_.kinds.for_join(h);
+  if (!kind) fail_and_close(h, ErrorCode::bad_frame, "unexpected JOIN frame: no call kind has striped calls");
+  std::string why;
+  const std::shared_ptr<StripedCall> call = ctx_.stripes.attach(kind->name, j.token, int(j.stripe), &conn_,
+                                                                ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
+  if (!call) fail_and_close(h, ErrorCode::bad_request, kind->join_name + ": " + why);
+  if (!serve_joined_stripe(call, int(j.stripe), conn_)) throw CloseSession{};
+}
+
+void run_session(transport::Connection& conn, SessionContext& ctx) {
+  try {
+    Session s(conn, ctx);
+    s.run();
+  } catch (...) {
+    // run() handles everything; this only guards the thread against the unforeseen.
+  }
+}
+
+}  // namespace rcpu::server

@@ -1,0 +1,107 @@
+// One client connection of rcpud: handshake, then requests one after another until the client says
+// BYE, goes away, or breaks the protocol. The session core reads each frame's header and hands a
+// REQUEST to the call kind that claims it (core/kind_table.h), a JOIN to the striped call it joins
+// (core/striping.h); what a kind does with its requests is in its folder (server/blas, lapack,
+// fftw). Everything a session allocates lives in the session's own scope, so it is all freed
+// however the session ends.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "protocol/frame.h"
+#include "protocol/messages.h"
+#include "protocol/status.h"
+#include "protocol/wire.h"
+#include "server/core/counters.h"
+#include "server/core/host_buffers.h"
+#include "server/core/kind_table.h"
+#include "server/core/memory_budget.h"
+#include "server/core/options.h"
+#include "server/core/striping.h"
+#include "transport/transport.h"
+
+namespace rcpu::server {
+
+struct SessionContext {
+  const ServerOptions& options;
+  backend::Backend& primary;  // --backend's choice
+  backend::Backend& cpu;      // where calls the primary does not support go (may be `primary`)
+  Counters& counters;
+  MemoryBudget& memory;
+  std::atomic<int>& active_sessions;  // sessions that passed the handshake, this one included
+  std::atomic<bool>& stopping;
+  HostBufferPool& buffers;  // operand buffers, shared by every session
+  StripeRegistry& stripes;  // striped calls, joined by their other connections
+  const KindTable& kinds;   // who serves which request
+};
+
+// Why a session ends after an ERROR: the reply is sent, then the connection is closed gently.
+struct CloseSession {};
+
+// A session, as the kinds' request handlers see it.
+class Session {
+ public:
+  Session(transport::Connection& conn, SessionContext& ctx);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs the session to its end. Never throws.
+  void run() noexcept;
+
+  transport::Connection& conn() { return conn_; }
+  SessionContext& ctx() { return ctx_; }
+  std::string peer() const { return conn_.peer(); }
+  // The operand buffers of the call being served, given back to the pool after each request.
+  BufferCache& buffers() { return cache_; }
+  std::vector<std::uint8_t>& scratch() { return scratch_; }
+
+  // Logs `message`, answers ERROR(code, closing) and ends the session (throws CloseSession).
+  [[noreturn]] void fail_and_close(const protocol::FrameHeader& h, protocol::ErrorCode code,
+                                   const std::string& message);
+  // Decodes the body of `h` as a Msg; one that does not decode ends the session with ERROR(code,
+  // `what` + why): without its description nobody knows what data follows.
+  template <class Msg>
+  Msg decode_or_close(const protocol::FrameHeader& h, protocol::ErrorCode code, const std::string& what);
+  // Refuses a request whose input operands `ops` may still be on their way: `drain` reads and
+  // drops them so the connection stays usable, then the ERROR goes out. Draining more than
+  // --max-request-bytes would let a client make the server read without bound: past it, the
+  // connection is closed instead. `what` qualifies the request in the log (" (tiled)").
+  void reject(const protocol::FrameHeader& h, const std::vector<protocol::OperandDesc>& ops, protocol::ErrorCode code,
+              const std::string& message, const char* what, const std::function<void()>& drain);
+
+ private:
+  void serve();
+  bool handshake();
+  void serve_request(const protocol::FrameHeader& h);
+  void serve_join(const protocol::FrameHeader& h);
+  void reply_error_and_hang_up(std::uint64_t id, std::uint32_t opcode, protocol::ErrorCode code,
+                               const std::string& message);
+
+  transport::Connection& conn_;
+  SessionContext& ctx_;
+  BufferCache cache_;
+  std::vector<std::unique_ptr<KindSession>> kinds_;  // by KindTable index, opened on first use
+  std::vector<std::uint8_t> scratch_;
+  bool counted_ = false;
+};
+
+template <class Msg>
+Msg Session::decode_or_close(const protocol::FrameHeader& h, protocol::ErrorCode code, const std::string& what) {
+  try {
+    return protocol::recv_body<Msg>(conn_, h);
+  } catch (const protocol::DecodeError& e) {
+    fail_and_close(h, code, what + e.what());
+  }
+}
+
+// Runs a session on `conn` to its end. Never throws.
+void run_session(transport::Connection& conn, SessionContext& ctx);
+
+}  // namespace rcpu::server

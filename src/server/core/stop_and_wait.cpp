@@ -1,0 +1,105 @@
+#include "server/core/stop_and_wait.h"
+
+#include <algorithm>
+#include <new>
+
+#include "protocol/level3_request.h"
+#include "protocol/wire.h"
+
+namespace rcpu::server {
+
+using namespace rcpu::protocol;
+
+std::optional<BackendFailure> run_on_backend(backend::Backend& be, std::uint64_t& ns, const std::function<void()>& run,
+                                             const Fallback& fallback) {
+  backend::Backend* current = &be;
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      run();
+    } catch (const backend::BackendError& e) {
+      if (!fallback.be) throw;
+      current = fallback.be;
+      if (fallback.before) fallback.before(e);
+      run();
+    }
+    ns = std::uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+    return std::nullopt;
+  } catch (const backend::BackendError& e) {
+    return BackendFailure{ErrorCode::backend_failed, current->name() + ": " + e.what()};
+  } catch (const std::bad_alloc&) {
+    return BackendFailure{ErrorCode::out_of_memory, current->name() + ": out of memory"};
+  }
+}
+
+StopAndWaitCall::StopAndWaitCall(Session& session, const FrameHeader& h, std::vector<OperandDesc> operands)
+    : session_(session), h_(h), ops_(std::move(operands)), wire_in_(kHeaderSize + h.payload_length) {
+  std::size_t n = 0;
+  for (const OperandDesc& d : ops_) n = std::max<std::size_t>(n, std::size_t(d.index) + 1);
+  buf_.assign(n, nullptr);
+}
+
+void StopAndWaitCall::reject(ErrorCode code, const std::string& message) {
+  session_.reject(h_, ops_, code, message, "", [&] {
+    for (const OperandDesc& d : ops_)
+      if (d.role == Role::in || d.role == Role::inout)
+        recv_matrix(session_.conn(), h_.request_id, d.index, nullptr, d.bytes());
+  });
+}
+
+bool StopAndWaitCall::within_request_limit() {
+  const std::uint64_t total = total_bytes(ops_);
+  const std::uint64_t limit = session_.ctx().options.max_request_bytes;
+  if (total <= limit) return true;
+  reject(ErrorCode::over_limit,
+         "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " + std::to_string(limit));
+  return false;
+}
+
+bool StopAndWaitCall::borrow_buffers(std::uint64_t min_bytes) {
+  std::vector<std::uint64_t> need(buf_.size(), 0);
+  for (const OperandDesc& d : ops_) need[d.index] = std::max({d.bytes(), std::uint64_t(d.elem_size), min_bytes});
+  BufferCache& cache = session_.buffers();
+  if (!cache.prepare(need)) {
+    reject(ErrorCode::out_of_memory,
+           "server memory budget exhausted (" + std::to_string(session_.ctx().memory.limit()) + " bytes)");
+    return false;
+  }
+  for (const OperandDesc& d : ops_) buf_[d.index] = cache.get(d.index);
+  return true;
+}
+
+void StopAndWaitCall::receive_inputs() {
+  for (const OperandDesc& d : ops_)
+    if (d.role == Role::in || d.role == Role::inout)
+      wire_in_ += recv_matrix(session_.conn(), h_.request_id, d.index, buf_[d.index], d.bytes());
+  inputs_in_ = Clock::now();
+}
+
+bool StopAndWaitCall::run(backend::Backend& be, std::uint64_t& compute_ns, const std::function<void()>& run,
+                          const Fallback& fallback) {
+  return ran(run_on_backend(be, compute_ns, run, fallback));
+}
+
+bool StopAndWaitCall::ran(const std::optional<BackendFailure>& failure) {
+  if (!failure) return true;
+  session_.ctx().counters.add_error(h_.opcode);
+  send_error(session_.conn(), h_.request_id, h_.opcode, failure->code, failure->message, false);
+  return false;
+}
+
+void StopAndWaitCall::count_and_send_outputs(std::uint64_t compute_ns,
+                                             const std::function<std::uint64_t()>& send_response) {
+  Counters& counters = session_.ctx().counters;
+  // Counted before the RESPONSE goes out: once the client has it, the call is over for everyone.
+  counters.add_call(h_.opcode, wire_in_, 0, compute_ns);
+  std::uint64_t wire_out = send_response();
+  for (const OperandDesc& d : ops_)
+    if (d.role == Role::out || d.role == Role::inout)
+      wire_out += send_matrix(session_.conn(), h_.request_id, h_.opcode, d.index, buf_[d.index], d.rows, d.cols, d.rows,
+                              d.elem_size);
+  counters.add_bytes_out(h_.opcode, wire_out);
+}
+
+}  // namespace rcpu::server
