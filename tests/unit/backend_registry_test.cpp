@@ -10,7 +10,7 @@
 #include "backends/cpu/level3_cpu.h"
 #include "backends/registry.h"
 #include "server/backend_select.h"
-#include "server/options.h"
+#include "server/core/options.h"
 
 using namespace rcpu;
 
