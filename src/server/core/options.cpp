@@ -158,7 +158,8 @@ ParseResult parse_options(int argc, char** argv) {
         break;
       case kBackend:
         if (arg != "auto" && !backend::find_backend(arg))
-          return bad("--backend must be " + backend::backend_names() + " or auto");
+          return bad("--backend " + arg + ": not a backend of this rcpud; --backend must be " +
+                     backend::backend_names() + " or auto");
         o.backend = arg;
         break;
       case kDevices: {

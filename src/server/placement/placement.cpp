@@ -174,12 +174,6 @@ Placement::Placement(std::vector<std::unique_ptr<Backend>> devices, Options opti
 
 Placement::~Placement() = default;
 
-std::string Placement::name() const { return devices_[0]->be->name(); }
-bool Placement::is_host() const { return devices_[0]->be->is_host(); }
-bool Placement::runs_every_call() const {
-  return std::all_of(devices_.begin(), devices_.end(), [](const auto& d) { return d->be->runs_every_call(); });
-}
-
 std::string Placement::description() const {
   if (devices_.size() == 1) return devices_[0]->be->description();
   std::string out = std::to_string(devices_.size()) + " devices, placement: calls of at least " +
@@ -376,8 +370,5 @@ void Placement::level3(const Level3Args& args, const void* a, const void* b, voi
   }
   end_work(d, flops, ns_since(t0), 0);
 }
-
-void* Placement::alloc_host(std::size_t bytes) { return devices_[0]->be->alloc_host(bytes); }
-void Placement::free_host(void* p, std::size_t bytes) { devices_[0]->be->free_host(p, bytes); }
 
 }  // namespace rcpu::server::placement

@@ -232,8 +232,4 @@ std::unique_ptr<StreamedCall> Placement::begin_streamed(const Level3Args& args, 
                                        [this, d, flops](std::uint64_t ns) { end_work(d, flops, ns, 0); });
 }
 
-bool Placement::offers_tile_staging(const Level3Args& args) const {
-  return devices_.size() == 1 && devices_[0]->be->offers_tile_staging(args);
-}
-
 }  // namespace rcpu::server::placement
