@@ -40,7 +40,6 @@ LAYERS = {
 COMPOSITION_ROOTS = {
     "src/server/rcpud_main.cpp",
     "src/server/kinds.cpp",
-    "src/client/kinds.cpp",
 }
 
 # The transport layer's public face: connections, addresses, connect/listen, link emulation.

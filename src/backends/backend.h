@@ -24,7 +24,7 @@ struct BackendError : std::runtime_error {
 
 // Small page-locked slots through which a streamed call's tiles travel between the network and a
 // device, instead of the server's whole-operand host buffers (StreamedCall::tile_staging). Why:
-// loopback copies and the GPU's DMA compete for DRAM (docs/gpu.md, run E of session 4); a few
+// loopback copies and the GPU's DMA compete for DRAM (docs/gpu.md); a few
 // slots per connection stay in the last-level cache, so a byte received from the socket is read
 // by the DMA engine from the cache and never makes the round trip through DRAM (and back for the
 // results). Offsets are bytes of the packed operands (operand 0 A, 1 B, 2 the output: C, or B of

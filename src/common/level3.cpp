@@ -186,13 +186,13 @@ std::optional<std::string> level3_validate(const Level3Args& x) {
   return std::nullopt;
 }
 
-std::int64_t level3_output_ld(const Level3Args& x) {
-  return (x.family == L3Family::trmm || x.family == L3Family::trsm) ? x.ldb : x.ldc;
-}
+bool level3_output_is_b(const Level3Args& x) { return x.family == L3Family::trmm || x.family == L3Family::trsm; }
+
+std::int64_t level3_output_ld(const Level3Args& x) { return level3_output_is_b(x) ? x.ldb : x.ldc; }
 
 void set_level3_output_ld(Level3Args& x, std::int64_t ld) {
   x.ldc = ld;
-  if (x.family == L3Family::trmm || x.family == L3Family::trsm) x.ldb = ld;
+  if (level3_output_is_b(x)) x.ldb = ld;
 }
 
 Level3Args level3_packed(const Level3Args& args) {

@@ -86,8 +86,10 @@ Level3Args level3_panel(const Level3Args& args, std::int64_t col0, std::int64_t 
 std::optional<std::string> level3_validate(const Level3Args& args);
 
 // ---- leading dimensions: the one place for the rules the server and its backends share ----
-// The output's leading dimension: ldc, or ldb for trmm/trsm, whose in/out matrix is B (the server
-// and the backends pass it as `c`).
+// Whether the call's output is its B (trmm/trsm, whose in/out matrix is B: the server and the
+// backends pass it as `c`, and the call has no other B), rather than C.
+bool level3_output_is_b(const Level3Args& args);
+// The output's leading dimension: ldc, or ldb when the output is B.
 std::int64_t level3_output_ld(const Level3Args& args);
 // Sets the output's leading dimension: ldc, and ldb too for trmm/trsm.
 void set_level3_output_ld(Level3Args& args, std::int64_t ld);

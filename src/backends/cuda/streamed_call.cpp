@@ -203,9 +203,7 @@ class Streamed final : public StreamedCall {
     }
     std::uint64_t b_off = 0, c_off = 0;
     const Level3Args sub = level3_panel(args_, col0, cols, b_off, c_off);
-    const std::uint64_t c_ld = (args_.family == L3Family::trmm || args_.family == L3Family::trsm)
-                                   ? std::uint64_t(args_.ldb)
-                                   : std::uint64_t(args_.ldc);
+    const std::uint64_t c_ld = std::uint64_t(level3_output_ld(args_));
     // With the receive ring the panel's inputs are on the device already (queued on h2d before
     // the server counted them, so `in` below follows them).
     if (b_by_panel && s.b.reads() && !staging_)

@@ -1,7 +1,7 @@
 // The CUDA backend's backend::TileStaging: a streamed call's tiles go from the socket into a few
 // small page-locked slots per connection and from there by DMA straight into the call's device
 // operands; results come back the same way, slot by slot, while earlier slots are being sent.
-// Why (docs/gpu.md, session 4, run E): loopback copies and the GPU's DMA compete for DRAM. Through
+// Why (docs/gpu.md): loopback copies and the GPU's DMA compete for DRAM. Through
 // whole-operand host buffers every byte is written to DRAM by the receive, read back by the DMA
 // (and the results written by the DMA, read back by the send); a ring of a few MiB per
 // connection stays in the last-level cache, so those round trips never reach DRAM.

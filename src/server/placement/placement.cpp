@@ -30,7 +30,7 @@ void run_piece(Backend& be, const Piece& piece, const void* const base[3], std::
     // The backend sees packed operands (level3_packed), whether a view is packed already or staged.
     const Level3Args x = level3_packed(sc.args);
     const Level3Shapes s = level3_shapes(x);
-    const bool tri_b = x.family == L3Family::trmm || x.family == L3Family::trsm;
+    const bool tri_b = level3_output_is_b(x);
     std::vector<std::uint8_t> staged[3];
     const View views[3] = {sc.a, sc.b, sc.c};
     const OperandShape* shapes[3] = {&s.a, &s.b, &s.c};
