@@ -167,7 +167,7 @@ def main():
     rows = []
     base = dict(os.environ)
     for k in list(base):
-        if k.startswith("RCPU_"):
+        if k.startswith("RCPU_") and k != "RCPU_KEY_FILE":  # the key stays (docs/security.md)
             base.pop(k)
     server, endpoint = start_rcpud(a.build, a.backend, base)
     try:

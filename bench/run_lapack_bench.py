@@ -20,6 +20,10 @@ import argparse, csv, datetime, json, os, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_level3 import openblas_lib, start_rcpud, stop  # noqa: E402
 
+# The credentials every rcpud and client of a run share (docs/security.md): kept when other
+# RCPU_* settings are cleared.
+KEEP_RCPU = ("RCPU_KEY_FILE", "RCPU_AUTH")
+
 FLOPS = {  # LAPACK Working Note 41 counts (square, real)
     "dgetrf": lambda n: 2 * n ** 3 / 3, "dpotrf": lambda n: n ** 3 / 3, "dgesv": lambda n: 2 * n ** 3 / 3 + 2 * n ** 2,
     "dgeqrf": lambda n: 4 * n ** 3 / 3, "dsyevd": lambda n: 9 * n ** 3, "dgesvd": lambda n: 22 * n ** 3}
@@ -58,7 +62,7 @@ def main():
     sizes = [int(s) for s in a.sizes.split(",")]
     routines = a.routines.split(",")
     modes = a.modes.split(",")
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
+    base_env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
     # OpenBLAS at its best: a machine may force a slower kernel (the GPU machine sets
     # OPENBLAS_CORETYPE=Haswell); unset, OpenBLAS picks the one for this CPU.
     base_env.pop("OPENBLAS_CORETYPE", None)

@@ -10,7 +10,20 @@ trace) and meta.json (machine, GPU, OpenBLAS kernel, date).
 
 usage: run_level3.py --build BUILD --out DIR [--sizes 1000,2000,...] [--routines dgemm,...]
 """
-import argparse, csv, datetime, json, os, shutil, signal, subprocess, sys, tempfile, time
+import argparse, csv, datetime, json, os, secrets, shutil, signal, subprocess, sys, tempfile, time
+
+def ensure_key():
+    """rcpud and its clients share a key (docs/security.md): without RCPU_KEY_FILE, a throw-away key
+    for this run, in the environment every server and client of the benchmark inherits."""
+    if os.environ.get("RCPU_KEY_FILE"):
+        return
+    path = os.path.join(tempfile.mkdtemp(prefix="rcpu-bench-"), "key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("bench %s\n" % secrets.token_hex(32))
+    os.environ["RCPU_KEY_FILE"] = path
+
+ensure_key()  # on import: every benchmark script imports this module
 
 def start_rcpud(build, backend, env, extra=()):
     p = subprocess.Popen([os.path.join(build, "bin", "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend, *extra],

@@ -27,6 +27,10 @@ import argparse, csv, datetime, json, os, re, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_level3 import stop, corename, find_nvblas, openblas_lib  # noqa: E402
 
+# The credentials every rcpud and client of a run share (docs/security.md): kept when other
+# RCPU_* settings are cleared.
+KEEP_RCPU = ("RCPU_KEY_FILE", "RCPU_AUTH")
+
 KEYS = ["mode", "gpus", "n", "beta", "reps", "best_s", "median_s", "gflops", "t_on_server_s", "t_to_server_s",
         "t_from_server_s", "efficiency", "efficiency_on_server", "checksum"]
 
@@ -94,7 +98,7 @@ def main():
     build = os.path.abspath(a.build)
     bench_bin = os.path.join(build, "bin", "level3_bench")
     placement_bin = os.path.join(build, "bin", "placement_bench")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
+    base = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
     available = 64 if a.cpu_virtual else gpu_count()
     counts = [p for p in (int(x) for x in a.gpus.split(",")) if p <= available]
     skipped = [p for p in (int(x) for x in a.gpus.split(",")) if p > available]

@@ -28,6 +28,10 @@ import argparse, csv, datetime, json, os, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_level3 import start_rcpud, stop, corename, find_nvblas, openblas_lib  # noqa: E402
 
+# The credentials every rcpud and client of a run share (docs/security.md): kept when other
+# RCPU_* settings are cleared.
+KEEP_RCPU = ("RCPU_KEY_FILE", "RCPU_AUTH")
+
 KEYS = ["experiment", "mode", "routine", "n", "beta", "tile", "streams", "emulated_link_gbps", "reps", "best_s", "median_s",
         "gflops", "transfer", "panel_cols", "t_to_server_s", "t_on_server_s", "t_from_server_s", "bytes_to_server",
         "bytes_from_server", "checksum"]
@@ -134,7 +138,7 @@ def main():
     open(os.path.join(a.out, "netbench.jsonl"), "w").close()
     build = os.path.abspath(a.build)
     binary = os.path.join(build, "bin", "level3_bench")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
+    base = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
     best = {k: v for k, v in base.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpus": os.cpu_count(),
             "openblas_kernel_bench": corename(best), "backend": a.backend, "argv": sys.argv,

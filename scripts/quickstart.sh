@@ -35,7 +35,11 @@ stop_server() {
 trap 'stop_server; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-echo "== starting $RCPUD --listen 127.0.0.1:0 --backend cpu"
+# A key for this run only: rcpud and the demo prove it to each other (docs/security.md).
+echo "== $BUILD_DIR/bin/rcpu keygen --out $WORK/key"
+"$BUILD_DIR/bin/rcpu" keygen --out "$WORK/key" | sed 's/^/   /'
+export RCPU_KEY_FILE="$WORK/key"
+echo "== starting $RCPUD --listen 127.0.0.1:0 --backend cpu (key: RCPU_KEY_FILE)"
 "$RCPUD" --listen 127.0.0.1:0 --backend cpu >"$WORK/rcpud.out" 2>"$WORK/rcpud.err" &
 SERVER_PID=$!
 ADDR=

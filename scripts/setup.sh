@@ -23,6 +23,7 @@ liblapack3             test -e "$REFERENCE_LAPACK"
 liblapack-dev          have_lib lapack
 liblapack-test         test -x "$LAPACK_TEST_DIR/xlintstd"
 libfftw3-dev           test -e /usr/include/fftw3.h
+libssl-dev             test -e /usr/include/openssl/hmac.h
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"
 clang-format           command -v clang-format
 '

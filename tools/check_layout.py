@@ -27,12 +27,13 @@ SIDES = ("client", "server")
 # What each top folder of src/ may include (itself always).
 LAYERS = {
     "common": set(),
+    "security": {"common"},
     "transport": {"common"},
     "protocol": {"common", "transport"},
     "backends": {"common"},
-    "client": {"common", "transport", "protocol"},
-    "server": {"common", "transport", "protocol", "backends"},
-    "cli": {"common", "transport", "protocol", "client"},
+    "client": {"common", "security", "transport", "protocol"},
+    "server": {"common", "security", "transport", "protocol", "backends"},
+    "cli": {"common", "security", "transport", "protocol", "client"},
     "netbench": {"common", "transport", "protocol"},
 }
 

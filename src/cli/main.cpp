@@ -1,6 +1,7 @@
 // rcpu: the command-line front end.
 //   rcpu run [--server H:P] [--policy P] [--trace F] [--stats] [--preload] -- program args...
 //       runs an unmodified program with its BLAS calls going through the rcpu shim
+//   rcpu keygen    writes a shared key file (cli/keygen.h)
 //   rcpu config    prints the effective client configuration and where each value comes from
 //   rcpu version
 #include <getopt.h>
@@ -13,7 +14,9 @@
 #include <filesystem>
 #include <string>
 
+#include "cli/keygen.h"
 #include "client/core/config.h"
+#include "client/core/credentials.h"
 #include "client/core/local_library.h"
 #include "client/fftw/local_fftw.h"
 
@@ -24,6 +27,7 @@ namespace {
 void usage(std::FILE* out) {
   std::fputs(
       "usage: rcpu run [options] -- program [args...]\n"
+      "       rcpu keygen [--out FILE] [--id ID] [--force]\n"
       "       rcpu config\n"
       "       rcpu version\n"
       "run options:\n"
@@ -123,6 +127,13 @@ int cmd_config() {
   show("RCPU_LOCAL_FFTW", std::getenv("RCPU_LOCAL_FFTW") ? std::getenv("RCPU_LOCAL_FFTW") : "",
        "/usr/lib/x86_64-linux-gnu/libfftw3.so.3 (opened in its own namespace)");
   show("RCPU_FFT_AUTO_MIN_FLOPS", std::to_string(c.fft_auto_min_flops), std::to_string(c.fft_auto_min_flops).c_str());
+  show("RCPU_AUTH", std::getenv("RCPU_AUTH") ? std::getenv("RCPU_AUTH") : "", "shared-key if a key file is found");
+  const rcpu::client::ClientCredentials cred = rcpu::client::read_client_credentials();
+  const std::optional<std::string> key_path = rcpu::security::find_default_key_file();
+  std::printf("%-20s %s\n", "key",
+              !cred.error.empty() ? ("error: " + cred.error).c_str()
+              : cred.key          ? ("'" + cred.key->id + "' from " + key_path.value_or("?")).c_str()
+                                  : "(none: only an --insecure rcpud serves this client)");
   show("RCPU_TRACE", c.trace_path, "(off)");
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
   // Transfer settings, read by the remote path itself: shown as given, with the defaults it uses.
@@ -161,6 +172,7 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "run") return cmd_run(argc - 1, argv + 1);
   if (cmd == "config") return cmd_config();
+  if (cmd == "keygen") return rcpu::cli::cmd_keygen(argc - 1, argv + 1);
   if (cmd == "version" || cmd == "--version") {
     std::printf("rcpu %s\n", RCPU_VERSION);
     return 0;

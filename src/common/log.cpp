@@ -50,11 +50,45 @@ const char* level_name(Level l) {
 void set_component(const char* name) { state().component = name; }
 void set_level(Level level) { state().level = level; }
 
+std::string printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+    } else {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    }
+  }
+  return out;
+}
+
 void write(Level level, const std::string& message) {
   State& s = state();
   if (level < s.level) return;
+  const std::string line = printable(message);
   std::lock_guard lock(s.mu);
-  std::fprintf(stderr, "%s: %s: %s\n", s.component, level_name(level), message.c_str());
+  std::fprintf(stderr, "%s: %s: %s\n", s.component, level_name(level), line.c_str());
+  std::fflush(stderr);
+}
+
+void info_lines(const std::string& report) {
+  std::string joined;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = report.find('\n', start);
+    joined += printable(report.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    joined += '\n';
+    start = end + 1;
+  }
+  State& s = state();
+  if (Level::info < s.level) return;
+  std::lock_guard lock(s.mu);
+  std::fprintf(stderr, "%s: %s: %s\n", s.component, level_name(Level::info), joined.c_str());
   std::fflush(stderr);
 }
 

@@ -49,7 +49,7 @@ void codec(Ar& ar, FftRequest& m) {
 struct StripedFftRequest {
   FftRequest fft;
   std::uint32_t stripes = 2;  // 2 .. kMaxStripes
-  std::uint64_t token = 0;
+  CallToken token;
 };
 template <class Ar>
 void codec(Ar& ar, StripedFftRequest& m) {

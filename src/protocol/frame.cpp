@@ -41,6 +41,10 @@ const char* kind_name(Kind kind) {
       return "TILE";
     case Kind::join:
       return "JOIN";
+    case Kind::auth_challenge:
+      return "AUTH_CHALLENGE";
+    case Kind::auth_proof:
+      return "AUTH_PROOF";
   }
   return "UNKNOWN";
 }
@@ -70,7 +74,7 @@ FrameHeader decode_header(const std::uint8_t* b) {
     throw ProtocolError(ErrorCode::version_mismatch, "protocol version " + std::to_string(h.version) +
                                                          " not supported (this side speaks " +
                                                          std::to_string(kVersion) + ")");
-  if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::join))
+  if (kind < std::uint16_t(Kind::hello) || kind > std::uint16_t(Kind::auth_proof))
     throw ProtocolError(ErrorCode::bad_frame, "unknown frame kind " + std::to_string(kind));
   h.kind = Kind(kind);
   const std::uint64_t limit = h.kind == Kind::data   ? kMaxDataFrame

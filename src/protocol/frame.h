@@ -1,4 +1,4 @@
-// The frame header of protocol v1: 32 bytes, fixed width, little-endian, in this order:
+// The frame header of protocol v2: 32 bytes, fixed width, little-endian, in this order:
 //   u32 magic "RCPU" | u16 version | u16 kind | u64 request_id | u32 opcode | u32 flags |
 //   u64 payload_length
 // Control frames (everything but DATA) carry at most kMaxControlPayload bytes; DATA frames carry
@@ -13,23 +13,25 @@
 namespace rcpu::protocol {
 
 inline constexpr std::uint8_t kMagicBytes[4] = {'R', 'C', 'P', 'U'};
-inline constexpr std::uint16_t kVersion = 1;
+inline constexpr std::uint16_t kVersion = 2;
 inline constexpr std::size_t kHeaderSize = 32;
 inline constexpr std::uint64_t kMaxControlPayload = 64 * 1024;
 inline constexpr std::uint64_t kMaxDataFrame = 64ull << 20;
 
 enum class Kind : std::uint16_t {
-  hello = 1,     // client -> server, first frame: version, opcode table hash, capabilities, auth
-  hello_ok = 2,  // server -> client: accepted
-  request = 3,   // client -> server: one call, then its input operands as DATA frames
-  response = 4,  // server -> client: status and timing, then the output operand as DATA frames
-  data = 5,      // operand bytes; flags = operand index (0 = A, 1 = B, 2 = C)
-  error = 6,     // either way: code + message; flags may carry kFlagClosing
-  bye = 7,       // client -> server: the connection ends cleanly
-  tile = 8,      // either way, tiled (pipelined) calls only: flags = operand index; payload =
-                 // TileHeader (kTileHeaderSize bytes) + the tile's bytes, packed column-major
-  join = 9,      // client -> server, on another connection of the same client: Join (this
-                 // connection carries stripe `stripe` of the tiled call `token`)
+  hello = 1,            // client -> server, first frame: version, opcode table hash, capabilities, auth
+  hello_ok = 2,         // server -> client: accepted
+  request = 3,          // client -> server: one call, then its input operands as DATA frames
+  response = 4,         // server -> client: status and timing, then the output operand as DATA frames
+  data = 5,             // operand bytes; flags = operand index (0 = A, 1 = B, 2 = C)
+  error = 6,            // either way: code + message; flags may carry kFlagClosing
+  bye = 7,              // client -> server: the connection ends cleanly
+  tile = 8,             // either way, tiled (pipelined) calls only: flags = operand index; payload =
+                        // TileHeader (kTileHeaderSize bytes) + the tile's bytes, packed column-major
+  join = 9,             // client -> server, on another connection of the same client: Join (this
+                        // connection carries stripe `stripe` of the tiled call `token`)
+  auth_challenge = 10,  // server -> client, shared-key handshake: AuthChallenge
+  auth_proof = 11,      // client -> server, shared-key handshake: AuthProof
 };
 const char* kind_name(Kind kind);
 

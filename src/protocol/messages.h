@@ -1,7 +1,8 @@
-// The messages of protocol v1 and their codecs (one definition per message, both directions; see
+// The messages of protocol v2 and their codecs (one definition per message, both directions; see
 // archive.h). Which frame kind carries which message:
-//   HELLO -> Hello, HELLO_OK -> HelloOk, ERROR -> ErrorReply, REQUEST -> Request,
-//   RESPONSE -> Response, DATA -> raw operand bytes (no codec), BYE -> empty.
+//   HELLO -> Hello, AUTH_CHALLENGE -> AuthChallenge, AUTH_PROOF -> AuthProof, HELLO_OK -> HelloOk,
+//   ERROR -> ErrorReply, REQUEST -> Request, RESPONSE -> Response, DATA -> raw operand bytes (no
+//   codec), BYE -> empty.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,10 @@ inline constexpr std::size_t kMaxOperands = 3;
 inline constexpr std::uint64_t kCapLevel3 = 1ull << 0;  // REQUEST of Level-3 BLAS calls
 inline constexpr std::uint64_t kCapTiles = 1ull << 1;   // tiled, pipelined requests (kFlagTiled)
 
-enum class AuthMethod : std::uint16_t { none = 0 };
+// none: only a server started with --insecure accepts it. shared_key: the handshake of
+// docs/protocol.md "Authentication" (security/handshake_proof.h).
+enum class AuthMethod : std::uint16_t { none = 0, shared_key = 1 };
+inline constexpr std::size_t kMaxNonceBytes = 64;
 
 // FNV-1a 64 of the generated opcode table text (rcpu::kOpcodeTable): both ends send/compare it so
 // builds from different specs fail at connect time instead of computing the wrong routine.
@@ -35,13 +39,56 @@ struct Hello {
   std::uint64_t opcode_hash = 0;
   std::uint64_t capabilities = 0;
   AuthMethod auth_method = AuthMethod::none;
-  std::string auth;    // method-specific bytes, at most kMaxAuthBytes
-  std::string client;  // free text for the server's log ("rcpu 0.1.0 pid 1234")
+  std::string auth;      // method-specific bytes, at most kMaxAuthBytes (shared_key: SharedKeyHello)
+  std::string client;    // free text for the server's log ("rcpu 0.1.0 pid 1234")
+  std::string instance;  // 16 random bytes naming the client process: its call tokens are bound to it
 };
 template <class Ar>
 void codec(Ar& ar, Hello& m) {
   ar(m.protocol_version, m.opcode_hash, m.capabilities, m.auth_method);
-  ar(bounded(m.auth, kMaxAuthBytes), bounded(m.client, kMaxNameBytes));
+  ar(bounded(m.auth, kMaxAuthBytes), bounded(m.client, kMaxNameBytes), bounded(m.instance, kMaxNonceBytes));
+}
+
+// HELLO's auth bytes with AuthMethod::shared_key: which key, and the client's fresh nonce.
+struct SharedKeyHello {
+  std::string key_id;
+  std::string nonce;
+};
+template <class Ar>
+void codec(Ar& ar, SharedKeyHello& m) {
+  ar(bounded(m.key_id, kMaxNameBytes), bounded(m.nonce, kMaxNonceBytes));
+}
+
+// AUTH_CHALLENGE, the server's answer to a shared-key HELLO: its fresh nonce and its proof that it
+// holds the key. The client checks the proof before it says anything more.
+struct AuthChallenge {
+  std::string nonce;
+  std::string proof;
+};
+template <class Ar>
+void codec(Ar& ar, AuthChallenge& m) {
+  ar(bounded(m.nonce, kMaxNonceBytes), bounded(m.proof, kMaxNonceBytes));
+}
+
+// AUTH_PROOF: the client's proof; HELLO_OK (or ERROR auth_failed) follows.
+struct AuthProof {
+  std::string proof;
+};
+template <class Ar>
+void codec(Ar& ar, AuthProof& m) {
+  ar(bounded(m.proof, kMaxNonceBytes));
+}
+
+// The name of a striped call that its other connections JOIN: 128 random bits from the client's
+// OS random source. The server binds it to the client instance that registered it.
+struct CallToken {
+  std::uint64_t hi = 0, lo = 0;
+  bool empty() const { return hi == 0 && lo == 0; }
+  auto operator<=>(const CallToken&) const = default;
+};
+template <class Ar>
+void codec(Ar& ar, CallToken& m) {
+  ar(m.hi, m.lo);
 }
 
 struct HelloOk {
@@ -115,7 +162,7 @@ struct TiledRequest {
   // stripe 0 is this connection, stripes 1.. are other connections of the client that send JOIN
   // with `token`. stripes = 1: everything on this connection.
   std::uint32_t stripes = 1;
-  std::uint64_t token = 0;
+  CallToken token;
 };
 inline constexpr std::uint32_t kMaxStripes = 16;
 template <class Ar>
@@ -125,7 +172,7 @@ void codec(Ar& ar, TiledRequest& m) {
 
 // JOIN: this connection carries stripe `stripe` (1 .. stripes-1) of the tiled call `token`.
 struct Join {
-  std::uint64_t token = 0;
+  CallToken token;
   std::uint32_t stripe = 0;
 };
 template <class Ar>

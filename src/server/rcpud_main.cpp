@@ -64,9 +64,9 @@ int main(int argc, char** argv) {
   }
   log::info("backend " + srv->backend().description());
   if (opts.insecure)
-    log::warn("--insecure: clients are not authenticated (token authentication comes in a later version)");
-  else
-    log::warn("authentication is not implemented yet (a later version adds tokens): clients are not authenticated");
+    log::warn("--insecure: clients without a key are served unauthenticated; anyone who can reach " + srv->endpoint() +
+              " can run work here");
+  if (!srv->key_ids().empty()) log::info("authentication: clients must prove they hold shared key " + srv->key_ids());
   log::info("limits: " + std::to_string(opts.max_request_bytes) + " bytes per request, " +
             std::to_string(opts.max_sessions) + " sessions");
 
@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
   // run() only returns after stop(); if something other than a signal stopped it, wake the waiter.
   on_stop_signal(0);
   signal_thread.join();
-  log::info(srv->counters().report());
-  if (const std::string usage = srv->backend().usage_report(); !usage.empty()) log::info(usage);
+  log::info_lines(srv->counters().report());
+  if (const std::string usage = srv->backend().usage_report(); !usage.empty()) log::info_lines(usage);
   srv.reset();
   log::info("stopped");
   return 0;

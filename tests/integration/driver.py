@@ -15,10 +15,18 @@ Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first 
   limits      --max-request-bytes and --max-sessions produce ERROR replies, not deaths
   multidev    placement over several devices (3 virtual CPU devices, one emulated slower): results
               right, every device ran pieces (rcpud's shutdown log)
+  auth        the shared-key handshake: no key, unknown key, wrong key, replayed and truncated
+              handshakes are refused before anything is allocated (counters, memory), a JOIN under
+              another client's identity is refused, a client with a bad key computes locally, a
+              client refuses a server that cannot prove the key, and good clients are served throughout
+
+Servers use the shared key of RCPU_KEY_FILE (the build's throw-away test key).
 
 Every process started here is reaped with a time-out.
 """
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -33,7 +41,9 @@ import threading
 import time
 
 HDR = struct.Struct("<4sHHQIIQ")
-HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE, TILE = range(1, 9)
+HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE, TILE, JOIN, AUTH_CHALLENGE, AUTH_PROOF = range(1, 12)
+PROTOCOL_VERSION = 2
+AUTH_NONE, AUTH_SHARED_KEY = 0, 1
 FLAG_TILED = 2
 ERR_BAD_FRAME, ERR_VERSION, ERR_OPCODE_TABLE, ERR_AUTH, ERR_BAD_REQUEST, ERR_OVER_LIMIT = 1, 2, 3, 4, 5, 6
 ERR_BUSY = 9
@@ -42,7 +52,7 @@ FLAG_CLOSING = 1
 # scripts/test.sh runs every program several times slower (RCPU_TEST_TIME_SCALE=4). Only waits for
 # programs to finish scale; nothing the server is tested on (its time-outs) does.
 TIME_SCALE = float(os.environ.get("RCPU_TEST_TIME_SCALE", "1"))
-DGEMM, SGEMM = 0x0102, 0x0101
+DGEMM, SGEMM, DSYRK = 0x0102, 0x0101, 0x0132
 
 
 class Failure(Exception):
@@ -63,7 +73,7 @@ class Server:
     def __init__(self, bin_dir, *extra, backend=os.environ.get("RCPU_ITEST_BACKEND", "cpu"), env=None):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [os.path.join(bin_dir, "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend, "--insecure", *extra],
+            [os.path.join(bin_dir, "rcpud"), "--listen", "127.0.0.1:0", "--backend", backend, *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         line = self._first_line(10)
         prefix = "rcpud listening on "
@@ -116,7 +126,7 @@ def run_client(bin_dir, env_server, *args, timeout=45):
 
 # ---------------------------------------------------------------- raw protocol
 
-def frame(kind, payload=b"", rid=0, opcode=0, flags=0, version=1, magic=b"RCPU", length=None):
+def frame(kind, payload=b"", rid=0, opcode=0, flags=0, version=PROTOCOL_VERSION, magic=b"RCPU", length=None):
     return HDR.pack(magic, version, kind, rid, opcode, flags, len(payload) if length is None else length) + payload
 
 
@@ -124,8 +134,53 @@ def blob(b):
     return struct.pack("<I", len(b)) + b
 
 
-def hello_payload(table_hash, version=1, auth_method=0):
-    return struct.pack("<IQQH", version, table_hash, 1, auth_method) + blob(b"") + blob(b"driver.py")
+def hello_payload(table_hash, version=PROTOCOL_VERSION, auth_method=AUTH_NONE, auth=b"", instance=None):
+    instance = os.urandom(16) if instance is None else instance
+    return struct.pack("<IQQH", version, table_hash, 1, auth_method) + blob(auth) + blob(b"driver.py") + blob(instance)
+
+
+def read_blobs(payload, count):
+    out, at = [], 0
+    for _ in range(count):
+        (n,) = struct.unpack_from("<I", payload, at)
+        out.append(payload[at + 4:at + 4 + n])
+        at += 4 + n
+    return out
+
+
+class Key:
+    """A shared key as rcpu keygen writes it: "<id> <64 hex digits>"."""
+
+    def __init__(self, key_id, secret):
+        self.id, self.secret = key_id.encode(), secret
+
+    @staticmethod
+    def load(path=None):
+        with open(path or os.environ["RCPU_KEY_FILE"]) as f:
+            for line in f:
+                words = line.split("#", 1)[0].split()
+                if len(words) == 2:
+                    return Key(words[0], bytes.fromhex(words[1]))
+        raise Failure("no key in %s" % path)
+
+    @staticmethod
+    def random(key_id="test"):
+        return Key(key_id, os.urandom(32))
+
+    def write(self, path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("%s %s\n" % (self.id.decode(), self.secret.hex()))
+
+    def proof(self, label, client_nonce, server_nonce, instance):
+        # security/handshake_proof.cpp: label NUL len(id) id client-nonce server-nonce instance
+        m = label + b"\0" + bytes([len(self.id)]) + self.id + client_nonce + server_nonce + instance
+        return hmac.new(self.secret, m, hashlib.sha256).digest()
+
+
+def shared_key_hello(table_hash, key, client_nonce, instance):
+    return frame(HELLO, hello_payload(table_hash, auth_method=AUTH_SHARED_KEY,
+                                      auth=blob(key.id) + blob(client_nonce), instance=instance))
 
 
 def dgemm_request(m, n, k, beta=0.0, rows=None):
@@ -138,6 +193,14 @@ def dgemm_request(m, n, k, beta=0.0, rows=None):
         ops[0] = (0, 1, rows, k)
     body = struct.pack("<I", len(ops)) + b"".join(struct.pack("<BBQQI", i, r, a, b, 8) for i, r, a, b in ops)
     return args + body
+
+
+def dsyrk_request(n, k):
+    """A dsyrk REQUEST payload (upper triangle, A not transposed, alpha 1, beta 0: C is output only)."""
+    args = struct.pack("<BB5s", 3, 1, b"LUNNN") + struct.pack("<qqq", n, n, k)
+    args += struct.pack("<dddd", 1.0, 0.0, 0.0, 0.0) + struct.pack("<qqq", n, n, n)
+    ops = [(0, 1, n, k), (2, 2, n, n)]
+    return args + struct.pack("<I", len(ops)) + b"".join(struct.pack("<BBQQI", i, r, a, b, 8) for i, r, a, b in ops)
 
 
 class Raw:
@@ -191,9 +254,31 @@ class Raw:
         except socket.timeout:
             return False
 
-    def handshake(self, table_hash):
-        self.send(frame(HELLO, hello_payload(table_hash)))
+    def hello(self, table_hash, key=None, instance=None, proof_key=None):
+        """The client's side of the handshake; returns the server's last reply. With `key`: the
+        shared-key exchange, proving `proof_key` (default `key`); self.server_proved says whether
+        the server's AUTH_CHALLENGE proved `key`, self.sent_proof is the AUTH_PROOF frame sent."""
+        self.instance = os.urandom(16) if instance is None else instance
+        self.server_proved = None
+        if key is None:
+            self.send(frame(HELLO, hello_payload(table_hash, instance=self.instance)))
+            return self.reply()
+        client_nonce = os.urandom(32)
+        self.sent_hello = shared_key_hello(table_hash, key, client_nonce, self.instance)
+        self.send(self.sent_hello)
         r = self.reply()
+        if r[0] != "frame" or r[1] != AUTH_CHALLENGE:
+            return r
+        server_nonce, server_proof = read_blobs(r[3], 2)
+        self.server_proved = hmac.compare_digest(
+            server_proof, key.proof(b"rcpud server proof v2", client_nonce, server_nonce, self.instance))
+        mine = (proof_key or key).proof(b"rcpu client proof v2", client_nonce, server_nonce, self.instance)
+        self.sent_proof = frame(AUTH_PROOF, blob(mine), rid=r[2])
+        self.send(self.sent_proof)
+        return self.reply()
+
+    def handshake(self, table_hash, key=None, instance=None):
+        r = self.hello(table_hash, key or Key.load(), instance)
         if r[0] != "frame" or r[1] != HELLO_OK:
             raise Failure("handshake refused: %r" % (r,))
 
@@ -248,7 +333,7 @@ def scenario_faults(bin_dir):
         c.close()
 
         c = Raw(srv.port)
-        c.send(frame(HELLO, hello_payload(h), version=2))
+        c.send(frame(HELLO, hello_payload(h), version=1))
         r = c.reply()
         check(r[0] == "error" and r[1] == ERR_VERSION, "wrong header version: ERROR version_mismatch (%r)" % (r,))
         c.close()
@@ -325,6 +410,28 @@ def scenario_faults(bin_dir):
         check(got == want, "same connection: correct dgemm result %r" % (got,))
         c.send(frame(BYE))
         check(c.closed_after(), "BYE: server closes")
+        c.close()
+
+        # Nothing another session left in the server's pooled buffers comes back: a dgemm fills
+        # buffers of 16 x 16 doubles with non-zeros; then, on another connection, a dsyrk with
+        # beta = 0 writes only the upper triangle of its C, and the rest must come back as zeros.
+        n = 16
+        c = Raw(srv.port)
+        c.handshake(h)
+        ones = struct.pack("<%dd" % (n * n), *([1.0] * (n * n)))
+        c.send(frame(REQUEST, dgemm_request(n, n, n), rid=1, opcode=DGEMM) +
+               frame(DATA, ones, rid=1, opcode=DGEMM, flags=0) + frame(DATA, ones, rid=1, opcode=DGEMM, flags=1))
+        r, d = c.reply(), c.reply()
+        check(r[1] == RESPONSE and d[0] == "frame" and struct.unpack("<d", d[3][:8])[0] == n, "dgemm of ones: C = n")
+        c.close()
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, dsyrk_request(n, 1), rid=1, opcode=DSYRK) +
+               frame(DATA, struct.pack("<%dd" % n, *([2.0] * n)), rid=1, opcode=DSYRK, flags=0))
+        r, d = c.reply(), c.reply()
+        got = struct.unpack("<%dd" % (n * n), d[3]) if r[1] == RESPONSE and d[0] == "frame" else None
+        check(got is not None and all(got[j * n + i] == (4.0 if i <= j else 0.0) for j in range(n) for i in range(n)),
+              "dsyrk beta = 0: the triangle it computed, zeros elsewhere (no other session's bytes)")
         c.close()
 
         check(srv.alive(), "server still running after every fault")
@@ -424,8 +531,7 @@ def scenario_limits(bin_dir):
         for x in held:
             x.handshake(h)
         third = Raw(srv.port)
-        third.send(frame(HELLO, hello_payload(h)))
-        r = third.reply()
+        r = third.hello(h, Key.load())
         check(r[0] == "error" and r[1] == ERR_BUSY, "session beyond --max-sessions: ERROR busy (%r)" % (r,))
         third.close()
         for x in held:
@@ -489,7 +595,7 @@ def scenario_tiled(bin_dir):
         # Raw tiled requests that break the plan: the server answers ERROR and closes; it survives.
         h = table_hash(bin_dir)
         m, n, k = 4, 6, 3
-        tiled = dgemm_request(m, n, k) + struct.pack("<QQIQ", 2, 4096, 1, 0)  # panels of 2 columns, 4 KiB tiles
+        tiled = dgemm_request(m, n, k) + struct.pack("<QQIQQ", 2, 4096, 1, 0, 0)  # panels of 2 columns, 4 KiB tiles
         a_tile = struct.pack("<QQQQ", 0, m, 0, k) + b"\0" * (m * k * 8)
         for what, tile in (("a tile out of place", struct.pack("<QQQQ", 1, m - 1, 0, k) + b"\0" * ((m - 1) * k * 8)),
                            ("B before A", struct.pack("<QQQQ", 0, k, 0, 2) + b"\0" * (k * 2 * 8))):
@@ -502,7 +608,7 @@ def scenario_tiled(bin_dir):
             c.close()
         c = Raw(srv.port)
         c.handshake(h)
-        c.send(frame(REQUEST, dgemm_request(m, n, k) + struct.pack("<QQIQ", 0, 4096, 1, 0), rid=1, opcode=DGEMM, flags=FLAG_TILED))
+        c.send(frame(REQUEST, dgemm_request(m, n, k) + struct.pack("<QQIQQ", 0, 4096, 1, 0, 0), rid=1, opcode=DGEMM, flags=FLAG_TILED))
         r = c.reply()
         check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "tiled: panel width 0: ERROR bad_request (%r)" % (r,))
         c.close()
@@ -667,7 +773,169 @@ def scenario_multidev(bin_dir):
               % (devs[2]["gflop"], devs[0]["gflop"], devs[1]["gflop"]))
 
 
+def quiet_for(raw, seconds):
+    """True when the server sends nothing (and does not close) within `seconds`."""
+    import select
+    readable, _, _ = select.select([raw.s], [], [], seconds)
+    return not readable
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def session_counts(log):
+    m = re.search(r"sessions: (\d+) served, (\d+) rejected, (\d+) failed authentication", log)
+    return tuple(map(int, m.groups())) if m else None
+
+
+def scenario_auth(bin_dir):
+    h = table_hash(bin_dir)
+    key = Key.load()
+    srv = Server(bin_dir)
+    refusals = 0  # handshakes the server must count as failed authentication
+    served = 0    # raw sessions that must be counted as served
+    try:
+        def refused_with(r, what, text):
+            check(r[0] == "error" and r[1] == ERR_AUTH and text in r[2], "%s: ERROR auth_failed (%r)" % (what, r))
+
+        c = Raw(srv.port)
+        refused_with(c.hello(h), "no key", "authentication required")
+        check(c.closed_after(), "no key: then closed")
+        refusals += 1
+
+        c = Raw(srv.port)
+        refused_with(c.hello(h, Key.random("nosuchkey")), "unknown key id", "unknown key id")
+        refusals += 1
+
+        c = Raw(srv.port)
+        wrong = Key.random(key.id.decode())
+        r = c.hello(h, wrong)
+        check(c.server_proved is False, "wrong key: the client sees that the server's proof does not match its key")
+        refused_with(r, "wrong key", "wrong key")
+        check(c.closed_after(), "wrong key: then closed")
+        refusals += 1
+
+        # Replay: a recorded successful handshake (HELLO and AUTH_PROOF) sent again verbatim. The
+        # server's fresh nonce makes the recorded proof worthless.
+        c = Raw(srv.port)
+        r = c.hello(h, key)
+        check(r[0] == "frame" and r[1] == HELLO_OK and c.server_proved, "right key: HELLO_OK, server proved the key")
+        served += 1
+        recorded_hello, recorded_proof = c.sent_hello, c.sent_proof
+        c.close()
+        c = Raw(srv.port)
+        c.send(recorded_hello)
+        r = c.reply()
+        check(r[0] == "frame" and r[1] == AUTH_CHALLENGE, "replayed HELLO: a new challenge")
+        c.send(recorded_proof)
+        refused_with(c.reply(), "replayed AUTH_PROOF", "wrong key")
+        refusals += 1
+
+        c = Raw(srv.port)
+        c.send(shared_key_hello(h, key, os.urandom(32), os.urandom(16)))
+        r = c.reply()
+        c.send(frame(REQUEST, dgemm_request(2, 2, 2), rid=1, opcode=DGEMM))
+        refused_with(c.reply(), "REQUEST instead of AUTH_PROOF", "expected AUTH_PROOF")
+        refusals += 1
+
+        c = Raw(srv.port)
+        c.send(shared_key_hello(h, key, os.urandom(32), os.urandom(16)))
+        c.reply()
+        c.send(frame(AUTH_PROOF, blob(b"x" * 32))[:HDR.size + 5])
+        c.s.shutdown(socket.SHUT_WR)
+        check(c.closed_after(), "handshake cut short after the challenge: closed")
+
+        c = Raw(srv.port)
+        c.send(shared_key_hello(h, key, os.urandom(7), os.urandom(16)))
+        refused_with(c.reply(), "short client nonce", "nonce")
+        refusals += 1
+
+        c = Raw(srv.port)
+        c.send(frame(HELLO, struct.pack("<IQQH", PROTOCOL_VERSION, h, 1, AUTH_NONE) + blob(b"") + blob(b"v1")))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_FRAME, "HELLO without an instance id: ERROR bad_frame (%r)" % (r,))
+
+        # A flood of wrong keys costs the server nothing beyond the handshake.
+        before = rss_kib(srv.proc.pid)
+        for _ in range(200):
+            c = Raw(srv.port)
+            c.hello(h, wrong)
+            c.close()
+            refusals += 1
+        grown = rss_kib(srv.proc.pid) - before
+        check(grown < 16 * 1024, "200 wrong-key handshakes: rcpud's memory grew %d KiB (< 16 MiB)" % grown)
+        good_client(bin_dir, srv)
+
+        # JOIN hijack: the victim's tiled call waits for its stripe 1; another client (same key,
+        # another instance) that presents the victim's token is refused exactly like an unknown
+        # token, and the victim's own second connection is accepted.
+        victim_instance = os.urandom(16)
+        victim = Raw(srv.port)
+        victim.handshake(h, key, victim_instance)
+        token = struct.unpack("<QQ", os.urandom(16))
+        m = n = k = 64
+        victim.send(frame(REQUEST, dgemm_request(m, n, k) + struct.pack("<QQIQQ", 16, 4096, 2, *token), rid=1,
+                          opcode=DGEMM, flags=FLAG_TILED))
+        # A JOIN that finds no call waits for the server's handshake time-out (10 s) before it is
+        # refused: both wait at once.
+        thief, unknown = Raw(srv.port, timeout=20), Raw(srv.port, timeout=20)
+        thief.handshake(h, key)
+        unknown.handshake(h, key)
+        thief.send(frame(JOIN, struct.pack("<QQI", token[0], token[1], 1), rid=1, opcode=DGEMM))
+        unknown.send(frame(JOIN, struct.pack("<QQI", token[0] ^ 1, token[1], 1), rid=1, opcode=DGEMM))
+        r, r2 = thief.reply(), unknown.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "JOIN with another client's token: refused (%r)" % (r,))
+        check(r2 == r, "the refusal says no more than for a token nobody holds (%r)" % (r2,))
+        own = Raw(srv.port)
+        own.handshake(h, key, victim_instance)
+        own.send(frame(JOIN, struct.pack("<QQI", token[0], token[1], 1), rid=1, opcode=DGEMM))
+        check(quiet_for(own, 1.0), "JOIN from the victim's own process: accepted (no ERROR)")
+        served += 4
+        for x in (victim, thief, unknown, own):
+            x.close()
+
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = os.path.join(tmp, "bad-key")
+            Key.random(key.id.decode()).write(bad)
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", RCPU_KEY_FILE=bad)
+            warnings = [x for x in r.stderr.splitlines() if "warning" in x]
+            check(r.returncode == 0 and recs and not [x for x in recs if x.get("where") == "remote"],
+                  "client with a wrong key: %d calls computed locally, every result right (%s)"
+                  % (len(recs), r.stdout.strip()[-200:]))
+            check(len(warnings) == 1 and "RCPU_KEY_FILE" in warnings[0],
+                  "client with a wrong key: one warning that says what to do (%r)" % (warnings,))
+
+            # A server that does not hold the client's key cannot prove it: the client refuses it.
+            other = os.path.join(tmp, "other-key")
+            Key.random(key.id.decode()).write(other)
+            impostor = Server(bin_dir, "--key-file", other)
+            try:
+                c = Raw(impostor.port)
+                c.hello(h, key)
+                check(c.server_proved is False, "impostor server: its proof does not match the client's key")
+                c.close()
+                r = run_client(bin_dir, "127.0.0.1:%d" % impostor.port, "unavailable", "could not prove")
+                check(r.returncode == 0, "impostor server: the client library refuses it, C untouched (%s%s)"
+                      % (r.stdout.strip(), r.stderr.strip()))
+            finally:
+                impostor.stop()
+        check(srv.alive(), "server still running")
+        good_client(bin_dir, srv, threads=1, iters=3)
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+    counts = session_counts(srv.stderr())
+    check(counts is not None and counts[2] == refusals and counts[0] >= served,
+          "rcpud counted %d failed authentications, %s served, nothing else (%r)" % (refusals, served, counts))
+
+
 SCENARIOS = {
+    "auth": scenario_auth,
     "multidev": scenario_multidev,
     "tiled": scenario_tiled,
     "partial": scenario_partial,

@@ -10,6 +10,8 @@
 //                              be "unavailable" at once
 //   refused                    no server: "unavailable" quickly, then at once (back-off)
 //   limit                      a request over the server's --max-request-bytes fails, a small one works
+//   unavailable TEXT           the server cannot be used (e.g. it fails to prove the client's key): a
+//                              call is "unavailable" with TEXT in its cause and leaves C unchanged
 // Exit status 0 = as expected; anything else prints why.
 #include <chrono>
 #include <cinttypes>
@@ -182,6 +184,17 @@ int limit() {
   return err.empty() ? 0 : 1;
 }
 
+int unavailable(const std::string& text) {
+  const Level3Args x = square_dgemm(8, 1);
+  std::vector<double> a(64, 1), b(64, 2), c(64, 7);
+  const auto r = client::run_level3_remote(x, a.data(), b.data(), c.data());
+  std::printf("status=%s cause=%s\n", status_name(r.status), r.cause.c_str());
+  return r.status == client::RemoteStatus::unavailable && r.cause.find(text) != std::string::npos &&
+                 c == std::vector<double>(64, 7)
+             ? 0
+             : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,6 +208,7 @@ int main(int argc, char** argv) {
   if (mode == "bigcall") return bigcall(arg(2, 3000), double(arg(3, 1)));
   if (mode == "refused") return refused();
   if (mode == "limit") return limit();
-  std::fprintf(stderr, "usage: itest_client hash|check T I SEED|bigcall N BETA|refused|limit\n");
+  if (mode == "unavailable" && argc > 2) return unavailable(argv[2]);
+  std::fprintf(stderr, "usage: itest_client hash|check T I SEED|bigcall N BETA|refused|limit|unavailable TEXT\n");
   return 2;
 }

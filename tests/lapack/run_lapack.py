@@ -60,6 +60,10 @@ import sys
 import tempfile
 import time
 
+# The credentials every rcpud and client of a run share (docs/security.md): kept when other
+# RCPU_* settings are cleared.
+KEEP_RCPU = ("RCPU_KEY_FILE", "RCPU_AUTH")
+
 DEFAULT_TESTERS_DIR = "/usr/lib/x86_64-linux-gnu/lapack"
 PRECISIONS = "sdcz"
 EIG_TESTS = ["nep", "sep", "se2", "svd", "ec", "ed", "gg", "gd", "sb", "sg", "bb", "glm", "gqr", "gsv", "csd",
@@ -248,7 +252,7 @@ def library_identity(path):
 
 def local_library(rcpu_cli):
     """The library rcpu runs LAPACK on locally, as `rcpu config` reports it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_") or k in ("RCPU_LOCAL_BLAS",
+    env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU) or k in ("RCPU_LOCAL_BLAS",
                                                                                    "RCPU_LOCAL_LAPACK")}
     out = subprocess.run([rcpu_cli, "config"], capture_output=True, text=True, env=env, timeout=60).stdout
     m = re.search(r"^local LAPACK opened\s+(\S+)", out, re.M)
@@ -273,7 +277,7 @@ class Server:
     def __init__(self, rcpud, workdir, timeout=60, backend="cpu"):
         self.log_path = os.path.join(workdir, "rcpud.log")
         self.log = open(self.log_path, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
+        env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
         env["OPENBLAS_NUM_THREADS"] = "1"  # the same numerics as the local runs: no borderline ratio flips
         self.proc = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", backend], stdout=subprocess.PIPE,
                                      stderr=self.log, stdin=subprocess.DEVNULL, env=env, cwd=workdir,
@@ -351,7 +355,7 @@ def run_one(run, mode, a, libdir, server):
         if not os.path.exists(p):
             return None, [f"{p} not found (install liblapack-test: scripts/setup.sh)"], notes
     scratch = tempfile.mkdtemp(prefix=f"{run.name}-{mode}-", dir=a.work_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_")}
+    env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
     env["LD_LIBRARY_PATH"] = libdir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
     env["OPENBLAS_NUM_THREADS"] = "1"
     if getattr(a, "preload", None):

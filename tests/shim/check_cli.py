@@ -7,8 +7,12 @@ import json, os, subprocess, sys, tempfile
 
 import rcpud_process
 
+# The credentials every rcpud and client of a run share (docs/security.md): kept when other
+# RCPU_* settings are cleared.
+KEEP_RCPU = ("RCPU_KEY_FILE", "RCPU_AUTH")
+
 cli, demo, rcpud = sys.argv[1:4]
-env = {k: v for k, v in os.environ.items() if not k.startswith("RCPU_") and k not in ("LD_LIBRARY_PATH", "LD_PRELOAD")}
+env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU) and k not in ("LD_LIBRARY_PATH", "LD_PRELOAD")}
 
 p, addr = rcpud_process.start_server(rcpud)
 try:

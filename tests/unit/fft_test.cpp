@@ -17,6 +17,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/cpu_backend.h"
 #include "client/core/remote.h"
+#include "client/core/remote_connection.h"
 #include "client/fftw/fft_pack.h"
 #include "client/fftw/remote_fft.h"
 #include "common/fft.h"
@@ -209,13 +210,8 @@ TEST(FftRemote, StridedBatchedMatchesFftwAndLeavesTheRestAlone) {
 TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
   FftServer s;
   auto conn = transport::connect(s.srv->endpoint(), 2000);
-  Hello hello;
-  hello.opcode_hash = opcode_table_hash();
-  hello.capabilities = kCapLevel3;
-  send_message(*conn, Kind::hello, 1, 0, hello);
-  FrameHeader h = recv_header(*conn);
-  ASSERT_EQ(h.kind, Kind::hello_ok);
-  (void)recv_payload(*conn, h);
+  client::client_handshake(*conn, s.srv->endpoint(), kCapLevel3);
+  FrameHeader h;
   for (int variant = 0; variant < 3; ++variant) {
     FftRequest bad;
     bad.desc = c2c({{1024, 1, 1}});
@@ -223,9 +219,7 @@ TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
     if (variant == 1) bad.desc.sign = 0;
     if (variant == 2) bad.desc.dims = {{std::int64_t(1) << 40, 1, 1}, {std::int64_t(1) << 40, 1, 1}};
     auto c = transport::connect(s.srv->endpoint(), 2000);
-    send_message(*c, Kind::hello, 1, 0, hello);
-    h = recv_header(*c);
-    (void)recv_payload(*c, h);
+    client::client_handshake(*c, s.srv->endpoint(), kCapLevel3);
     send_message(*c, Kind::request, 2, fft_opcode(FftKind::c2c, FftPrecision::f64), bad);
     h = recv_header(*c);
     ASSERT_EQ(h.kind, Kind::error) << variant;
@@ -246,15 +240,9 @@ TEST(FftRemote, MalformedRequestIsRefusedAndTheServerGoesOn) {
 // call (ERROR on the primary, which is closed), its token is retired, and the server goes on.
 TEST(FftRemote, StripedCallFailuresAreClearAndTheServerGoesOn) {
   FftServer s;
-  Hello hello;
-  hello.opcode_hash = opcode_table_hash();
-  hello.capabilities = kCapLevel3;
   auto connect = [&] {
     auto c = transport::connect(s.srv->endpoint(), 2000);
-    send_message(*c, Kind::hello, 1, 0, hello);
-    const FrameHeader h = recv_header(*c);
-    EXPECT_EQ(h.kind, Kind::hello_ok);
-    const HelloOk ok = recv_body<HelloOk>(*c, h);
+    const HelloOk ok = client::client_handshake(*c, s.srv->endpoint(), kCapLevel3);
     EXPECT_TRUE(ok.capabilities & kCapFftStripes);
     return c;
   };
@@ -276,7 +264,7 @@ TEST(FftRemote, StripedCallFailuresAreClearAndTheServerGoesOn) {
     expect_closing_error(*c, "stripe count");
   }
   req.stripes = 2;
-  req.token = 0x5eed;
+  req.token = {0x5eed, 0x5eed};
   auto primary = connect();
   send_message(*primary, Kind::request, 7, opcode, req, kFlagStriped);
   std::vector<std::complex<double>> in(64, {1, 0});
@@ -445,22 +433,17 @@ class AsyncFftBackend final : public backend::Backend {
 // connection (an ERROR, a connection shut down).
 std::string run_striped_raw(FftServer& s, std::size_t k, const std::vector<std::complex<double>>& in,
                             std::vector<std::complex<double>>& out) {
-  Hello hello;
-  hello.opcode_hash = opcode_table_hash();
-  hello.capabilities = kCapLevel3;
   std::vector<std::unique_ptr<transport::Connection>> conns;
   for (std::size_t c = 0; c < k; ++c) {
     conns.push_back(transport::connect(s.srv->endpoint(), 2000));
-    send_message(*conns.back(), Kind::hello, 1, 0, hello);
-    const FrameHeader h = recv_header(*conns.back());
-    (void)recv_payload(*conns.back(), h);
+    client::client_handshake(*conns.back(), s.srv->endpoint(), kCapLevel3);
   }
   const std::uint32_t opcode = fft_opcode(FftKind::c2c, FftPrecision::f64);
   StripedFftRequest req;
   req.fft.desc = fft_packed(c2c({{std::int64_t(in.size()), 1, 1}}));
   req.fft.planner_flags = FFTW_ESTIMATE;
   req.stripes = std::uint32_t(k);
-  req.token = 0xfeed;
+  req.token = {0xfeed, 0xfeed};
   const std::uint64_t bytes = in.size() * sizeof(in[0]);
   const auto* src = reinterpret_cast<const std::uint8_t*>(in.data());
   auto* dst = reinterpret_cast<std::uint8_t*>(out.data());

@@ -131,7 +131,7 @@ TEST(Frame, HeaderRoundTrip) {
   h.payload_length = kMaxDataFrame;
   const HeaderBytes b = encode_header(h);
   EXPECT_EQ(0, std::memcmp(b.data(), "RCPU", 4));
-  EXPECT_EQ(b[4], 1);  // version, little-endian
+  EXPECT_EQ(b[4], 2);  // version, little-endian
   EXPECT_EQ(b[8], 0x08);
   const FrameHeader d = decode_header(b.data());
   EXPECT_EQ(d.kind, Kind::data);
@@ -148,7 +148,7 @@ TEST(Frame, RejectsBadHeaders) {
   b[0] = 'X';
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
   b = encode_header(h);
-  b[4] = 2;
+  b[4] = 1;  // a client of protocol v1 (no authentication)
   try {
     decode_header(b.data());
     FAIL();
@@ -158,7 +158,7 @@ TEST(Frame, RejectsBadHeaders) {
   b = encode_header(h);
   b[6] = 0;
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
-  b[6] = 10;
+  b[6] = 12;  // one past AUTH_PROOF
   EXPECT_THROW(decode_header(b.data()), ProtocolError);
   for (std::uint64_t len : {std::uint64_t(kMaxControlPayload + 1), std::uint64_t(1ull << 40), std::uint64_t(~0ull)}) {
     h.payload_length = len;
@@ -181,6 +181,21 @@ TEST(Codec, RoundTripEveryMessage) {
   EXPECT_EQ(h2.capabilities, 3u);
   EXPECT_EQ(h2.auth, h.auth);
   EXPECT_EQ(h2.client, "client");
+  h.instance = std::string(17, 'i');
+  EXPECT_EQ(decode<Hello>(encode(h)).instance, h.instance);
+  h.instance = std::string(kMaxNonceBytes + 1, 'i');
+  EXPECT_THROW(encode(h), ProtocolError);  // over its bound: not even encoded
+
+  const SharedKeyHello sk = decode<SharedKeyHello>(encode(SharedKeyHello{"k1", std::string(32, 'n')}));
+  EXPECT_EQ(sk.key_id, "k1");
+  EXPECT_EQ(sk.nonce, std::string(32, 'n'));
+  const AuthChallenge ch = decode<AuthChallenge>(encode(AuthChallenge{std::string(32, 's'), std::string(32, 'p')}));
+  EXPECT_EQ(ch.nonce, std::string(32, 's'));
+  EXPECT_EQ(ch.proof, std::string(32, 'p'));
+  EXPECT_EQ(decode<AuthProof>(encode(AuthProof{"proof"})).proof, "proof");
+  const Join j = decode<Join>(encode(Join{CallToken{1, 2}, 3}));
+  EXPECT_EQ(j.token, (CallToken{1, 2}));
+  EXPECT_EQ(j.stripe, 3u);
 
   const HelloOk ok2 = decode<HelloOk>(encode(HelloOk{"v", "cuda", 1, 77}));
   EXPECT_EQ(ok2.server_version, "v");

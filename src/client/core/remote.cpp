@@ -5,22 +5,19 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <random>
 
 #include "client/core/remote_pool.h"
+#include "security/random.h"
 #include "transport/emulated_link.h"
 
 namespace rcpu::client {
 
-// A random 64-bit token naming a striped call to the server (the other connections JOIN it).
-// The process id and the clock are mixed in at every call: a child after fork() starts with a copy
-// of its parent's generator and would otherwise repeat its parent's tokens.
-std::uint64_t call_token() {
-  static std::atomic<std::uint64_t> counter{0};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::uint64_t now = std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
-  return rng() ^ (std::uint64_t(::getpid()) * 0xff51afd7ed558ccdull) ^ (now * 0xc4ceb9fe1a85ec53ull) ^
-         (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull);
+protocol::CallToken call_token() {
+  protocol::CallToken t;
+  do {
+    security::random_bytes(&t, sizeof t);
+  } while (t.empty());  // empty means "no stripes"
+  return t;
 }
 
 void describe_remote(const RemoteTiming& t, CallRecord& r) {

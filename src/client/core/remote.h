@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "client/core/trace.h"
+#include "protocol/messages.h"
 
 namespace rcpu::client {
 
@@ -59,8 +60,9 @@ inline RemoteResult remote_failure(RemoteStatus status, std::string cause) {
 // A duration in seconds, as the trace records times.
 inline double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// A random 64-bit token naming a striped call to the server (the other connections JOIN it).
-std::uint64_t call_token();
+// A random 128-bit token naming a striped call to the server (the other connections JOIN it), from
+// the OS's random source: nobody can predict another client's tokens.
+protocol::CallToken call_token();
 
 // The trace fields every remote call fills the same way (Level 3, LAPACK, FFT): remote, bytes,
 // times, backend, streams, link emulation. The caller adds why, transfer and the total time.

@@ -4,12 +4,37 @@
 
 #include <cstdlib>
 
+#include "client/core/credentials.h"
+#include "protocol/archive.h"
 #include "protocol/messages.h"
 #include "protocol/wire.h"
+#include "security/handshake_proof.h"
+#include "security/random.h"
 
 namespace rcpu::client {
 
 using namespace rcpu::protocol;
+
+namespace {
+
+// The client's half of the shared-key handshake, after HELLO went out and AUTH_CHALLENGE came in:
+// checks the server's proof (a server without the key cannot make it), then sends the client's.
+void answer_challenge(transport::Connection& conn, const FrameHeader& h, const security::HandshakeTranscript& sent,
+                      const security::SharedKey& key, const std::string& where) {
+  const AuthChallenge challenge = recv_body<AuthChallenge>(conn, h);
+  if (challenge.nonce.size() != security::kNonceBytes)
+    throw ProtocolError(ErrorCode::bad_frame, "server " + where + " sent a malformed AUTH_CHALLENGE");
+  security::HandshakeTranscript t = sent;
+  t.server_nonce = challenge.nonce;
+  if (!security::equal_in_constant_time(challenge.proof, security::server_proof(key, t)))
+    throw ProtocolError(ErrorCode::auth_failed, "server " + where + " could not prove it holds key '" + key.id +
+                                                    "': this client's key and the server's differ (RCPU_KEY_FILE must "
+                                                    "be a copy of the server's key file) or it is not your rcpud "
+                                                    "(RCPU_SERVER)");
+  send_message(conn, Kind::auth_proof, h.request_id, 0, AuthProof{security::client_proof(key, t)});
+}
+
+}  // namespace
 
 int io_timeout_ms() {
   if (const char* env = std::getenv("RCPU_IO_TIMEOUT_MS")) {
@@ -20,6 +45,42 @@ int io_timeout_ms() {
   return 600000;
 }
 
+HelloOk client_handshake(transport::Connection& conn, const std::string& where, std::uint64_t capabilities) {
+  const ClientCredentials& credentials = client_credentials();
+  if (!credentials.error.empty()) throw ProtocolError(ErrorCode::auth_failed, credentials.error);
+  Hello hello;
+  hello.opcode_hash = opcode_table_hash();
+  hello.capabilities = capabilities;
+  hello.client = "rcpu 0.1.0 pid " + std::to_string(::getpid());
+  hello.instance = process_instance();
+  security::HandshakeTranscript transcript;
+  if (credentials.key) {
+    transcript = {credentials.key->id, security::random_string(security::kNonceBytes), {}, hello.instance};
+    const std::vector<std::uint8_t> offer = encode(SharedKeyHello{transcript.key_id, transcript.client_nonce});
+    hello.auth_method = AuthMethod::shared_key;
+    hello.auth.assign(offer.begin(), offer.end());
+  }
+  send_message(conn, Kind::hello, 0, 0, hello);
+
+  FrameHeader h = recv_header(conn);
+  if (credentials.key) {
+    if (h.kind == Kind::hello_ok)
+      throw ProtocolError(ErrorCode::auth_failed,
+                          "server " + where + " accepted us without proving it holds our key: not trusted");
+    if (h.kind == Kind::auth_challenge) {
+      answer_challenge(conn, h, transcript, *credentials.key, where);
+      h = recv_header(conn);
+    }
+  }
+  if (h.kind == Kind::error) {
+    const ErrorReply e = recv_body<ErrorReply>(conn, h);
+    throw ProtocolError(e.code, "server " + where + " rejected the connection: " + e.message);
+  }
+  if (h.kind != Kind::hello_ok)
+    throw ProtocolError(ErrorCode::bad_frame, std::string("expected HELLO_OK, got ") + kind_name(h.kind));
+  return recv_body<HelloOk>(conn, h);
+}
+
 std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Address& where, int connect_timeout_ms,
                                                          int io_ms) {
   auto rc = std::unique_ptr<RemoteConnection>(new RemoteConnection);
@@ -28,20 +89,7 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Addres
   // is as unusable as one that refuses.
   rc->conn_->set_timeouts(connect_timeout_ms, connect_timeout_ms);
 
-  Hello hello;
-  hello.opcode_hash = opcode_table_hash();
-  hello.capabilities = kCapLevel3 | kCapTiles | kCapLapack;
-  hello.client = "rcpu 0.1.0 pid " + std::to_string(::getpid());
-  send_message(*rc->conn_, Kind::hello, 0, 0, hello);
-
-  const FrameHeader h = recv_header(*rc->conn_);
-  if (h.kind == Kind::error) {
-    const ErrorReply e = recv_body<ErrorReply>(*rc->conn_, h);
-    throw ProtocolError(e.code, "server " + where.str() + " rejected the connection: " + e.message);
-  }
-  if (h.kind != Kind::hello_ok)
-    throw ProtocolError(ErrorCode::bad_frame, std::string("expected HELLO_OK, got ") + kind_name(h.kind));
-  const HelloOk ok = recv_body<HelloOk>(*rc->conn_, h);
+  const HelloOk ok = client_handshake(*rc->conn_, where.str(), kCapLevel3 | kCapTiles | kCapLapack);
   rc->info_.endpoint = where.str();
   rc->info_.server_version = ok.server_version;
   rc->info_.backend = ok.backend;

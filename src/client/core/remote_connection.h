@@ -6,6 +6,7 @@
 #include <string>
 
 #include "client/core/remote.h"
+#include "protocol/messages.h"
 #include "transport/connect.h"
 
 namespace rcpu::client {
@@ -26,6 +27,12 @@ class RemoteConnection {
   RemoteServerInfo info_;
   std::uint64_t last_request_id_ = 0;
 };
+
+// The client's side of the handshake on a fresh connection to `where` (its name for messages):
+// HELLO with this process's instance id and credentials (client/core/credentials.h), the
+// shared-key exchange, HELLO_OK. Throws protocol::ProtocolError when the server refuses us or
+// cannot prove our key, transport::TransportError when the connection fails.
+protocol::HelloOk client_handshake(transport::Connection& conn, const std::string& where, std::uint64_t capabilities);
 
 // Read/write time-out inside a call: RCPU_IO_TIMEOUT_MS, default 10 minutes (a big call on a slow
 // backend can compute for minutes without a byte moving); 0 = none.

@@ -14,7 +14,7 @@ StripedCall::StripedCall(Lease primary, std::size_t want) {
   }
   for (Lease& l : leases_) conns_.push_back(&l.conn->conn());
   id_ = leases_[0].conn->next_request_id();
-  token_ = leases_.size() > 1 ? call_token() : 0;
+  if (leases_.size() > 1) token_ = call_token();
   sent.assign(leases_.size(), 0);
   received.assign(leases_.size(), 0);
   t_sent.assign(leases_.size(), Clock::time_point{});

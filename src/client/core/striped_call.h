@@ -41,8 +41,8 @@ class StripedCall {
   std::size_t stripes() const { return conns_.size(); }
   transport::Connection& conn(std::size_t s) { return *conns_[s]; }
   std::uint64_t request_id() const { return id_; }
-  // The token the other stripes' JOINs name the call by; 0 with one stripe (nothing joins).
-  std::uint64_t token() const { return token_; }
+  // The token the other stripes' JOINs name the call by; empty with one stripe (nothing joins).
+  protocol::CallToken token() const { return token_; }
 
   // Per stripe: bytes sent and received (frame headers included), and when its last input byte
   // was out. Each is written by the one thread that works on that stripe.
@@ -78,7 +78,8 @@ class StripedCall {
  private:
   std::vector<Lease> leases_;
   std::vector<transport::Connection*> conns_;
-  std::uint64_t id_ = 0, token_ = 0;
+  std::uint64_t id_ = 0;
+  protocol::CallToken token_;
   mutable std::mutex mu_;
   std::string failure_, refusal_;
   std::atomic<bool> broken_{false};

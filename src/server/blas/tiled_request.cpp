@@ -65,7 +65,7 @@ void serve_tiled_request(Session& session, const FrameHeader& h) {
   // never waits in vain; stripes that attached to a call that never started are released.
   std::optional<StripedCallOwner> owner;
   if (stripes > 1) {
-    owner.emplace(ctx.stripes, kName, treq.token, tc, conn);
+    owner.emplace(ctx.stripes, kName, StripeKey{session.client_identity(), treq.token}, tc, conn);
     if (!owner->registered())
       session.fail_and_close(h, ErrorCode::bad_request, "tiled request: call token already in use");
   }

@@ -41,6 +41,16 @@ std::map<std::uint32_t, OpCounters> Counters::snapshot() const {
   return ops_;
 }
 
+void Counters::add_auth_failure() {
+  std::lock_guard lock(mu_);
+  ++auth_failures_;
+}
+
+std::uint64_t Counters::auth_failures() const {
+  std::lock_guard lock(mu_);
+  return auth_failures_;
+}
+
 std::uint64_t Counters::sessions() const {
   std::lock_guard lock(mu_);
   return sessions_;
@@ -50,8 +60,8 @@ std::string Counters::report() const {
   std::lock_guard lock(mu_);
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "sessions: %llu served, %llu rejected", (unsigned long long)sessions_,
-                (unsigned long long)rejected_);
+  std::snprintf(line, sizeof line, "sessions: %llu served, %llu rejected, %llu failed authentication",
+                (unsigned long long)sessions_, (unsigned long long)rejected_, (unsigned long long)auth_failures_);
   out += line;
   for (const auto& [op, c] : ops_) {
     std::snprintf(line, sizeof line, "\n%s: %llu calls, %llu errors, %llu bytes in, %llu bytes out, %.3f s compute",

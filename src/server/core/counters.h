@@ -22,15 +22,18 @@ class Counters {
   void add_error(std::uint32_t opcode);
   void add_session();
   void add_rejected_session();
+  // A peer whose handshake failed authentication (no key, wrong key, replayed or cut short).
+  void add_auth_failure();
   std::map<std::uint32_t, OpCounters> snapshot() const;
   std::uint64_t sessions() const;
+  std::uint64_t auth_failures() const;
   // One line per operation that was called, plus a session summary.
   std::string report() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::uint32_t, OpCounters> ops_;
-  std::uint64_t sessions_ = 0, rejected_ = 0;
+  std::uint64_t sessions_ = 0, rejected_ = 0, auth_failures_ = 0;
 };
 
 }  // namespace rcpu::server

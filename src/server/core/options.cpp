@@ -26,6 +26,9 @@ const char* kUsageTail =
     "  --max-request-bytes SIZE   operand bytes one request may carry (default 32G)\n"
     "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
+    "  --key-file FILE            shared keys clients must prove they hold (repeatable; default\n"
+    "                             $RCPU_KEY_FILE, else ~/.config/rcpu/key, else /etc/rcpu/key;\n"
+    "                             'rcpu keygen' writes one)\n"
     "  --insecure                 accept clients without authentication (logged as a warning)\n"
     "  --panel-timeline FILE      append one JSON line per tiled call to FILE: when each panel's inputs\n"
     "                             were in, when it was computed, when its results were sent\n"
@@ -115,7 +118,8 @@ ParseResult parse_options(int argc, char** argv) {
     kSplitMinFlops,
     kSplitMinCols,
     kSplitMinFftBytes,
-    kPanelTimeline
+    kPanelTimeline,
+    kKeyFile
   };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
@@ -125,6 +129,7 @@ ParseResult parse_options(int argc, char** argv) {
       {"max-memory", required_argument, nullptr, kMaxMemory},
       {"max-sessions", required_argument, nullptr, kMaxSessions},
       {"insecure", no_argument, nullptr, kInsecure},
+      {"key-file", required_argument, nullptr, kKeyFile},
       {"virtual-devices", required_argument, nullptr, kVirtualDevices},
       {"device-rates", required_argument, nullptr, kDeviceRates},
       {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
@@ -189,6 +194,10 @@ ParseResult parse_options(int argc, char** argv) {
       }
       case kInsecure:
         o.insecure = true;
+        break;
+      case kKeyFile:
+        if (arg.empty()) return bad("--key-file wants a file name");
+        o.key_files.push_back(arg);
         break;
       case kPanelTimeline:
         if (arg.empty()) return bad("--panel-timeline wants a file name");

@@ -23,6 +23,9 @@ struct ServerOptions {
   std::uint64_t max_request_bytes = 32ull << 30;    // operand bytes (in + out) of one request
   std::uint64_t max_memory_bytes = 0;               // operand bytes of all requests in flight; 0 = 3/4 of RAM
   int max_sessions = 64;
+  // Shared-key files (security/key_file.h); empty: the default places. --insecure also accepts
+  // clients that do not authenticate (with keys given, those that do are still checked).
+  std::vector<std::string> key_files;
   bool insecure = false;
   int handshake_timeout_ms = 10000;  // a connection that does not say HELLO in time is dropped
   int io_timeout_ms = 120000;        // inside a request: no progress for this long = dead client

@@ -2,6 +2,7 @@
 
 #include "backends/registry.h"
 #include "common/log.h"
+#include "server/core/authenticate.h"
 #include "server/core/session.h"
 #include "transport/connect.h"
 
@@ -16,6 +17,7 @@ int connection_cap(const ServerOptions& o) { return o.max_sessions + 16; }
 
 Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary, KindTable kinds)
     : options_(std::move(options)),
+      keys_(load_server_keys(options_.key_files, options_.insecure)),
       primary_(std::move(primary)),
       memory_(options_.max_memory_bytes ? options_.max_memory_bytes : MemoryBudget::default_limit()),
       kinds_(std::move(kinds)),
@@ -30,6 +32,12 @@ Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary,
 Server::~Server() {
   stop();
   reap(true);
+}
+
+std::string Server::key_ids() const {
+  std::string out;
+  for (const security::SharedKey& k : keys_) out += (out.empty() ? "'" : ", '") + k.id + "'";
+  return out;
 }
 
 std::string Server::endpoint() const { return listener_->address(); }
@@ -58,8 +66,8 @@ void Server::reap(bool all) {
 
 void Server::run() {
   SessionContext ctx{
-      options_, *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_, buffers_,
-      stripes_, kinds_};
+      options_, keys_,    *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_,
+      buffers_, stripes_, kinds_};
   while (!stopping_.load()) {
     std::unique_ptr<transport::Connection> conn;
     try {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "security/key_file.h"
 #include "server/core/counters.h"
 #include "server/core/host_buffers.h"
 #include "server/core/kind_table.h"
@@ -23,8 +24,10 @@ namespace rcpu::server {
 
 class Server {
  public:
-  // Binds the listening socket at once (throws transport::TransportError when it cannot), so
-  // port() is known before run(). Calls the primary backend does not support go to a CPU backend.
+  // Loads the keys it accepts (--key-file, else the default places: server/core/authenticate.h;
+  // throws std::runtime_error when there is none and the server is not --insecure), then binds the
+  // listening socket at once (throws transport::TransportError when it cannot), so port() is known
+  // before run(). Calls the primary backend does not support go to a CPU backend.
   // `kinds`: the call kinds its sessions serve (server/kinds.h: server_kinds()).
   Server(ServerOptions options, std::unique_ptr<backend::Backend> primary, KindTable kinds);
   ~Server();  // stops and joins every session
@@ -40,6 +43,8 @@ class Server {
 
   backend::Backend& backend() { return *primary_; }
   const Counters& counters() const { return counters_; }
+  // The ids of the shared keys it accepts, "'a', 'b'"; empty when it holds none (--insecure).
+  std::string key_ids() const;
 
  private:
   struct Slot {
@@ -50,6 +55,7 @@ class Server {
   void reap(bool all);
 
   ServerOptions options_;
+  std::vector<security::SharedKey> keys_;
   std::unique_ptr<backend::Backend> primary_;
   std::unique_ptr<backend::Backend> cpu_;  // null when the primary is the CPU backend
   std::unique_ptr<transport::Listener> listener_;

@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "protocol/level3_request.h"
 #include "rcpu_opcodes.h"
+#include "security/handshake_proof.h"
+#include "server/core/authenticate.h"
 
 namespace rcpu::server {
 namespace {
@@ -18,6 +20,16 @@ std::string hex64(std::uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);
   return buf;
+}
+
+std::string hex_bytes(const std::string& bytes) {
+  std::string out;
+  char buf[4];
+  for (const char c : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", unsigned(static_cast<unsigned char>(c)));
+    out += buf;
+  }
+  return out;
 }
 
 }  // namespace
@@ -105,10 +117,17 @@ bool Session::handshake() {
     fail_and_close(h, ErrorCode::opcode_table_mismatch,
                    "opcode table mismatch: client " + hex64(hello.opcode_hash) + ", server " +
                        hex64(opcode_table_hash()) + " (client and server were built from different specs)");
-  if (hello.auth_method != AuthMethod::none)
-    fail_and_close(h, ErrorCode::auth_failed,
-                   "authentication method " + std::to_string(unsigned(hello.auth_method)) +
-                       " is not supported by this server (authentication comes in a later version)");
+  if (hello.instance.size() != security::kInstanceBytes)
+    fail_and_close(h, ErrorCode::bad_frame, "HELLO without a 16-byte client instance id");
+  // Before anything is allocated for the client: who it is decides whether it is served at all.
+  const AuthOutcome auth = authenticate_client(conn_, h, hello, ctx_.keys, ctx_.options.insecure);
+  if (!auth.principal) {
+    ctx_.counters.add_auth_failure();
+    fail_and_close(h, ErrorCode::auth_failed, auth.why);
+  }
+  if (*auth.principal == "anonymous") log::warn("session " + peer() + ": unauthenticated client (--insecure)");
+  // Stripes of a call may only be joined by connections of the same authenticated process.
+  client_identity_ = *auth.principal + "/" + hex_bytes(hello.instance);
   counted_ = true;
   if (ctx_.active_sessions.fetch_add(1) + 1 > ctx_.options.max_sessions) {
     ctx_.counters.add_rejected_session();
@@ -116,7 +135,7 @@ bool Session::handshake() {
                    "server busy: " + std::to_string(ctx_.options.max_sessions) + " sessions already");
   }
   ctx_.counters.add_session();
-  log::debug("session " + peer() + ": client '" + hello.client + "'");
+  log::debug("session " + peer() + ": client '" + hello.client + "' as " + *auth.principal);
   HelloOk ok;
   ok.server_version = "rcpud 0.1.0";
   ok.backend = ctx_.primary.name();
@@ -143,8 +162,9 @@ void Session::serve_join(const FrameHeader& h) {
   const CallKind* kind = ctx_.kinds.for_join(h);
   if (!kind) fail_and_close(h, ErrorCode::bad_frame, "unexpected JOIN frame: no call kind has striped calls");
   std::string why;
-  const std::shared_ptr<StripedCall> call = ctx_.stripes.attach(kind->name, j.token, int(j.stripe), &conn_,
-                                                                ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
+  const std::shared_ptr<StripedCall> call =
+      ctx_.stripes.attach(kind->name, StripeKey{client_identity_, j.token}, int(j.stripe), &conn_,
+                          ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
   if (!call) fail_and_close(h, ErrorCode::bad_request, kind->join_name + ": " + why);
   if (!serve_joined_stripe(call, int(j.stripe), conn_)) throw CloseSession{};
 }

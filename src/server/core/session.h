@@ -18,6 +18,7 @@
 #include "protocol/messages.h"
 #include "protocol/status.h"
 #include "protocol/wire.h"
+#include "security/key_file.h"
 #include "server/core/counters.h"
 #include "server/core/host_buffers.h"
 #include "server/core/kind_table.h"
@@ -30,8 +31,9 @@ namespace rcpu::server {
 
 struct SessionContext {
   const ServerOptions& options;
-  backend::Backend& primary;  // --backend's choice
-  backend::Backend& cpu;      // where calls the primary does not support go (may be `primary`)
+  const std::vector<security::SharedKey>& keys;  // the shared keys clients may prove they hold
+  backend::Backend& primary;                     // --backend's choice
+  backend::Backend& cpu;                         // where calls the primary does not support go (may be `primary`)
   Counters& counters;
   MemoryBudget& memory;
   std::atomic<int>& active_sessions;  // sessions that passed the handshake, this one included
@@ -58,6 +60,10 @@ class Session {
   transport::Connection& conn() { return conn_; }
   SessionContext& ctx() { return ctx_; }
   std::string peer() const { return conn_.peer(); }
+  // Who the client is, as the handshake established it: the principal that authenticated
+  // ("key:<id>", or "anonymous" on an --insecure server) and the client process's instance id.
+  // Striped calls are bound to it (core/striping.h).
+  const std::string& client_identity() const { return client_identity_; }
   // The operand buffers of the call being served, given back to the pool after each request.
   BufferCache& buffers() { return cache_; }
   std::vector<std::uint8_t>& scratch() { return scratch_; }
@@ -90,6 +96,7 @@ class Session {
   std::vector<std::unique_ptr<KindSession>> kinds_;  // by KindTable index, opened on first use
   std::vector<std::uint8_t> scratch_;
   bool counted_ = false;
+  std::string client_identity_;
 };
 
 template <class Msg>

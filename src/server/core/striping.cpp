@@ -19,21 +19,21 @@ int StripedCall::joined() const {
   return int(std::count(attached.begin(), attached.end(), true)) - (attached.empty() ? 0 : int(attached[0]));
 }
 
-bool StripeRegistry::add(const std::string& kind, std::uint64_t token, std::shared_ptr<StripedCall> call) {
+bool StripeRegistry::add(const std::string& kind, const StripeKey& key, std::shared_ptr<StripedCall> call) {
   std::lock_guard lock(mu_);
   Tokens& t = kinds_[kind];
-  if (t.live.count(token) || t.retired.count(token)) return false;
-  t.live[token] = call;
+  if (t.live.count(key) || t.retired.count(key)) return false;
+  t.live[key] = call;
   cv_.notify_all();
   return true;
 }
 
-void StripeRegistry::retire(const std::string& kind, std::uint64_t token) {
+void StripeRegistry::retire(const std::string& kind, const StripeKey& key) {
   std::lock_guard lock(mu_);
   Tokens& t = kinds_[kind];
-  t.live.erase(token);
-  if (t.retired.insert(token).second) {
-    t.retired_order.push_back(token);
+  t.live.erase(key);
+  if (t.retired.insert(key).second) {
+    t.retired_order.push_back(key);
     if (t.retired_order.size() > 4096) {
       t.retired.erase(t.retired_order.front());
       t.retired_order.pop_front();
@@ -42,18 +42,18 @@ void StripeRegistry::retire(const std::string& kind, std::uint64_t token) {
   cv_.notify_all();
 }
 
-std::shared_ptr<StripedCall> StripeRegistry::attach(const std::string& kind, std::uint64_t token, int s,
+std::shared_ptr<StripedCall> StripeRegistry::attach(const std::string& kind, const StripeKey& key, int s,
                                                     transport::Connection* conn, int timeout_ms,
                                                     const std::atomic<bool>& stopping, std::string& why) {
   std::unique_lock lock(mu_);
   Tokens& t = kinds_[kind];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    if (t.retired.count(token)) {
+    if (t.retired.count(key)) {
       why = "the call of this JOIN has ended";
       return nullptr;
     }
-    auto it = t.live.find(token);
+    auto it = t.live.find(key);
     if (it != t.live.end()) {
       std::shared_ptr<StripedCall> call = it->second.lock();
       if (!call) {
@@ -81,22 +81,22 @@ std::shared_ptr<StripedCall> StripeRegistry::attach(const std::string& kind, std
   }
 }
 
-StripedCallOwner::StripedCallOwner(StripeRegistry& registry, std::string kind, std::uint64_t token,
+StripedCallOwner::StripedCallOwner(StripeRegistry& registry, std::string kind, StripeKey key,
                                    std::shared_ptr<StripedCall> call, transport::Connection& primary)
-    : registry_(registry), kind_(std::move(kind)), token_(token), call_(std::move(call)), primary_(primary) {
-  registered_ = registry_.add(kind_, token_, call_);
+    : registry_(registry), kind_(std::move(kind)), key_(std::move(key)), call_(std::move(call)), primary_(primary) {
+  registered_ = registry_.add(kind_, key_, call_);
 }
 
 StripedCallOwner::~StripedCallOwner() {
   if (!registered_) return;
-  registry_.retire(kind_, token_);
+  registry_.retire(kind_, key_);
   std::unique_lock lock(call_->mu);
   if (!ended_) call_->fail_all(&primary_);
   call_->cv.wait(lock, [&] { return call_->finished == call_->joined(); });
 }
 
 void StripedCallOwner::retire() {
-  if (registered_) registry_.retire(kind_, token_);
+  if (registered_) registry_.retire(kind_, key_);
 }
 
 bool serve_joined_stripe(const std::shared_ptr<StripedCall>& call, int s, transport::Connection& conn) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages.h"
 #include "transport/transport.h"
 
 namespace rcpu::server {
@@ -74,25 +75,34 @@ bool StripedCall::wait_for_stripes(std::unique_lock<std::mutex>& lock, int timeo
   return true;
 }
 
+// A striped call's name in the registry: the client that registered it (Session::client_identity:
+// who authenticated, and which process) and its token. A JOIN finds a call only under its own
+// client's identity, so a connection of anyone else that learned the token finds nothing.
+struct StripeKey {
+  std::string client;
+  protocol::CallToken token;
+  auto operator<=>(const StripeKey&) const = default;
+};
+
 // Striped calls waiting for, or running with, their other connections, by kind (CallKind::name)
-// and token: each kind's tokens are its own.
+// and key: each kind's tokens are its own.
 class StripeRegistry {
  public:
   // The primary registers its call before anything else can fail. False: the token is in use (or
   // was, recently).
-  bool add(const std::string& kind, std::uint64_t token, std::shared_ptr<StripedCall> call);
+  bool add(const std::string& kind, const StripeKey& key, std::shared_ptr<StripedCall> call);
   // No more stripes may attach (the call ended, or was refused).
-  void retire(const std::string& kind, std::uint64_t token);
+  void retire(const std::string& kind, const StripeKey& key);
   // A JOIN: waits up to timeout_ms for the call to be registered; attaches `conn` as stripe `s`.
   // Returns null with `why` set when the token is unknown, retired, the stripe is invalid or taken.
-  std::shared_ptr<StripedCall> attach(const std::string& kind, std::uint64_t token, int s, transport::Connection* conn,
+  std::shared_ptr<StripedCall> attach(const std::string& kind, const StripeKey& key, int s, transport::Connection* conn,
                                       int timeout_ms, const std::atomic<bool>& stopping, std::string& why);
 
  private:
   struct Tokens {
-    std::map<std::uint64_t, std::weak_ptr<StripedCall>> live;
-    std::set<std::uint64_t> retired;
-    std::deque<std::uint64_t> retired_order;  // bounded: the oldest are forgotten
+    std::map<StripeKey, std::weak_ptr<StripedCall>> live;
+    std::set<StripeKey> retired;
+    std::deque<StripeKey> retired_order;  // bounded: the oldest are forgotten
   };
   std::mutex mu_;
   std::condition_variable cv_;
@@ -104,7 +114,7 @@ class StripeRegistry {
 // end, and waits until every joined stripe is over: they use the primary's buffers.
 class StripedCallOwner {
  public:
-  StripedCallOwner(StripeRegistry& registry, std::string kind, std::uint64_t token, std::shared_ptr<StripedCall> call,
+  StripedCallOwner(StripeRegistry& registry, std::string kind, StripeKey key, std::shared_ptr<StripedCall> call,
                    transport::Connection& primary);
   ~StripedCallOwner();
   StripedCallOwner(const StripedCallOwner&) = delete;
@@ -120,7 +130,7 @@ class StripedCallOwner {
  private:
   StripeRegistry& registry_;
   const std::string kind_;
-  const std::uint64_t token_;
+  const StripeKey key_;
   std::shared_ptr<StripedCall> call_;
   transport::Connection& primary_;
   bool registered_ = false;

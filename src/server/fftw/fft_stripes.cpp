@@ -111,7 +111,7 @@ std::optional<FftFatal> serve_striped_fft(Session& session, FftSessionState& sta
   // for a call that will not come. This thread returns only once every joined stripe is over:
   // they read and write this session's buffers.
   auto call = std::make_shared<FftStripedCall>(int(sreq.stripes), conn);
-  StripedCallOwner owner(ctx.stripes, kName, sreq.token, call, conn);
+  StripedCallOwner owner(ctx.stripes, kName, StripeKey{session.client_identity(), sreq.token}, call, conn);
   if (!owner.registered()) return FftFatal{ErrorCode::bad_request, "striped FFT: call token already in use"};
 
   if (auto err = check_fft_request(h.opcode, req, ctx.options.max_request_bytes)) {

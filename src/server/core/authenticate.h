@@ -1,0 +1,34 @@
+// The authentication step of rcpud's handshake (docs/security.md, docs/protocol.md
+// "Authentication"): after HELLO, before anything is allocated for the client. With a shared key
+// the server answers AUTH_CHALLENGE (its nonce and proof) and checks the client's AUTH_PROOF; with
+// AuthMethod::none only an --insecure server accepts the client.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/frame.h"
+#include "protocol/messages.h"
+#include "security/key_file.h"
+#include "transport/transport.h"
+
+namespace rcpu::server {
+
+struct AuthOutcome {
+  std::optional<std::string> principal;  // who proved themselves ("key:<id>", "anonymous"); empty: refused
+  std::string why;                       // the refusal, said to the client and logged
+};
+
+// Authenticates the client whose HELLO is `hello` (frame `h`) against `keys`. Exchanges the
+// handshake's remaining frames on `conn`; transport errors pass through.
+AuthOutcome authenticate_client(transport::Connection& conn, const protocol::FrameHeader& h,
+                                const protocol::Hello& hello, const std::vector<security::SharedKey>& keys,
+                                bool insecure);
+
+// The keys rcpud accepts, from --key-file (each file may hold several), else from the default
+// places (security::default_key_paths()). Throws std::runtime_error saying what to do when there
+// is none and the server is not --insecure.
+std::vector<security::SharedKey> load_server_keys(const std::vector<std::string>& key_files, bool insecure);
+
+}  // namespace rcpu::server
