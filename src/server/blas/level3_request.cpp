@@ -1,7 +1,5 @@
 #include "server/blas/level3_request.h"
 
-#include <cstring>
-
 #include "common/level3.h"
 #include "protocol/level3_request.h"
 #include "server/core/stop_and_wait.h"
@@ -16,8 +14,6 @@ void serve_level3_request(Session& session, const FrameHeader& h) {
   StopAndWaitCall call(session, h, req.operands);
   if (auto err = check_level3_request(h.opcode, req)) return call.reject(ErrorCode::bad_request, *err);
   if (!call.within_request_limit() || !call.borrow_buffers()) return;
-  for (const OperandDesc& d : req.operands)
-    if (d.role == Role::out) std::memset(call.buffer(d.index), 0, d.bytes());  // C not sent (beta == 0)
   call.receive_inputs();
 
   const Level3Args args = level3_packed(req.args);

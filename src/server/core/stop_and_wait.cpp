@@ -1,6 +1,7 @@
 #include "server/core/stop_and_wait.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "protocol/level3_request.h"
@@ -67,6 +68,11 @@ bool StopAndWaitCall::borrow_buffers(std::uint64_t min_bytes) {
     return false;
   }
   for (const OperandDesc& d : ops_) buf_[d.index] = cache.get(d.index);
+  // Pooled buffers hold what an earlier call of any session left. An output the backend does not
+  // write in full (the other triangle of a rank-k update, LAPACK outputs when INFO < 0) must not
+  // carry that back: every output-only operand starts as zeros. Inputs are overwritten whole.
+  for (const OperandDesc& d : ops_)
+    if (d.role == Role::out) std::memset(buf_[d.index], 0, d.bytes());
   return true;
 }
 

@@ -53,7 +53,8 @@ class StopAndWaitCall {
   // Whether the operands are within --max-request-bytes; else rejects (over_limit).
   bool within_request_limit();
   // Borrows a buffer for each operand from the server's pool (Session::buffers), at least
-  // max(bytes, element size, min_bytes); false (rejected: out_of_memory) when memory is refused.
+  // max(bytes, element size, min_bytes), output-only ones cleared to zeros (nothing another call
+  // left there may leave the server); false (rejected: out_of_memory) when memory is refused.
   bool borrow_buffers(std::uint64_t min_bytes = 0);
   // Operand `index` lives in the kind's own buffer instead.
   void use_buffer(int index, std::uint8_t* p) { buf_.at(std::size_t(index)) = p; }
