@@ -20,8 +20,11 @@ NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
 echo "GPUs: $NGPU"
 
 echo "== build ($BUILD)"
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRCPU_WITH_CUDA=ON > "$OUT/build.log" 2>&1 &&
+source scripts/gpu_openssl.sh
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRCPU_WITH_CUDA=ON "${CMAKE_OPENSSL_ARGS[@]}" > "$OUT/build.log" 2>&1 &&
   cmake --build "$BUILD" -j"$(nproc)" >> "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+# Every rcpud and client below shares the build's throw-away test key (docs/security.md).
+export RCPU_KEY_FILE=${RCPU_KEY_FILE:-$PWD/$BUILD/test-key}
 
 echo "== cuda_placement"
 ctest --test-dir "$BUILD" -R 'cuda_placement' --output-on-failure > "$OUT/cuda_placement.log" 2>&1

@@ -18,11 +18,14 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu
 cat "$OUT/gpu.txt"
 
 echo "== build ($BUILD)"
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRCPU_WITH_CUDA=ON > "$OUT/build.log" 2>&1 &&
+source scripts/gpu_openssl.sh
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRCPU_WITH_CUDA=ON "${CMAKE_OPENSSL_ARGS[@]}" > "$OUT/build.log" 2>&1 &&
   cmake --build "$BUILD" -j"$(nproc)" >> "$OUT/build.log" 2>&1
 rc=$?
 tail -3 "$OUT/build.log"
 [ $rc -eq 0 ] || { grep -E 'error|Error' "$OUT/build.log" | head -30; exit 1; }
+# Every rcpud and client below shares the build's throw-away test key (docs/security.md).
+export RCPU_KEY_FILE=${RCPU_KEY_FILE:-$PWD/$BUILD/test-key}
 
 echo "== gpu tests"
 ctest --test-dir "$BUILD" -L gpu -j1 --output-on-failure > "$OUT/gpu-tests.log" 2>&1
