@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -105,8 +105,7 @@ std::vector<SharedKey> load_key_file(const std::string& path) {
     const std::string where = "key file " + path + " line " + std::to_string(number);
     if (!(fields >> hex) || (fields >> extra))
       throw KeyFileError(where + ": expected \"<key id> <64 hex digits>\" (rcpu keygen writes one)");
-    if (!valid_key_id(id))
-      throw KeyFileError(where + ": a key id is 1 to 64 of A-Z a-z 0-9 . _ -");
+    if (!valid_key_id(id)) throw KeyFileError(where + ": a key id is 1 to 64 of A-Z a-z 0-9 . _ -");
     const std::optional<std::string> secret = from_hex(hex);
     if (!secret || secret->size() != kKeyBytes)
       throw KeyFileError(where + ": the key must be 64 hex digits (256 bits)");
@@ -121,7 +120,11 @@ std::vector<SharedKey> load_key_file(const std::string& path) {
 std::string key_file_line(const SharedKey& key) { return key.id + " " + to_hex(key.secret) + "\n"; }
 
 SharedKey write_new_key_file(const std::string& path, std::string id, bool replace) {
-  if (id.empty()) id = "k" + to_hex(random_string(4));
+  if (id.empty()) {
+    std::string fresh(1, 'k');  // built apart and moved in: GCC 12's -Wrestrict misfires on "k" + ...
+    fresh += to_hex(random_string(4));
+    id = std::move(fresh);
+  }
   if (!valid_key_id(id)) throw KeyFileError("key id '" + id + "': a key id is 1 to 64 of A-Z a-z 0-9 . _ -");
   const SharedKey key{id, random_string(kKeyBytes)};
   make_parent_folders(path);
@@ -131,8 +134,8 @@ SharedKey write_new_key_file(const std::string& path, std::string id, bool repla
   ::unlink(tmp.c_str());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw KeyFileError("cannot create " + tmp + ": " + std::strerror(errno));
-  const std::string text = "# rcpu shared key: give this file to rcpud (--key-file) and its clients (RCPU_KEY_FILE)\n" +
-                           key_file_line(key);
+  const std::string text =
+      "# rcpu shared key: give this file to rcpud (--key-file) and its clients (RCPU_KEY_FILE)\n" + key_file_line(key);
   const bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!written) {

@@ -55,6 +55,7 @@ class EmulatedLink final : public Connection {
   void send_vec(const iovec* iov, std::size_t count) override;
   void recv_exact(void* data, std::size_t size) override;
   void set_timeouts(int read_ms, int write_ms) override { inner_->set_timeouts(read_ms, write_ms); }
+  void set_read_deadline(int ms) override { inner_->set_read_deadline(ms); }
   bool readable_or_closed() override { return inner_->readable_or_closed(); }
   void shutdown() override { inner_->shutdown(); }
   void hang_up(int drain_ms) override { inner_->hang_up(drain_ms); }

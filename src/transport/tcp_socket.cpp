@@ -101,6 +101,7 @@ class TcpConnection final : public Connection {
   void recv_exact(void* data, std::size_t size) override {
     char* p = static_cast<char*>(data);
     while (size > 0) {
+      if (has_deadline_) wait_readable_before_deadline();
       const ssize_t n = ::recv(fd_, p, size, 0);
       if (n == 0) throw TransportError(Kind::closed, "connection to " + peer_ + " closed by peer");
       if (n < 0) {
@@ -119,6 +120,11 @@ class TcpConnection final : public Connection {
     const timeval r = to_timeval(read_ms), w = to_timeval(write_ms);
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r);
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &w, sizeof w);
+  }
+
+  void set_read_deadline(int ms) override {
+    has_deadline_ = ms > 0;
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   }
 
   bool readable_or_closed() override {
@@ -159,6 +165,24 @@ class TcpConnection final : public Connection {
   std::string peer() const override { return peer_; }
 
  private:
+  // Blocks until the socket is readable (or closed) or the read deadline passes (then throws).
+  void wait_readable_before_deadline() {
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd pfd{fd_.load(), POLLIN | POLLRDHUP, 0};
+      const int r = ::poll(&pfd, 1, int(std::min<std::int64_t>(left.count(), INT_MAX)));
+      if (r > 0) return;
+      if (r < 0 && errno != EINTR) {
+        const int err = errno;
+        fail(kind_of(err), "receive from " + peer_, err);
+      }
+    }
+    throw TransportError(Kind::timeout, "receive from " + peer_ + ": no complete message within the time allowed");
+  }
+  bool has_deadline_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
   std::atomic<int> fd_;  // atomic: the server's stop() may shut it down from another thread
   std::string peer_;
 };

@@ -44,6 +44,10 @@ class Connection {
 
   // Time-outs for any single read or write making no progress; 0 = wait forever.
   virtual void set_timeouts(int read_ms, int write_ms) = 0;
+  // Every read from now on must be complete within `ms` of now, however the bytes trickle in
+  // (TransportError::Kind::timeout after that); 0 clears it. A per-read time-out restarts with
+  // every byte, so a peer sending one byte at a time would hold the reader forever without this.
+  virtual void set_read_deadline(int ms) = 0;
   // True when the stream has data waiting or the peer has gone: an idle pooled connection that
   // reports this is stale. Never blocks.
   virtual bool readable_or_closed() = 0;

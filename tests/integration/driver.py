@@ -20,6 +20,11 @@ Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first 
               another client's identity is refused, a client with a bad key computes locally, a
               client refuses a server that cannot prove the key, and good clients are served throughout
 
+  slow        peers that trickle the handshake a byte at a time are dropped at the handshake time-out
+              (not kept alive by each byte), sessions silent between requests are closed at the idle
+              time-out so they cannot hold every slot, and a client whose pooled connection was
+              closed that way simply opens a new one
+
 Servers use the shared key of RCPU_KEY_FILE (the build's throw-away test key).
 
 Every process started here is reaped with a time-out.
@@ -688,8 +693,13 @@ def check_torn_tiles(bin_dir, **server_env):
             starts = [int(m) for x in recs if x.get("why", "").startswith("fallback for the columns")
                       for m in re.findall(r"\[(\d+),", x["why"])[:1]]
             check(len(starts) >= 20, "torn tiles, RCPU_STREAMS=%s: %d calls finished locally" % (streams, len(starts)))
-            check(any(c % 7 for c in starts), "torn tiles, RCPU_STREAMS=%s: the whole columns of a torn tile were "
-                  "kept (first columns left to run: %s)" % (streams, sorted(set(starts))))
+            # On one connection the torn tile is the first thing lost, so the first column left to
+            # run is inside it. Over three, the tear ends every stripe of the call, and tiles still in
+            # flight on the others may be lost before it: the first column left may then be at a
+            # panel's start, and only the exact results above show the torn column was restored.
+            if streams == "1":
+                check(any(c % 7 for c in starts), "torn tiles, RCPU_STREAMS=1: the whole columns of a torn tile "
+                      "were kept (first columns left to run: %s)" % sorted(set(starts)))
         check(srv.alive(), "server still running after every torn tile")
     finally:
         status = srv.stop()
@@ -934,7 +944,48 @@ def scenario_auth(bin_dir):
           "rcpud counted %d failed authentications, %s served, nothing else (%r)" % (refusals, served, counts))
 
 
+def scenario_slow(bin_dir):
+    h = table_hash(bin_dir)
+    key = Key.load()
+    srv = Server(bin_dir, "--handshake-timeout", "1", "--idle-timeout", "1", "--max-sessions", "3")
+    try:
+        hello = shared_key_hello(h, key, os.urandom(32), os.urandom(16))
+        tricklers = [Raw(srv.port) for _ in range(20)]
+        t0 = time.time()
+        for i in range(12):  # one byte of the HELLO every 0.2 s: each byte came well within a second
+            for c in tricklers:
+                c.send(hello[i:i + 1])
+            time.sleep(0.2)
+        closed = sum(c.closed_after(0.5) for c in tricklers)
+        check(closed == len(tricklers), "20 connections trickling their HELLO: all dropped at the 1 s handshake "
+              "time-out though each byte came in 0.2 s (%d of 20, %.1f s)" % (closed, time.time() - t0))
+        good_client(bin_dir, srv, threads=1, iters=2)
+
+        silent = [Raw(srv.port) for _ in range(3)]
+        for c in silent:
+            c.handshake(h, key)
+        extra = Raw(srv.port)
+        r = extra.hello(h, key)
+        check(r[0] == "error" and r[1] == ERR_BUSY, "three silent sessions fill --max-sessions 3: busy (%r)" % (r,))
+        closed = sum(c.closed_after(3) for c in silent)
+        check(closed == 3, "silent sessions closed at the 1 s idle time-out (%d of 3)" % closed)
+        time.sleep(0.2)  # let the server count them out
+        late = Raw(srv.port)
+        r = late.hello(h, key)
+        check(r[0] == "frame" and r[1] == HELLO_OK, "then a new client gets a session (%r)" % (r,))
+        late.close()
+
+        r = run_client(bin_dir, "127.0.0.1:%d" % srv.port, "gaps", 3, 1.5)
+        check(r.returncode == 0, "calls 1.5 s apart all run remotely, past the idle time-out (%s%s)"
+              % (r.stdout.strip(), r.stderr.strip()))
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+
+
 SCENARIOS = {
+    "slow": scenario_slow,
     "auth": scenario_auth,
     "multidev": scenario_multidev,
     "tiled": scenario_tiled,

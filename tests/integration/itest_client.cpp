@@ -10,6 +10,9 @@
 //                              be "unavailable" at once
 //   refused                    no server: "unavailable" quickly, then at once (back-off)
 //   limit                      a request over the server's --max-request-bytes fails, a small one works
+//   gaps N SECONDS             N small calls SECONDS apart (longer than the server's idle time-out):
+//                              every one must run remotely, on a fresh connection where the server
+//                              closed the idle one
 //   unavailable TEXT           the server cannot be used (e.g. it fails to prove the client's key): a
 //                              call is "unavailable" with TEXT in its cause and leaves C unchanged
 // Exit status 0 = as expected; anything else prints why.
@@ -184,6 +187,20 @@ int limit() {
   return err.empty() ? 0 : 1;
 }
 
+int gaps(int calls, double seconds) {
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < calls; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    const std::string err = one_call(L3Family::gemm, Dtype::d, rng, 40);
+    if (!err.empty()) {
+      std::printf("call %d: %s\n", i, err.c_str());
+      return 1;
+    }
+  }
+  std::printf("ok %d calls %.1f s apart\n", calls, seconds);
+  return 0;
+}
+
 int unavailable(const std::string& text) {
   const Level3Args x = square_dgemm(8, 1);
   std::vector<double> a(64, 1), b(64, 2), c(64, 7);
@@ -209,6 +226,8 @@ int main(int argc, char** argv) {
   if (mode == "refused") return refused();
   if (mode == "limit") return limit();
   if (mode == "unavailable" && argc > 2) return unavailable(argv[2]);
-  std::fprintf(stderr, "usage: itest_client hash|check T I SEED|bigcall N BETA|refused|limit|unavailable TEXT\n");
+  if (mode == "gaps" && argc > 3) return gaps(int(arg(2, 3)), std::atof(argv[3]));
+  std::fprintf(
+      stderr, "usage: itest_client hash|check T I SEED|bigcall N BETA|refused|limit|gaps N SECONDS|unavailable TEXT\n");
   return 2;
 }

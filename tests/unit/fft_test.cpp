@@ -376,16 +376,18 @@ class AsyncFftBackend final : public backend::Backend {
     }
     void wait_output(std::uint64_t offset, std::uint64_t bytes) override {
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] {
-        if (failed) return true;
+      auto complete = [&] {
         std::uint64_t covered = 0;  // handed-back pieces never overlap
         for (const auto& [a, b] : done) {
           const std::uint64_t lo = std::max(a, offset), hi = std::min(b, offset + bytes);
           if (hi > lo) covered += hi - lo;
         }
         return covered == bytes;
-      });
-      if (failed) throw backend::BackendError("device failed late");
+      };
+      cv.wait(lock, [&] { return failed || complete(); });
+      // A range handed back before the failure is good, however late its reader looks: only the
+      // pieces that never came fail.
+      if (!complete()) throw backend::BackendError("device failed late");
     }
     void hand_back(std::vector<backend::FftRange> readers) {
       constexpr std::uint64_t kPiece = 1 << 20;

@@ -625,7 +625,7 @@ TEST(Placement, FailingDeviceFailsTheCall) {
 TEST(Placement, MeasuredRatesFollowSlowdown) {
   std::vector<std::unique_ptr<Backend>> v;
   v.push_back(backend::make_cpu_backend({}));
-  v.push_back(make_slowed_backend(backend::make_cpu_backend({}), 4.0));
+  v.push_back(make_slowed_backend(backend::make_cpu_backend({}), 10.0));
   Options o;
   o.split_min_flops = 0;
   o.split_min_cols = 1;

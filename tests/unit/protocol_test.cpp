@@ -40,6 +40,7 @@ class MemoryConnection : public transport::Connection {
     pos += n;
   }
   void set_timeouts(int, int) override {}
+  void set_read_deadline(int) override {}  // never blocks
   bool readable_or_closed() override { return pos < bytes.size(); }
   void shutdown() override {}
   void hang_up(int) override {}

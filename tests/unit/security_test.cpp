@@ -97,9 +97,9 @@ TEST(Random, BytesDifferEachTime) {
 
 TEST(KeyFile, ParsesIdsKeysAndComments) {
   TempDir d;
-  const std::string p = d.write("key", "# rotation in progress\nnew " + kHexKey + "\n\nold  " +
-                                           std::string(64, 'f') + "  # until Friday\n",
-                                0600);
+  const std::string p = d.write(
+      "key", "# rotation in progress\nnew " + kHexKey + "\n\nold  " + std::string(64, 'f') + "  # until Friday\n",
+      0600);
   const std::vector<security::SharedKey> keys = security::load_key_file(p);
   ASSERT_EQ(keys.size(), 2u);
   EXPECT_EQ(keys[0].id, "new");
@@ -126,11 +126,11 @@ TEST(KeyFile, RefusesFilesOthersCanReadOrChange) {
 TEST(KeyFile, RefusesWhatIsNotAKeyFile) {
   TempDir d;
   const std::vector<std::string> bad = {
-      "",                                  // no key
-      "k " + kHexKey.substr(2) + "\n",     // 62 digits
-      "k " + kHexKey + "00\n",             // 66 digits
-      "k " + std::string(64, 'g') + "\n",  // not hex
-      "bad/id " + kHexKey + "\n",          // id with a slash
+      "",                                        // no key
+      "k " + kHexKey.substr(2) + "\n",           // 62 digits
+      "k " + kHexKey + "00\n",                   // 66 digits
+      "k " + std::string(64, 'g') + "\n",        // not hex
+      "bad/id " + kHexKey + "\n",                // id with a slash
       "k " + kHexKey + "\nk " + kHexKey + "\n",  // the same id twice
       kHexKey + "\n",                            // no id
   };
@@ -299,8 +299,8 @@ TEST(StripeRegistry, AJoinFindsOnlyItsOwnClientsCall) {
   ASSERT_TRUE(registry.add("level3", {"key:k/victim", token}, call));
   std::string why_thief, why_unknown;
   EXPECT_FALSE(registry.attach("level3", {"key:k/thief", token}, 1, none, 50, stopping, why_thief));
-  EXPECT_FALSE(registry.attach("level3", {"key:k/victim", {token.hi, token.lo ^ 1}}, 1, none, 50, stopping,
-                               why_unknown));
+  EXPECT_FALSE(
+      registry.attach("level3", {"key:k/victim", {token.hi, token.lo ^ 1}}, 1, none, 50, stopping, why_unknown));
   EXPECT_EQ(why_thief, why_unknown);  // the refusal tells the thief nothing
   std::string why;
   EXPECT_EQ(registry.attach("level3", {"key:k/victim", token}, 1, none, 50, stopping, why), call) << why;

@@ -54,12 +54,22 @@ TEST(ServerOptions, DefaultsAndValues) {
   EXPECT_EQ(r.options->max_memory_bytes, 512ull << 20);
   EXPECT_EQ(r.options->max_sessions, 3);
   EXPECT_TRUE(r.options->insecure);
+  EXPECT_EQ(parse({}).options->handshake_timeout_ms, 10000);
+  EXPECT_EQ(parse({}).options->idle_timeout_ms, 120000);
+  r = parse({"--handshake-timeout", "0.5", "--idle-timeout", "30", "--key-file", "a", "--key-file", "b"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_EQ(r.options->handshake_timeout_ms, 500);
+  EXPECT_EQ(r.options->idle_timeout_ms, 30000);
+  EXPECT_EQ(r.options->key_files, (std::vector<std::string>{"a", "b"}));
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"--backend", "gpu"},
                                                                             {"--listen", "nowhere"},
                                                                             {"--max-sessions", "0"},
                                                                             {"--devices", "a"},
                                                                             {"--max-request-bytes", "12Q"},
                                                                             {"--bogus"},
+                                                                            {"--idle-timeout", "0"},
+                                                                            {"--handshake-timeout", "x"},
+                                                                            {"--key-file", ""},
                                                                             {"extra"}}) {
     auto b = parse(bad);
     EXPECT_FALSE(b.options) << bad[0];

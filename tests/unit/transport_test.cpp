@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -205,6 +206,48 @@ TEST(Tcp, LargeTransferBothWays) {
   EXPECT_TRUE(back == big);
 }
 
+// A per-read time-out restarts with every byte; a deadline does not: a peer trickling one byte
+// every 20 ms cannot keep a 100-byte read going past the 150 ms deadline.
+TEST(Tcp, ReadDeadlineHoldsAgainstATrickle) {
+  Pair p;
+  p.client->set_timeouts(100, 100);
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    for (int i = 0; i < 100 && !stop; ++i) {
+      const char b = 'x';
+      try {
+        p.server->send_all(&b, 1);
+      } catch (const TransportError&) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  p.client->set_read_deadline(150);
+  char buf[100];
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    p.client->recv_exact(buf, sizeof buf);
+    ADD_FAILURE() << "100 bytes arrived within the deadline";
+  } catch (const TransportError& e) {
+    EXPECT_EQ(e.kind, Kind::timeout) << e.what();
+  }
+  // Well before the two seconds the trickle would take to deliver all 100 bytes.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  stop = true;
+  trickle.join();
+  // Cleared, reads wait on the per-read time-out alone again.
+  p.client->set_read_deadline(0);
+  const char b = 'y';
+  p.server->send_all(&b, 1);
+  char got = 0;
+  for (;;) {  // skip what the trickle left
+    p.client->recv_exact(&got, 1);
+    if (got == 'y') break;
+  }
+  EXPECT_EQ(got, 'y');
+}
+
 TEST(Tcp, ReadTimeoutAndEof) {
   Pair p;
   p.client->set_timeouts(100, 100);
@@ -301,6 +344,7 @@ class RecordingConnection final : public Connection {
   void set_timeouts(int read_ms, int write_ms) override {
     calls.push_back("set_timeouts " + std::to_string(read_ms) + " " + std::to_string(write_ms));
   }
+  void set_read_deadline(int ms) override { calls.push_back("set_read_deadline " + std::to_string(ms)); }
   bool readable_or_closed() override {
     calls.push_back("readable_or_closed");
     return true;
@@ -371,13 +415,14 @@ TEST(EmulatedLink, PassesEverythingElseThrough) {
   Pacer send(kNoWait), recv(kNoWait);
   EmulatedLink link(std::move(inner), send, recv);
   link.set_timeouts(5, 6);
+  link.set_read_deadline(8);
   EXPECT_TRUE(link.readable_or_closed());
   link.shutdown();
   link.hang_up(7);
   link.abandon();
   EXPECT_EQ(link.peer(), "recorded:1");
-  EXPECT_EQ(rec.calls,
-            (std::vector<std::string>{"set_timeouts 5 6", "readable_or_closed", "shutdown", "hang_up 7", "abandon"}));
+  EXPECT_EQ(rec.calls, (std::vector<std::string>{"set_timeouts 5 6", "set_read_deadline 8", "readable_or_closed",
+                                                 "shutdown", "hang_up 7", "abandon"}));
   EXPECT_EQ(send.bytes_taken() + recv.bytes_taken(), 0u);
 }
 

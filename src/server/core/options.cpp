@@ -26,6 +26,8 @@ const char* kUsageTail =
     "  --max-request-bytes SIZE   operand bytes one request may carry (default 32G)\n"
     "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
+    "  --handshake-timeout SEC    a connection must be through the handshake within SEC (default 10)\n"
+    "  --idle-timeout SEC         a session silent between requests for SEC is closed (default 120)\n"
     "  --key-file FILE            shared keys clients must prove they hold (repeatable; default\n"
     "                             $RCPU_KEY_FILE, else ~/.config/rcpu/key, else /etc/rcpu/key;\n"
     "                             'rcpu keygen' writes one)\n"
@@ -119,7 +121,9 @@ ParseResult parse_options(int argc, char** argv) {
     kSplitMinCols,
     kSplitMinFftBytes,
     kPanelTimeline,
-    kKeyFile
+    kKeyFile,
+    kHandshakeTimeout,
+    kIdleTimeout
   };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
@@ -130,6 +134,8 @@ ParseResult parse_options(int argc, char** argv) {
       {"max-sessions", required_argument, nullptr, kMaxSessions},
       {"insecure", no_argument, nullptr, kInsecure},
       {"key-file", required_argument, nullptr, kKeyFile},
+      {"handshake-timeout", required_argument, nullptr, kHandshakeTimeout},
+      {"idle-timeout", required_argument, nullptr, kIdleTimeout},
       {"virtual-devices", required_argument, nullptr, kVirtualDevices},
       {"device-rates", required_argument, nullptr, kDeviceRates},
       {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
@@ -195,6 +201,16 @@ ParseResult parse_options(int argc, char** argv) {
       case kInsecure:
         o.insecure = true;
         break;
+      case kHandshakeTimeout:
+      case kIdleTimeout: {
+        char* end = nullptr;
+        const double v = std::strtod(arg.c_str(), &end);
+        const char* name = c == kHandshakeTimeout ? "--handshake-timeout" : "--idle-timeout";
+        if (end == arg.c_str() || *end || !(v >= 0.01) || v > 86400)
+          return bad(std::string(name) + " wants seconds from 0.01 to 86400");
+        (c == kHandshakeTimeout ? o.handshake_timeout_ms : o.idle_timeout_ms) = int(v * 1000);
+        break;
+      }
       case kKeyFile:
         if (arg.empty()) return bad("--key-file wants a file name");
         o.key_files.push_back(arg);

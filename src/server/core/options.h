@@ -27,8 +27,9 @@ struct ServerOptions {
   // clients that do not authenticate (with keys given, those that do are still checked).
   std::vector<std::string> key_files;
   bool insecure = false;
-  int handshake_timeout_ms = 10000;  // a connection that does not say HELLO in time is dropped
+  int handshake_timeout_ms = 10000;  // a connection not through the handshake in time is dropped
   int io_timeout_ms = 120000;        // inside a request: no progress for this long = dead client
+  int idle_timeout_ms = 120000;      // between requests: a session silent for this long is closed
   std::string panel_timeline;        // append one JSON line per tiled call here (server/blas/panel_timeline.h)
 };
 

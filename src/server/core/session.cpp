@@ -62,10 +62,17 @@ void Session::run() noexcept {
 
 void Session::serve() {
   conn_.set_timeouts(ctx_.options.handshake_timeout_ms, ctx_.options.io_timeout_ms);
+  // The whole handshake within the time-out, however slowly its bytes trickle in.
+  conn_.set_read_deadline(ctx_.options.handshake_timeout_ms);
   if (!handshake()) return;
   for (;;) {
-    conn_.set_timeouts(0, ctx_.options.io_timeout_ms);  // idle between calls: a pooled connection
+    // Idle between calls (a pooled connection): the next frame header, whole, within the idle
+    // time-out, or the session ends and its slot goes to someone else (the client's pool notices
+    // the closed connection and opens a new one when it needs it).
+    conn_.set_timeouts(0, ctx_.options.io_timeout_ms);
+    conn_.set_read_deadline(ctx_.options.idle_timeout_ms);
     const FrameHeader h = recv_header(conn_);
+    conn_.set_read_deadline(0);
     conn_.set_timeouts(ctx_.options.io_timeout_ms, ctx_.options.io_timeout_ms);
     if (h.kind == Kind::bye) return;
     if (h.kind == Kind::join) {
