@@ -4,8 +4,12 @@
 #include "client/lapack/lapack_remote.h"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "client/core/packed_copy.h"
@@ -27,6 +31,39 @@ std::uint64_t app_ld(const LapackSite& x, const LapackOperand& o, int j) {
 
 bool is_read(const OperandDesc& d) { return (d.role == Role::in || d.role == Role::inout) && d.bytes() != 0; }
 bool is_written(const OperandDesc& d) { return (d.role == Role::out || d.role == Role::inout) && d.bytes() != 0; }
+
+// What no LAPACK could have answered for these arguments, or nothing: a reply that says it is
+// treated as a failed call (run locally), never written into the application. The server is not
+// trusted with the application's memory: a pivot out of range would send its later dgetrs
+// reading and writing outside the matrix.
+std::optional<std::string> implausible(const LapackRoutine& rt, const LapackSite& x, const LapackOperand* ops,
+                                       const std::vector<std::unique_ptr<std::uint8_t[]>>& staging, std::int64_t info) {
+  std::int64_t largest = 1;
+  for (int i = 0; i < rt.ndims; ++i) largest = std::max(largest, x.args.dims[i]);
+  // LAPACK's positive INFO names a row, column or eigenvalue; the largest encoding (?syevd's
+  // i*(N+1)+j) stays below (N+1)^2.
+  if (info > (largest + 1) * (largest + 1) || info > std::numeric_limits<abi::blas_int>::max())
+    return "server reported an impossible info " + std::to_string(info);
+  for (int j = 0; j < rt.nops; ++j) {
+    const LapackOperand& o = ops[j];
+    if (!o.writes() || o.kind != ElemKind::I || !staging[std::size_t(j)]) continue;
+    // The integer outputs of the spec are pivot vectors: 1-based row numbers of operand 0.
+    const std::int64_t rows = ops[0].rows;
+    for (std::int64_t i = 0; i < o.rows * o.cols; ++i) {
+      std::int64_t v = 0;
+      if (o.elem == 4) {
+        std::int32_t v32;
+        std::memcpy(&v32, staging[std::size_t(j)].get() + i * 4, 4);
+        v = v32;
+      } else {
+        std::memcpy(&v, staging[std::size_t(j)].get() + i * 8, 8);
+      }
+      if (v < 1 || v > rows)
+        return "server reported pivot " + std::to_string(v) + " for a matrix of " + std::to_string(rows) + " rows";
+    }
+  }
+  return std::nullopt;
+}
 
 RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOperand* ops) {
   const LapackRequest req = make_lapack_request(rt, x.args);
@@ -63,6 +100,8 @@ RemoteResult run(const LapackRoutine& rt, const LapackSite& x, const LapackOpera
   RemoteResult r = run_stop_and_wait(std::move(*lease), call);
   if (r.status != RemoteStatus::ok) return r;
   if (info < 0) return remote_failure(RemoteStatus::failed, "server reported an argument error");
+  if (const std::optional<std::string> bad = implausible(rt, x, ops, staging, info))
+    return remote_failure(RemoteStatus::failed, *bad);
   if (info > 0 && rt.local_if_info) return remote_failure(RemoteStatus::rerun_local, "info > 0");
   for (const OperandDesc& d : req.operands) {
     if (!is_written(d)) continue;
