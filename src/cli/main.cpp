@@ -128,10 +128,13 @@ int cmd_config() {
        "/usr/lib/x86_64-linux-gnu/libfftw3.so.3 (opened in its own namespace)");
   show("RCPU_FFT_AUTO_MIN_FLOPS", std::to_string(c.fft_auto_min_flops), std::to_string(c.fft_auto_min_flops).c_str());
   show("RCPU_AUTH", std::getenv("RCPU_AUTH") ? std::getenv("RCPU_AUTH") : "", "shared-key if a key file is found");
+  show("RCPU_MUNGE_SOCKET", std::getenv("RCPU_MUNGE_SOCKET") ? std::getenv("RCPU_MUNGE_SOCKET") : "",
+       "libmunge's default (RCPU_AUTH=munge)");
   const rcpu::client::ClientCredentials cred = rcpu::client::read_client_credentials();
   const std::optional<std::string> key_path = rcpu::security::find_default_key_file();
   std::printf("%-20s %s\n", "key",
               !cred.error.empty() ? ("error: " + cred.error).c_str()
+              : cred.munge        ? "(none: a MUNGE credential instead)"
               : cred.key          ? ("'" + cred.key->id + "' from " + key_path.value_or("?")).c_str()
                                   : "(none: only an --insecure rcpud serves this client)");
   show("RCPU_TRACE", c.trace_path, "(off)");

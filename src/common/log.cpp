@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +16,10 @@ struct State {
   const char* component = "rcpu";
   Level level = Level::info;
   std::set<std::string> warned;
+  // The rate limit (set_rate_limit): a token bucket of lines.
+  double burst = 0, per_second = 0, tokens = 0;
+  std::chrono::steady_clock::time_point refilled{};
+  std::uint64_t suppressed = 0;
   State() {
     if (const char* env = std::getenv("RCPU_LOG")) {
       if (!std::strcmp(env, "debug"))
@@ -66,11 +72,43 @@ std::string printable(const std::string& text) {
   return out;
 }
 
+void set_rate_limit(double burst, double per_second) {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.burst = s.tokens = burst;
+  s.per_second = per_second;
+  s.refilled = std::chrono::steady_clock::now();
+}
+
+namespace {
+
+// Whether a line may go out now under the rate limit (mu held); says how many did not first.
+bool admit_line(State& s) {
+  if (s.burst <= 0) return true;
+  const auto now = std::chrono::steady_clock::now();
+  s.tokens = std::min(s.burst, s.tokens + std::chrono::duration<double>(now - s.refilled).count() * s.per_second);
+  s.refilled = now;
+  if (s.tokens < 1) {
+    ++s.suppressed;
+    return false;
+  }
+  s.tokens -= 1;
+  if (s.suppressed) {
+    std::fprintf(stderr, "%s: warning: %llu log lines suppressed (more than %g a second)\n", s.component,
+                 (unsigned long long)s.suppressed, s.per_second);
+    s.suppressed = 0;
+  }
+  return true;
+}
+
+}  // namespace
+
 void write(Level level, const std::string& message) {
   State& s = state();
   if (level < s.level) return;
   const std::string line = printable(message);
   std::lock_guard lock(s.mu);
+  if (!admit_line(s)) return;
   std::fprintf(stderr, "%s: %s: %s\n", s.component, level_name(level), line.c_str());
   std::fflush(stderr);
 }

@@ -21,6 +21,12 @@ inline void error(const std::string& m) { write(Level::error, m); }
 // line carries the prefix, the others follow as they are; control bytes inside a line are escaped.
 void info_lines(const std::string& report);
 
+// At most `burst` lines at once and `per_second` on average from then on (write and the helpers
+// above; info_lines, the program's own reports, is exempt); the count of the lines left out is
+// logged with the next line that goes out. Off (0) by default; rcpud turns it on, so a flood of
+// bad requests cannot fill its disk with log.
+void set_rate_limit(double burst, double per_second);
+
 // `text` with every control byte (below 0x20, and 0x7f) written as \xNN.
 std::string printable(const std::string& text);
 

@@ -48,6 +48,9 @@ std::optional<std::string> check_level3_request(std::uint32_t opcode, const Requ
   const Level3Args& a = request.args;
   if (a.family != family || a.dtype != dtype) return std::string("arguments do not describe ") + opcode_name(opcode);
   if (auto err = level3_validate(a)) return *err;
+  // A client computes these itself (its policy says "trivial"). Served, a 200-byte dgemm with
+  // k = 0 would make the server allocate, clear and send the whole of C.
+  if (level3_is_trivial(a)) return "nothing to compute (alpha = 0 or an empty dimension): the client runs it";
   const std::vector<OperandDesc> expected = level3_operands(a);
   if (request.operands.size() != expected.size())
     return "expected " + std::to_string(expected.size()) + " operands, got " + std::to_string(request.operands.size());

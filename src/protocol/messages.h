@@ -24,9 +24,9 @@ inline constexpr std::size_t kMaxOperands = 3;
 inline constexpr std::uint64_t kCapLevel3 = 1ull << 0;  // REQUEST of Level-3 BLAS calls
 inline constexpr std::uint64_t kCapTiles = 1ull << 1;   // tiled, pipelined requests (kFlagTiled)
 
-// none: only a server started with --insecure accepts it. shared_key: the handshake of
-// docs/protocol.md "Authentication" (security/handshake_proof.h).
-enum class AuthMethod : std::uint16_t { none = 0, shared_key = 1 };
+// none: only a server started with --insecure accepts it. shared_key, munge: the handshakes of
+// docs/protocol.md "Authentication" (security/handshake_proof.h, security/munge_credential.h).
+enum class AuthMethod : std::uint16_t { none = 0, shared_key = 1, munge = 2 };
 inline constexpr std::size_t kMaxNonceBytes = 64;
 
 // FNV-1a 64 of the generated opcode table text (rcpu::kOpcodeTable): both ends send/compare it so
@@ -59,8 +59,8 @@ void codec(Ar& ar, SharedKeyHello& m) {
   ar(bounded(m.key_id, kMaxNameBytes), bounded(m.nonce, kMaxNonceBytes));
 }
 
-// AUTH_CHALLENGE, the server's answer to a shared-key HELLO: its fresh nonce and its proof that it
-// holds the key. The client checks the proof before it says anything more.
+// AUTH_CHALLENGE, the server's answer to a shared-key or MUNGE HELLO: its fresh nonce and (shared
+// key) its proof that it holds the key, which the client checks before it says anything more.
 struct AuthChallenge {
   std::string nonce;
   std::string proof;
@@ -70,13 +70,14 @@ void codec(Ar& ar, AuthChallenge& m) {
   ar(bounded(m.nonce, kMaxNonceBytes), bounded(m.proof, kMaxNonceBytes));
 }
 
-// AUTH_PROOF: the client's proof; HELLO_OK (or ERROR auth_failed) follows.
+// AUTH_PROOF: the client's proof (shared key: its HMAC; MUNGE: its credential); HELLO_OK (or
+// ERROR auth_failed) follows.
 struct AuthProof {
   std::string proof;
 };
 template <class Ar>
 void codec(Ar& ar, AuthProof& m) {
-  ar(bounded(m.proof, kMaxNonceBytes));
+  ar(bounded(m.proof, kMaxAuthBytes));
 }
 
 // The name of a striped call that its other connections JOIN: 128 random bits from the client's

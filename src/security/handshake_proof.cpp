@@ -27,4 +27,10 @@ std::string client_proof(const SharedKey& key, const HandshakeTranscript& t) {
   return proof(key, "rcpu client proof v2", t);
 }
 
+std::string munge_payload(const std::string& server_nonce, const std::string& instance) {
+  std::string m("rcpu munge v2");
+  m += '\0';
+  return m + server_nonce + instance;
+}
+
 }  // namespace rcpu::security

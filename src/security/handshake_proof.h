@@ -26,4 +26,8 @@ struct HandshakeTranscript {
 std::string server_proof(const SharedKey& key, const HandshakeTranscript& t);
 std::string client_proof(const SharedKey& key, const HandshakeTranscript& t);
 
+// What a MUNGE credential of the handshake carries: the server's fresh nonce and the client's
+// instance, so a credential seen on the way to one server is worthless at another, or later.
+std::string munge_payload(const std::string& server_nonce, const std::string& instance);
+
 }  // namespace rcpu::security

@@ -26,6 +26,9 @@ void on_stop_signal(int sig) {
 int main(int argc, char** argv) {
   using namespace rcpu;
   log::set_component("rcpud");
+  // A flood of bad requests or refused handshakes must not fill the disk: 200 lines at once, then
+  // 20 a second (the count of those left out is logged).
+  log::set_rate_limit(200, 20);
 
   // Writes to a vanished client must fail with EPIPE, not kill the daemon (the transport also uses
   // MSG_NOSIGNAL; this covers anything else).
@@ -66,9 +69,13 @@ int main(int argc, char** argv) {
   if (opts.insecure)
     log::warn("--insecure: clients without a key are served unauthenticated; anyone who can reach " + srv->endpoint() +
               " can run work here");
-  if (!srv->key_ids().empty()) log::info("authentication: clients must prove they hold shared key " + srv->key_ids());
-  log::info("limits: " + std::to_string(opts.max_request_bytes) + " bytes per request, " +
-            std::to_string(opts.max_sessions) + " sessions");
+  if (!srv->key_ids().empty()) log::info("authentication: clients may prove they hold shared key " + srv->key_ids());
+  if (srv->auth().munge)
+    log::info("authentication: clients may present a MUNGE credential (socket " +
+              (opts.munge_socket.empty() ? std::string("libmunge's default") : opts.munge_socket) + ")");
+  log::info("limits: " + std::to_string(srv->options().max_request_bytes) + " bytes per request, " +
+            std::to_string(srv->options().max_memory_bytes) + " bytes in flight, " + std::to_string(opts.max_sessions) +
+            " sessions");
 
   std::thread signal_thread([&] {
     unsigned char sig = 0;

@@ -25,6 +25,11 @@ Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first 
               time-out so they cannot hold every slot, and a client whose pooled connection was
               closed that way simply opens a new one
 
+  munge       rcpud --auth munge with the test's own munged (throw-away MUNGE key): a client with
+              RCPU_AUTH=munge is served; a credential from another site's munged, a replayed one,
+              one made for another handshake, and a client with no MUNGE are refused; exit 77
+              (skipped) where munged or libmunge is missing
+
 Servers use the shared key of RCPU_KEY_FILE (the build's throw-away test key).
 
 Every process started here is reaped with a time-out.
@@ -36,6 +41,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -48,7 +54,7 @@ import time
 HDR = struct.Struct("<4sHHQIIQ")
 HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE, TILE, JOIN, AUTH_CHALLENGE, AUTH_PROOF = range(1, 12)
 PROTOCOL_VERSION = 2
-AUTH_NONE, AUTH_SHARED_KEY = 0, 1
+AUTH_NONE, AUTH_SHARED_KEY, AUTH_MUNGE = 0, 1, 2
 FLAG_TILED = 2
 ERR_BAD_FRAME, ERR_VERSION, ERR_OPCODE_TABLE, ERR_AUTH, ERR_BAD_REQUEST, ERR_OVER_LIMIT = 1, 2, 3, 4, 5, 6
 ERR_BUSY = 9
@@ -375,6 +381,16 @@ def scenario_faults(bin_dir):
         c.send(frame(REQUEST, dgemm_request(1 << 40, 2, 2), rid=1, opcode=DGEMM))
         r = c.reply()
         check(r[0] == "error" and r[1] == ERR_BAD_REQUEST, "absurd dimensions: ERROR bad_request (%r)" % (r,))
+        c.close()
+
+        # Amplification: 200 bytes asking for a k = 0 dgemm would have the server clear and send a
+        # 5000 x 5000 C (200 MB) of zeros; it is refused instead, and the connection stays usable.
+        c = Raw(srv.port)
+        c.handshake(h)
+        c.send(frame(REQUEST, dgemm_request(5000, 5000, 0), rid=1, opcode=DGEMM))
+        r = c.reply()
+        check(r[0] == "error" and r[1] == ERR_BAD_REQUEST and "nothing to compute" in r[2] and not r[3] & FLAG_CLOSING,
+              "dgemm with k = 0: ERROR bad_request, nothing allocated or sent (%r)" % (r,))
         c.close()
 
         c = Raw(srv.port)
@@ -984,7 +1000,116 @@ def scenario_slow(bin_dir):
     check(status == 0, "server exits cleanly")
 
 
+class Munged:
+    """A private munged with a throw-away key, on its own socket (the socket's folder must be
+    searchable by all, the key readable by its owner alone)."""
+
+    def __init__(self, tmp, name):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir, mode=0o755)
+        os.chmod(self.dir, 0o755)
+        key = os.path.join(self.dir, "munge.key")
+        subprocess.run(["mungekey", "--create", "--keyfile=" + key], check=True, timeout=30)
+        self.socket = os.path.join(self.dir, "socket")
+        self.pid_file = os.path.join(self.dir, "munged.pid")
+        subprocess.run(["munged", "--key-file=" + key, "--socket=" + self.socket, "--pid-file=" + self.pid_file,
+                        "--log-file=" + os.path.join(self.dir, "munged.log"),
+                        "--seed-file=" + os.path.join(self.dir, "munged.seed")], check=True, timeout=30)
+
+    def credential(self, payload):
+        return subprocess.run(["munge", "-S", self.socket], input=payload, capture_output=True, check=True,
+                              timeout=30).stdout.strip()
+
+    def stop(self):
+        subprocess.run(["munged", "--stop", "--socket=" + self.socket], capture_output=True, timeout=30)
+
+
+def munge_hello(c, h, munged, instance=None, payload=None):
+    """The MUNGE handshake on raw frames; returns (the last reply, the AUTH_PROOF frame sent)."""
+    instance = os.urandom(16) if instance is None else instance
+    c.send(frame(HELLO, hello_payload(h, auth_method=AUTH_MUNGE, instance=instance)))
+    r = c.reply()
+    if r[0] != "frame" or r[1] != AUTH_CHALLENGE:
+        return r, None
+    nonce, _ = read_blobs(r[3], 2)
+    sent = frame(AUTH_PROOF, blob(munged.credential(payload or b"rcpu munge v2\0" + nonce + instance)), rid=r[2])
+    c.send(sent)
+    return c.reply(), sent
+
+
+def scenario_munge(bin_dir):
+    if not (shutil.which("munged") and shutil.which("mungekey") and shutil.which("munge")):
+        print("SKIP: munged, mungekey or munge not installed (package munge)")
+        return 77
+    h = table_hash(bin_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        site, other = Munged(tmp, "site"), Munged(tmp, "other")
+        try:
+            try:
+                srv = Server(bin_dir, "--auth", "munge", "--munge-socket", site.socket)
+            except Failure as e:
+                if "built without MUNGE" in str(e):
+                    print("SKIP: rcpud built without MUNGE (libmunge-dev)")
+                    return 77
+                raise
+            refusals = 0
+            env = dict(os.environ, RCPU_AUTH="munge", RCPU_MUNGE_SOCKET=site.socket,
+                       RCPU_SERVER="127.0.0.1:%d" % srv.port)
+
+            def munge_client(what):
+                r = subprocess.run([os.path.join(bin_dir, "rcpu_itest_client"), "check", "2", "4", "3"], env=env,
+                                   capture_output=True, text=True, timeout=60 * TIME_SCALE)
+                check(r.returncode == 0, "%s (%s%s)" % (what, r.stdout.strip(), r.stderr.strip()))
+            try:
+                munge_client("RCPU_AUTH=munge client served")
+
+                c = Raw(srv.port)
+                instance = os.urandom(16)
+                r, recorded = munge_hello(c, h, site, instance)
+                check(r[0] == "frame" and r[1] == HELLO_OK, "raw MUNGE handshake: HELLO_OK (%r)" % (r,))
+                c.close()
+
+                c = Raw(srv.port)
+                r, _ = munge_hello(c, h, other)
+                check(r[0] == "error" and r[1] == ERR_AUTH and "MUNGE credential refused" in r[2],
+                      "credential of another site's munged: refused (%r)" % (r,))
+                refusals += 1
+
+                c = Raw(srv.port)
+                c.send(frame(HELLO, hello_payload(h, auth_method=AUTH_MUNGE, instance=instance)))
+                c.reply()
+                c.send(recorded)
+                r = c.reply()
+                check(r[0] == "error" and r[1] == ERR_AUTH, "replayed MUNGE credential: refused (%r)" % (r,))
+                refusals += 1
+
+                c = Raw(srv.port)
+                r, _ = munge_hello(c, h, site, payload=b"rcpu munge v2\0" + os.urandom(48))
+                check(r[0] == "error" and r[1] == ERR_AUTH and "not made for this handshake" in r[2],
+                      "a good credential made for another handshake: refused (%r)" % (r,))
+                refusals += 1
+
+                c = Raw(srv.port)
+                r = c.hello(h, Key.load())
+                check(r[0] == "error" and r[1] == ERR_AUTH and "does not accept shared keys" in r[2],
+                      "shared key at a MUNGE-only server: refused (%r)" % (r,))
+                refusals += 1
+
+                r = run_client(bin_dir, "127.0.0.1:%d" % srv.port, "unavailable", "does not accept shared keys")
+                check(r.returncode == 0, "a client without MUNGE runs locally, told why (%s)" % r.stdout.strip())
+                munge_client("RCPU_AUTH=munge client still served after the refusals")
+            finally:
+                srv.stop()
+            counts = session_counts(srv.stderr())
+            check(counts is not None and counts[2] >= refusals, "rcpud counted the refusals (%r)" % (counts,))
+        finally:
+            site.stop()
+            other.stop()
+
+
 SCENARIOS = {
+    "munge": scenario_munge,
     "slow": scenario_slow,
     "auth": scenario_auth,
     "multidev": scenario_multidev,
@@ -1014,7 +1139,8 @@ def main():
             return 77
     t0 = time.time()
     try:
-        SCENARIOS[args.scenario](args.bin_dir)
+        if SCENARIOS[args.scenario](args.bin_dir) == 77:
+            return 77
     except (Failure, subprocess.TimeoutExpired, OSError) as e:
         print("FAILED: %s: %s" % (args.scenario, e), flush=True)
         return 1

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <complex>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "../integration/level3_cases.h"
@@ -15,6 +17,8 @@
 #include "backends/cpu/cpu_backend.h"
 #include "client/blas/level3_remote.h"
 #include "rcpu_opcodes.h"
+#include "server/core/counters.h"
+#include "server/core/machine_memory.h"
 #include "server/core/options.h"
 #include "server/core/server.h"
 #include "server/kinds.h"
@@ -43,7 +47,7 @@ TEST(ServerOptions, DefaultsAndValues) {
   ASSERT_TRUE(r.options);
   EXPECT_EQ(r.options->listen, "127.0.0.1:7000");
   EXPECT_EQ(r.options->backend, "auto");
-  EXPECT_EQ(r.options->max_request_bytes, 32ull << 30);
+  EXPECT_EQ(r.options->max_request_bytes, 0u);  // the memory budget, filled in by the server
   EXPECT_EQ(r.options->max_sessions, 64);
   r = parse({"--listen", "0.0.0.0:0", "--backend", "cpu", "--devices", "0,1", "--max-request-bytes", "1G",
              "--max-sessions", "3", "--insecure", "--max-memory", "512M"});
@@ -61,6 +65,10 @@ TEST(ServerOptions, DefaultsAndValues) {
   EXPECT_EQ(r.options->handshake_timeout_ms, 500);
   EXPECT_EQ(r.options->idle_timeout_ms, 30000);
   EXPECT_EQ(r.options->key_files, (std::vector<std::string>{"a", "b"}));
+  r = parse({"--auth", "shared-key,munge", "--munge-socket", "/run/m.sock"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_EQ(r.options->auth_methods, (std::vector<std::string>{"shared-key", "munge"}));
+  EXPECT_EQ(r.options->munge_socket, "/run/m.sock");
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"--backend", "gpu"},
                                                                             {"--listen", "nowhere"},
                                                                             {"--max-sessions", "0"},
@@ -70,6 +78,8 @@ TEST(ServerOptions, DefaultsAndValues) {
                                                                             {"--idle-timeout", "0"},
                                                                             {"--handshake-timeout", "x"},
                                                                             {"--key-file", ""},
+                                                                            {"--auth", "kerberos"},
+                                                                            {"--auth", ""},
                                                                             {"extra"}}) {
     auto b = parse(bad);
     EXPECT_FALSE(b.options) << bad[0];
@@ -274,6 +284,44 @@ TEST(CpuBackend, RejectsDimensionsBeyondTheBlasInteger) {
   x.n = x.k = 1;
   x.lda = x.m;
   EXPECT_THROW(be->level3(x, nullptr, nullptr, nullptr), backend::BackendError);
+}
+
+// Made-up opcodes cannot grow the server's counters: they share one entry.
+TEST(Counters, UnknownOpcodesShareOneEntry) {
+  server::Counters c;
+  for (std::uint32_t i = 0; i < 100000; ++i) c.add_error(0x7f000000u + i);
+  c.add_error(std::uint32_t(Opcode::dgemm));
+  const auto snap = c.snapshot();
+  EXPECT_EQ(snap.size(), 2u);
+  EXPECT_EQ(snap.at(server::Counters::kUnknownOpcode).errors, 100000u);
+  EXPECT_EQ(snap.at(std::uint32_t(Opcode::dgemm)).errors, 1u);
+  EXPECT_NE(c.report().find("unknown: 0 calls, 100000 errors"), std::string::npos) << c.report();
+}
+
+// The default budget follows a control group's memory limit: v2 (the group's and its parents'
+// memory.max, the tightest) and v1 (memory.limit_in_bytes), "max" and v1's huge value meaning none.
+TEST(MachineMemory, ControlGroupLimits) {
+  char tmpl[] = "/tmp/rcpu-cgroup-XXXXXX";
+  const std::string root = ::mkdtemp(tmpl);
+  auto write = [&](const std::string& path, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(root + path).parent_path());
+    std::ofstream(root + path) << text;
+  };
+  EXPECT_FALSE(server::cgroup_memory_limit(root));  // nothing to read: no limit
+  write("/proc/self/cgroup", "0::/slurm/job7/step0\n");
+  write("/sys/fs/cgroup/memory.max", "max\n");
+  write("/sys/fs/cgroup/slurm/job7/memory.max", "17179869184\n");
+  write("/sys/fs/cgroup/slurm/job7/step0/memory.max", "max\n");
+  EXPECT_EQ(server::cgroup_memory_limit(root), 16ull << 30);  // the job's limit binds its step
+  write("/sys/fs/cgroup/slurm/job7/step0/memory.max", "4294967296\n");
+  EXPECT_EQ(server::cgroup_memory_limit(root), 4ull << 30);
+  write("/proc/self/cgroup", "9:cpu,cpuacct:/x\n4:memory:/docker/abc\n");
+  write("/sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+  write("/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "2147483648\n");
+  EXPECT_EQ(server::cgroup_memory_limit(root), 2ull << 30);
+  std::filesystem::remove_all(root);
+  EXPECT_GT(server::usable_memory_bytes(), 0u);
+  EXPECT_EQ(server::MemoryBudget::default_limit(), server::usable_memory_bytes() / 4 * 3);
 }
 
 // ---------------- the whole remote path against an in-process server ----------------

@@ -32,7 +32,7 @@ void fake_server(transport::Listener& listener, std::int64_t info, std::int32_t 
     FrameHeader h = recv_header(*conn);
     const Hello hello = recv_body<Hello>(*conn, h);
     const server::AuthOutcome auth =
-        server::authenticate_client(*conn, h, hello, server::load_server_keys({}, false), false);
+        server::authenticate_client(*conn, h, hello, server::make_auth_policy({}, {}, "", false));
     if (!auth.principal) return;
     send_message(*conn, Kind::hello_ok, h.request_id, 0,
                  HelloOk{"fake", "fake", kCapLevel3 | kCapTiles | kCapLapack, 1ull << 30});
@@ -42,7 +42,8 @@ void fake_server(transport::Listener& listener, std::int64_t info, std::int32_t 
     for (std::size_t i = 0; i < req.operands.size(); ++i) {
       const OperandDesc& d = req.operands[i];
       data[i].resize(d.bytes());
-      if (d.role == Role::in || d.role == Role::inout) recv_matrix(*conn, h.request_id, d.index, data[i].data(), d.bytes());
+      if (d.role == Role::in || d.role == Role::inout)
+        recv_matrix(*conn, h.request_id, d.index, data[i].data(), d.bytes());
       if (d.elem_size == 4)
         for (std::size_t k = 0; k < d.bytes() / 4; ++k) std::memcpy(data[i].data() + 4 * k, &pivot, 4);
     }
@@ -89,8 +90,8 @@ Outcome dgetrf_against_fake(std::int64_t info, std::int32_t pivot) {
   rt.shapes(x.args, ops);
   Outcome out;
   out.result = client::run_lapack_remote(rt, x, ops);
-  out.untouched = app_info == -99 && a == std::vector<double>(a.size(), 3.0) &&
-                  ipiv == std::vector<abi::blas_int>(ipiv.size(), -7);
+  out.untouched =
+      app_info == -99 && a == std::vector<double>(a.size(), 3.0) && ipiv == std::vector<abi::blas_int>(ipiv.size(), -7);
   client::remote_reset();  // closes the connection: the fake server's last read ends
   server.join();
   ::unsetenv("RCPU_SERVER");

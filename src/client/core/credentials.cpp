@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "security/handshake_proof.h"
+#include "security/munge_credential.h"
 #include "security/random.h"
 
 namespace rcpu::client {
@@ -15,8 +16,15 @@ ClientCredentials read_client_credentials() {
   const char* method = std::getenv("RCPU_AUTH");
   const std::string m = method ? method : "";
   if (m == "none") return c;
+  if (m == "munge") {
+    c.munge = true;
+    if (const char* socket = std::getenv("RCPU_MUNGE_SOCKET")) c.munge_socket = socket;
+    if (!security::munge_available())
+      c.error = "RCPU_AUTH=munge: this rcpu was built without MUNGE (install libmunge-dev and rebuild)";
+    return c;
+  }
   if (!m.empty() && m != "shared-key") {
-    c.error = "RCPU_AUTH=" + m + ": not an authentication method (shared-key, the default, or none)";
+    c.error = "RCPU_AUTH=" + m + ": not an authentication method (shared-key, the default, munge or none)";
     return c;
   }
   const std::optional<std::string> path = security::find_default_key_file();

@@ -1,6 +1,8 @@
 // What the client proves to rcpud in the handshake, read once per process (docs/security.md):
-// the first key of RCPU_KEY_FILE (default ~/.config/rcpu/key, then /etc/rcpu/key), or nothing
-// with RCPU_AUTH=none. A client that holds a key also insists that the server proves it holds it.
+// the first key of RCPU_KEY_FILE (default ~/.config/rcpu/key, then /etc/rcpu/key); a MUNGE
+// credential with RCPU_AUTH=munge (munged's socket: RCPU_MUNGE_SOCKET, default libmunge's); or
+// nothing with RCPU_AUTH=none. A client that holds a key also insists that the server proves it
+// holds it.
 #pragma once
 
 #include <optional>
@@ -11,8 +13,10 @@
 namespace rcpu::client {
 
 struct ClientCredentials {
-  std::optional<security::SharedKey> key;  // empty: AuthMethod::none (only --insecure servers accept it)
-  std::string error;                       // a setting or key file that is wrong: no connection is tried
+  std::optional<security::SharedKey> key;  // empty (and not munge): AuthMethod::none (only --insecure servers)
+  bool munge = false;                      // RCPU_AUTH=munge
+  std::string munge_socket;
+  std::string error;  // a setting or key file that is wrong: no connection is tried
 };
 
 // Read on first use and kept for the life of the process.

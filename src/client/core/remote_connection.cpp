@@ -9,6 +9,7 @@
 #include "protocol/messages.h"
 #include "protocol/wire.h"
 #include "security/handshake_proof.h"
+#include "security/munge_credential.h"
 #include "security/random.h"
 
 namespace rcpu::client {
@@ -34,6 +35,22 @@ void answer_challenge(transport::Connection& conn, const FrameHeader& h, const s
   send_message(conn, Kind::auth_proof, h.request_id, 0, AuthProof{security::client_proof(key, t)});
 }
 
+// The client's half of the MUNGE handshake: a credential from the local munged carrying the
+// server's nonce and this process's instance.
+void answer_with_munge(transport::Connection& conn, const FrameHeader& h, const std::string& instance,
+                       const std::string& socket, const std::string& where) {
+  const AuthChallenge challenge = recv_body<AuthChallenge>(conn, h);
+  if (challenge.nonce.size() != security::kNonceBytes)
+    throw ProtocolError(ErrorCode::bad_frame, "server " + where + " sent a malformed AUTH_CHALLENGE");
+  std::string credential;
+  try {
+    credential = security::munge_encode_credential(security::munge_payload(challenge.nonce, instance), socket);
+  } catch (const security::MungeError& e) {
+    throw ProtocolError(ErrorCode::auth_failed, std::string(e.what()) + " (RCPU_AUTH=munge; is munged running?)");
+  }
+  send_message(conn, Kind::auth_proof, h.request_id, 0, AuthProof{credential});
+}
+
 }  // namespace
 
 int io_timeout_ms() {
@@ -54,7 +71,9 @@ HelloOk client_handshake(transport::Connection& conn, const std::string& where, 
   hello.client = "rcpu 0.1.0 pid " + std::to_string(::getpid());
   hello.instance = process_instance();
   security::HandshakeTranscript transcript;
-  if (credentials.key) {
+  if (credentials.munge) {
+    hello.auth_method = AuthMethod::munge;
+  } else if (credentials.key) {
     transcript = {credentials.key->id, security::random_string(security::kNonceBytes), {}, hello.instance};
     const std::vector<std::uint8_t> offer = encode(SharedKeyHello{transcript.key_id, transcript.client_nonce});
     hello.auth_method = AuthMethod::shared_key;
@@ -63,7 +82,10 @@ HelloOk client_handshake(transport::Connection& conn, const std::string& where, 
   send_message(conn, Kind::hello, 0, 0, hello);
 
   FrameHeader h = recv_header(conn);
-  if (credentials.key) {
+  if (credentials.munge && h.kind == Kind::auth_challenge) {
+    answer_with_munge(conn, h, hello.instance, credentials.munge_socket, where);
+    h = recv_header(conn);
+  } else if (credentials.key) {
     if (h.kind == Kind::hello_ok)
       throw ProtocolError(ErrorCode::auth_failed,
                           "server " + where + " accepted us without proving it holds our key: not trusted");

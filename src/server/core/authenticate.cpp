@@ -3,6 +3,7 @@
 #include "protocol/archive.h"
 #include "protocol/wire.h"
 #include "security/handshake_proof.h"
+#include "security/munge_credential.h"
 #include "security/random.h"
 
 namespace rcpu::server {
@@ -48,18 +49,55 @@ AuthOutcome shared_key_handshake(transport::Connection& conn, const FrameHeader&
   return AuthOutcome{"key:" + key->id, {}};
 }
 
+// MUNGE: the server's nonce goes out, the client's credential must carry it (and the instance)
+// and decode with this site's munged, which also refuses a credential it has seen before.
+AuthOutcome munge_handshake(transport::Connection& conn, const FrameHeader& h, const Hello& hello,
+                            const std::string& socket) {
+  const std::string nonce = security::random_string(security::kNonceBytes);
+  send_message(conn, Kind::auth_challenge, h.request_id, 0, AuthChallenge{nonce, {}});
+  const FrameHeader ph = recv_header(conn);
+  if (ph.kind != Kind::auth_proof) return refused(std::string("expected AUTH_PROOF, got ") + kind_name(ph.kind));
+  AuthProof proof;
+  try {
+    proof = recv_body<AuthProof>(conn, ph);
+  } catch (const DecodeError& e) {
+    return refused(std::string("malformed AUTH_PROOF: ") + e.what());
+  }
+  security::MungeIdentity who;
+  try {
+    who = security::munge_decode_credential(proof.proof, socket);
+  } catch (const security::MungeError& e) {
+    return refused(e.what());
+  }
+  if (who.payload != security::munge_payload(nonce, hello.instance))
+    return refused("MUNGE credential not made for this handshake (replayed?)");
+  return AuthOutcome{"munge:uid=" + std::to_string(who.uid) + ",gid=" + std::to_string(who.gid), {}};
+}
+
+std::string accepted(const AuthPolicy& p) {
+  std::string out;
+  if (p.shared_key) out = "a shared key (RCPU_KEY_FILE=a copy of the server's key file)";
+  if (p.munge) out += std::string(out.empty() ? "" : " or ") + "a MUNGE credential (RCPU_AUTH=munge)";
+  return out;
+}
+
 }  // namespace
 
 AuthOutcome authenticate_client(transport::Connection& conn, const FrameHeader& h, const Hello& hello,
-                                const std::vector<security::SharedKey>& keys, bool insecure) {
+                                const AuthPolicy& policy) {
   switch (hello.auth_method) {
     case AuthMethod::none:
-      if (insecure) return AuthOutcome{"anonymous", {}};
-      return refused(
-          "authentication required: this server accepts only clients holding its key "
-          "(give the client a copy of the server's key file: RCPU_KEY_FILE=path, docs/security.md)");
+      if (policy.insecure) return AuthOutcome{"anonymous", {}};
+      return refused("authentication required: this server accepts clients with " + accepted(policy) +
+                     ", docs/security.md");
     case AuthMethod::shared_key:
-      return shared_key_handshake(conn, h, hello, keys);
+      if (!policy.shared_key)
+        return refused("this server does not accept shared keys: it accepts clients with " + accepted(policy));
+      return shared_key_handshake(conn, h, hello, policy.keys);
+    case AuthMethod::munge:
+      if (!policy.munge)
+        return refused("this server does not accept MUNGE: it accepts clients with " + accepted(policy));
+      return munge_handshake(conn, h, hello, policy.munge_socket);
   }
   return refused("authentication method " + std::to_string(unsigned(hello.auth_method)) +
                  " is not supported by this server");
@@ -88,6 +126,28 @@ std::vector<security::SharedKey> load_server_keys(const std::vector<std::string>
       keys.push_back(std::move(k));
     }
   return keys;
+}
+
+AuthPolicy make_auth_policy(const std::vector<std::string>& methods, const std::vector<std::string>& key_files,
+                            const std::string& munge_socket, bool insecure) {
+  AuthPolicy p;
+  p.insecure = insecure;
+  p.munge_socket = munge_socket;
+  if (!methods.empty()) {
+    p.shared_key = false;
+    for (const std::string& m : methods) {
+      if (m == "shared-key")
+        p.shared_key = true;
+      else if (m == "munge")
+        p.munge = true;
+      else
+        throw std::runtime_error("--auth " + m + ": not a method (shared-key, munge)");
+    }
+  }
+  if (p.munge && !security::munge_available())
+    throw std::runtime_error("--auth munge: this rcpud was built without MUNGE (install libmunge-dev and rebuild)");
+  if (p.shared_key) p.keys = load_server_keys(key_files, insecure || p.munge);
+  return p;
 }
 
 }  // namespace rcpu::server

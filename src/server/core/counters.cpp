@@ -1,15 +1,25 @@
 #include "server/core/counters.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "rcpu_opcodes.h"
 
 namespace rcpu::server {
+namespace {
+
+// Opcodes outside the table share one entry (reported as "unknown"): a client must not grow the
+// server's memory by sending a new made-up opcode with every request.
+std::uint32_t counted_opcode(std::uint32_t opcode) {
+  return std::strcmp(opcode_name(opcode), "unknown") == 0 ? Counters::kUnknownOpcode : opcode;
+}
+
+}  // namespace
 
 void Counters::add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out,
                         std::uint64_t compute_ns) {
   std::lock_guard lock(mu_);
-  OpCounters& c = ops_[opcode];
+  OpCounters& c = ops_[counted_opcode(opcode)];
   ++c.calls;
   c.bytes_in += bytes_in;
   c.bytes_out += bytes_out;
@@ -18,12 +28,12 @@ void Counters::add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint6
 
 void Counters::add_bytes_out(std::uint32_t opcode, std::uint64_t bytes_out) {
   std::lock_guard lock(mu_);
-  ops_[opcode].bytes_out += bytes_out;
+  ops_[counted_opcode(opcode)].bytes_out += bytes_out;
 }
 
 void Counters::add_error(std::uint32_t opcode) {
   std::lock_guard lock(mu_);
-  ++ops_[opcode].errors;
+  ++ops_[counted_opcode(opcode)].errors;
 }
 
 void Counters::add_session() {

@@ -15,6 +15,8 @@ struct OpCounters {
 
 class Counters {
  public:
+  // Where every opcode outside the generated table is counted (opcode_name says "unknown").
+  static constexpr std::uint32_t kUnknownOpcode = 0;
   void add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out, std::uint64_t compute_ns);
   // Bytes of a call's results, added after they were sent (the call itself is counted before its
   // answer leaves, so a client that has its answer always sees the call counted).

@@ -10,7 +10,8 @@ namespace rcpu::server {
 class MemoryBudget {
  public:
   explicit MemoryBudget(std::uint64_t limit) : limit_(limit) {}
-  // 3/4 of physical memory: what --max-memory defaults to.
+  // 3/4 of the memory this process may use (physical, or its control group's limit:
+  // machine_memory.h): what --max-memory defaults to.
   static std::uint64_t default_limit();
 
   bool try_reserve(std::uint64_t bytes);

@@ -23,14 +23,18 @@ const char* kUsageTail =
     "  --split-min-flops X        with several devices, calls of at least X flops are split (default 8e9)\n"
     "  --split-min-cols N         narrowest piece of a split call (default 128)\n"
     "  --split-min-fft-bytes SIZE batched FFTs of at least SIZE (in + out) are split (default 64M)\n"
-    "  --max-request-bytes SIZE   operand bytes one request may carry (default 32G)\n"
-    "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM)\n"
+    "  --max-request-bytes SIZE   operand bytes one request may carry (default: the --max-memory budget)\n"
+    "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM,\n"
+    "                             or of the memory limit of its control group)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
     "  --handshake-timeout SEC    a connection must be through the handshake within SEC (default 10)\n"
     "  --idle-timeout SEC         a session silent between requests for SEC is closed (default 120)\n"
     "  --key-file FILE            shared keys clients must prove they hold (repeatable; default\n"
     "                             $RCPU_KEY_FILE, else ~/.config/rcpu/key, else /etc/rcpu/key;\n"
     "                             'rcpu keygen' writes one)\n"
+    "  --auth METHOD[,METHOD]     how clients authenticate: shared-key (default), munge (the site's\n"
+    "                             MUNGE: Slurm clusters), or both\n"
+    "  --munge-socket PATH        munged's socket (default libmunge's)\n"
     "  --insecure                 accept clients without authentication (logged as a warning)\n"
     "  --panel-timeline FILE      append one JSON line per tiled call to FILE: when each panel's inputs\n"
     "                             were in, when it was computed, when its results were sent\n"
@@ -123,7 +127,9 @@ ParseResult parse_options(int argc, char** argv) {
     kPanelTimeline,
     kKeyFile,
     kHandshakeTimeout,
-    kIdleTimeout
+    kIdleTimeout,
+    kAuth,
+    kMungeSocket
   };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
@@ -136,6 +142,8 @@ ParseResult parse_options(int argc, char** argv) {
       {"key-file", required_argument, nullptr, kKeyFile},
       {"handshake-timeout", required_argument, nullptr, kHandshakeTimeout},
       {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"auth", required_argument, nullptr, kAuth},
+      {"munge-socket", required_argument, nullptr, kMungeSocket},
       {"virtual-devices", required_argument, nullptr, kVirtualDevices},
       {"device-rates", required_argument, nullptr, kDeviceRates},
       {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
@@ -211,6 +219,21 @@ ParseResult parse_options(int argc, char** argv) {
         (c == kHandshakeTimeout ? o.handshake_timeout_ms : o.idle_timeout_ms) = int(v * 1000);
         break;
       }
+      case kAuth: {
+        std::stringstream list(arg);
+        std::string m;
+        while (std::getline(list, m, ',')) {
+          if (m != "shared-key" && m != "munge")
+            return bad("--auth wants shared-key, munge or both (shared-key,munge)");
+          o.auth_methods.push_back(m);
+        }
+        if (o.auth_methods.empty()) return bad("--auth wants shared-key, munge or both (shared-key,munge)");
+        break;
+      }
+      case kMungeSocket:
+        if (arg.empty()) return bad("--munge-socket wants munged's socket path");
+        o.munge_socket = arg;
+        break;
       case kKeyFile:
         if (arg.empty()) return bad("--key-file wants a file name");
         o.key_files.push_back(arg);

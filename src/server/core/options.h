@@ -20,12 +20,14 @@ struct ServerOptions {
   double split_min_flops = 8e9;                     // smaller calls run whole on the least busy device
   std::int64_t split_min_cols = 128;                // narrowest piece of a split call or panel
   std::uint64_t split_min_fft_bytes = 64ull << 20;  // smaller batched FFTs run whole on one device
-  std::uint64_t max_request_bytes = 32ull << 30;    // operand bytes (in + out) of one request
-  std::uint64_t max_memory_bytes = 0;               // operand bytes of all requests in flight; 0 = 3/4 of RAM
+  std::uint64_t max_request_bytes = 0;              // operand bytes (in + out) of one request; 0 = the budget
+  std::uint64_t max_memory_bytes = 0;               // operand bytes of all requests in flight; 0 = 3/4 of usable memory
   int max_sessions = 64;
   // Shared-key files (security/key_file.h); empty: the default places. --insecure also accepts
   // clients that do not authenticate (with keys given, those that do are still checked).
   std::vector<std::string> key_files;
+  std::vector<std::string> auth_methods;  // --auth: "shared-key", "munge"; empty = shared-key
+  std::string munge_socket;               // --munge-socket: munged's socket ("" = libmunge's default)
   bool insecure = false;
   int handshake_timeout_ms = 10000;  // a connection not through the handshake in time is dropped
   int io_timeout_ms = 120000;        // inside a request: no progress for this long = dead client

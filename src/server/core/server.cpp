@@ -17,13 +17,16 @@ int connection_cap(const ServerOptions& o) { return o.max_sessions + 16; }
 
 Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary, KindTable kinds)
     : options_(std::move(options)),
-      keys_(load_server_keys(options_.key_files, options_.insecure)),
+      auth_(make_auth_policy(options_.auth_methods, options_.key_files, options_.munge_socket, options_.insecure)),
       primary_(std::move(primary)),
       memory_(options_.max_memory_bytes ? options_.max_memory_bytes : MemoryBudget::default_limit()),
       kinds_(std::move(kinds)),
       // Idle buffers may hold a quarter of the budget: enough for the operands of the largest
       // calls to be reused from one call to the next, never enough to starve new calls.
       buffers_(*primary_, memory_, memory_.limit() / 4) {
+  // Sized from the machine unless given: one request may use the whole budget.
+  options_.max_memory_bytes = memory_.limit();
+  if (options_.max_request_bytes == 0) options_.max_request_bytes = memory_.limit();
   // What the primary does not run goes to the fallback (the CPU backend), unless it runs everything.
   if (!primary_->runs_every_call()) cpu_ = backend::make_fallback_backend();
   listener_ = transport::listen(options_.listen);
@@ -36,7 +39,7 @@ Server::~Server() {
 
 std::string Server::key_ids() const {
   std::string out;
-  for (const security::SharedKey& k : keys_) out += (out.empty() ? "'" : ", '") + k.id + "'";
+  for (const security::SharedKey& k : auth_.keys) out += (out.empty() ? "'" : ", '") + k.id + "'";
   return out;
 }
 
@@ -66,7 +69,7 @@ void Server::reap(bool all) {
 
 void Server::run() {
   SessionContext ctx{
-      options_, keys_,    *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_,
+      options_, auth_,    *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_,
       buffers_, stripes_, kinds_};
   while (!stopping_.load()) {
     std::unique_ptr<transport::Connection> conn;

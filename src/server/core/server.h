@@ -12,6 +12,7 @@
 
 #include "backends/backend.h"
 #include "security/key_file.h"
+#include "server/core/authenticate.h"
 #include "server/core/counters.h"
 #include "server/core/host_buffers.h"
 #include "server/core/kind_table.h"
@@ -43,8 +44,11 @@ class Server {
 
   backend::Backend& backend() { return *primary_; }
   const Counters& counters() const { return counters_; }
+  // The options in force: those given, with the limits sized from the machine filled in.
+  const ServerOptions& options() const { return options_; }
   // The ids of the shared keys it accepts, "'a', 'b'"; empty when it holds none (--insecure).
   std::string key_ids() const;
+  const AuthPolicy& auth() const { return auth_; }
 
  private:
   struct Slot {
@@ -55,7 +59,7 @@ class Server {
   void reap(bool all);
 
   ServerOptions options_;
-  std::vector<security::SharedKey> keys_;
+  AuthPolicy auth_;
   std::unique_ptr<backend::Backend> primary_;
   std::unique_ptr<backend::Backend> cpu_;  // null when the primary is the CPU backend
   std::unique_ptr<transport::Listener> listener_;

@@ -127,7 +127,7 @@ bool Session::handshake() {
   if (hello.instance.size() != security::kInstanceBytes)
     fail_and_close(h, ErrorCode::bad_frame, "HELLO without a 16-byte client instance id");
   // Before anything is allocated for the client: who it is decides whether it is served at all.
-  const AuthOutcome auth = authenticate_client(conn_, h, hello, ctx_.keys, ctx_.options.insecure);
+  const AuthOutcome auth = authenticate_client(conn_, h, hello, ctx_.auth);
   if (!auth.principal) {
     ctx_.counters.add_auth_failure();
     fail_and_close(h, ErrorCode::auth_failed, auth.why);

@@ -19,6 +19,7 @@
 #include "protocol/status.h"
 #include "protocol/wire.h"
 #include "security/key_file.h"
+#include "server/core/authenticate.h"
 #include "server/core/counters.h"
 #include "server/core/host_buffers.h"
 #include "server/core/kind_table.h"
@@ -31,9 +32,9 @@ namespace rcpu::server {
 
 struct SessionContext {
   const ServerOptions& options;
-  const std::vector<security::SharedKey>& keys;  // the shared keys clients may prove they hold
-  backend::Backend& primary;                     // --backend's choice
-  backend::Backend& cpu;                         // where calls the primary does not support go (may be `primary`)
+  const AuthPolicy& auth;     // who may be served, and how they prove it
+  backend::Backend& primary;  // --backend's choice
+  backend::Backend& cpu;      // where calls the primary does not support go (may be `primary`)
   Counters& counters;
   MemoryBudget& memory;
   std::atomic<int>& active_sessions;  // sessions that passed the handshake, this one included
