@@ -67,7 +67,9 @@ MungeIdentity munge_decode_credential(const std::string& credential, const std::
 #else
 
 namespace {
-[[noreturn]] void not_built() { throw MungeError("this rcpu was built without MUNGE (install libmunge-dev and rebuild)"); }
+[[noreturn]] void not_built() {
+  throw MungeError("this rcpu was built without MUNGE (install libmunge-dev and rebuild)");
+}
 }  // namespace
 
 bool munge_available() { return false; }

@@ -63,7 +63,7 @@ TEST(Log, RateLimitKeepsABurstAndCountsWhatItLeftOut) {
   log::set_component("rcpud");
   log::set_rate_limit(10, 5);
   for (int i = 0; i < 1000; ++i) log::info("refused request " + std::to_string(i));
-  EXPECT_EQ(err.lines().size(), 10u);  // the burst
+  EXPECT_EQ(err.lines().size(), 10u);                           // the burst
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // two lines' worth at 5 a second
   log::warn("after the flood");
   const std::vector<std::string> lines = err.lines();
