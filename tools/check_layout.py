@@ -43,8 +43,14 @@ COMPOSITION_ROOTS = {
     "src/server/kinds.cpp",
 }
 
-# The transport layer's public face: connections, addresses, connect/listen, link emulation.
-TRANSPORT_API = {"transport/transport.h", "transport/address.h", "transport/connect.h", "transport/emulated_link.h"}
+# The transport layer's public face: connections, addresses, connect/listen, link emulation, TLS.
+TRANSPORT_API = {
+    "transport/transport.h",
+    "transport/address.h",
+    "transport/connect.h",
+    "transport/emulated_link.h",
+    "transport/tls.h",
+}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

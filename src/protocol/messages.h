@@ -26,7 +26,9 @@ inline constexpr std::uint64_t kCapTiles = 1ull << 1;   // tiled, pipelined requ
 
 // none: only a server started with --insecure accepts it. shared_key, munge: the handshakes of
 // docs/protocol.md "Authentication" (security/handshake_proof.h, security/munge_credential.h).
-enum class AuthMethod : std::uint16_t { none = 0, shared_key = 1, munge = 2 };
+// tls_certificate: the client certificate the server verified in the TLS handshake under the
+// protocol (mutual TLS); HELLO carries nothing more.
+enum class AuthMethod : std::uint16_t { none = 0, shared_key = 1, munge = 2, tls_certificate = 3 };
 inline constexpr std::size_t kMaxNonceBytes = 64;
 
 // FNV-1a 64 of the generated opcode table text (rcpu::kOpcodeTable): both ends send/compare it so

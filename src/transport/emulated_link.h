@@ -61,6 +61,7 @@ class EmulatedLink final : public Connection {
   void hang_up(int drain_ms) override { inner_->hang_up(drain_ms); }
   void abandon() override { inner_->abandon(); }
   std::string peer() const override { return inner_->peer(); }
+  std::string verified_peer() const override { return inner_->verified_peer(); }
 
  private:
   std::unique_ptr<Connection> inner_;

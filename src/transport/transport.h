@@ -20,11 +20,12 @@ namespace rcpu::transport {
 
 struct TransportError : std::runtime_error {
   enum class Kind {
-    refused,  // nobody listens there (connect)
-    timeout,  // connect or a read/write made no progress within the time-out
-    closed,   // the peer closed the stream (EOF) or reset it
-    io,       // any other system error
-    resolve,  // the host name or address could not be resolved / parsed
+    refused,    // nobody listens there (connect)
+    timeout,    // connect or a read/write made no progress within the time-out
+    closed,     // the peer closed the stream (EOF) or reset it
+    io,         // any other system error
+    resolve,    // the host name or address could not be resolved / parsed
+    handshake,  // the TLS handshake failed: an untrusted or missing certificate, a peer without TLS
   };
   Kind kind;
   TransportError(Kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
@@ -61,6 +62,9 @@ class Connection {
   virtual void abandon() = 0;
 
   virtual std::string peer() const = 0;  // "127.0.0.1:7000"
+  // Who the peer proved to be below the protocol: the subject of the certificate it presented in a
+  // TLS handshake this side verified (tls.h), "" when none.
+  virtual std::string verified_peer() const { return {}; }
 };
 
 class Listener {

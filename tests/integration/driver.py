@@ -1108,7 +1108,79 @@ def scenario_munge(bin_dir):
             other.stop()
 
 
+def scenario_tls(bin_dir):
+    """rcpud under --tls-cert: tiled calls striped over several connections, every one of them TLS,
+    results right; a client in the clear, or one that does not trust the server's authority,
+    computes locally after one warning that says what to set, and each is a failed
+    authentication; a prober sending garbage does not disturb anyone. Then mutual TLS: a client
+    certificate from the authority is the credential (no key), one from another authority is
+    refused. Certificates: RCPU_TEST_TLS_DIR (build/test-tls, tests/tls/make_test_certs.sh)."""
+    tls = os.environ.get("RCPU_TEST_TLS_DIR", "")
+    check(os.path.exists(os.path.join(tls, "server.pem")), "test certificates in RCPU_TEST_TLS_DIR (%r)" % tls)
+    pem = lambda name: os.path.join(tls, name)
+    srv = Server(bin_dir, "--tls-cert", pem("server.pem"), "--tls-key", pem("server.key"))
+    refusals = 0
+    try:
+        r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_STREAMS="3", RCPU_TLS_CA=pem("ca.pem"))
+        remote = [x for x in recs if x.get("where") == "remote"]
+        striped = [x for x in remote if x.get("streams", 1) > 1]
+        check(r.returncode == 0 and len(remote) >= 100 and not [x for x in recs if x.get("why") == "fallback"],
+              "TLS client: %d of %d calls remote, none fell back, every result right (%s%s)"
+              % (len(remote), len(recs), r.stdout.strip()[-300:], r.stderr.strip()[-300:]))
+        check(len(striped) >= 50, "TLS client: %d calls striped over several TLS connections" % len(striped))
+
+        for what, settings, advice in (
+                ("client in the clear", {}, "RCPU_TLS_CA"),
+                ("client trusting another authority", {"RCPU_TLS_CA": pem("rogue-ca.pem")}, "certificate verify failed")):
+            before = srv.stderr().count("TLS handshake")
+            r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", **settings)
+            warnings = [x for x in r.stderr.splitlines() if "warning" in x]
+            check(r.returncode == 0 and recs and not [x for x in recs if x.get("where") == "remote"],
+                  "%s: %d calls computed locally, every result right" % (what, len(recs)))
+            check(len(warnings) == 1 and advice in warnings[0],
+                  "%s: one warning that says %r (%r)" % (what, advice, warnings))
+            refusals += srv.stderr().count("TLS handshake") - before
+        check(refusals >= 2, "rcpud logged each refused TLS handshake (%d)" % refusals)
+
+        # A record too long for TLS, a garbage handshake record, data before any handshake, and an
+        # rcpu frame in the clear: each is dropped at once.
+        for junk in (b"\x16\x03\x01\xff\xff" + os.urandom(64), b"\x16\x03\x01\x00\x10" + os.urandom(16),
+                     b"\x17\x03\x03\x00\x20" + os.urandom(32), b"RCPU" + os.urandom(60)):
+            c = Raw(srv.port)
+            c.send(junk)
+            check(c.closed_after(5), "prober sending %r...: dropped" % junk[:5])
+            c.close()
+            refusals += 1
+        r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_TLS_CA=pem("ca.pem"))
+        check(r.returncode == 0 and recs, "TLS client served after the probes (%s)" % r.stderr.strip()[-300:])
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+    counts = session_counts(srv.stderr())
+    check(counts is not None and counts[2] >= refusals,
+          "every refused TLS handshake counted as a failed authentication (%r, at least %d)" % (counts, refusals))
+
+    srv = Server(bin_dir, "--tls-cert", pem("server.pem"), "--tls-key", pem("server.key"),
+                 "--tls-client-ca", pem("ca.pem"))
+    try:
+        mutual = {"RCPU_TLS_CA": pem("ca.pem"), "RCPU_AUTH": "tls"}
+        r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="error", RCPU_TLS_CERT=pem("client.pem"),
+                                  RCPU_TLS_KEY=pem("client.key"), **mutual)
+        check(r.returncode == 0 and len([x for x in recs if x.get("where") == "remote"]) >= 100,
+              "mutual TLS: a certificate from the authority is the credential (%s)" % r.stderr.strip()[-300:])
+        r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", RCPU_TLS_CERT=pem("rogue-client.pem"),
+                                  RCPU_TLS_KEY=pem("rogue-client.key"), **mutual)
+        check(r.returncode == 0 and recs and not [x for x in recs if x.get("where") == "remote"],
+              "mutual TLS: a certificate from another authority is refused, calls computed locally")
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop()
+    check(status == 0, "server exits cleanly")
+
+
 SCENARIOS = {
+    "tls": scenario_tls,
     "munge": scenario_munge,
     "slow": scenario_slow,
     "auth": scenario_auth,

@@ -23,11 +23,21 @@ ClientCredentials read_client_credentials() {
       c.error = "RCPU_AUTH=munge: this rcpu was built without MUNGE (install libmunge-dev and rebuild)";
     return c;
   }
+  if (m == "tls") {
+    c.tls_certificate = true;
+    if (std::getenv("RCPU_TLS_CERT") == nullptr)
+      c.error = "RCPU_AUTH=tls: set RCPU_TLS_CERT and RCPU_TLS_KEY to this client's certificate and key";
+    return c;
+  }
   if (!m.empty() && m != "shared-key") {
-    c.error = "RCPU_AUTH=" + m + ": not an authentication method (shared-key, the default, munge or none)";
+    c.error = "RCPU_AUTH=" + m + ": not an authentication method (shared-key, the default, munge, tls or none)";
     return c;
   }
   const std::optional<std::string> path = security::find_default_key_file();
+  if (!path && m.empty() && std::getenv("RCPU_TLS_CERT") != nullptr) {
+    c.tls_certificate = true;  // no key, but a client certificate: mutual TLS is how we prove ourselves
+    return c;
+  }
   if (!path) {
     if (m == "shared-key") {
       std::string looked;

@@ -1,6 +1,7 @@
 // What the client proves to rcpud in the handshake, read once per process (docs/security.md):
 // the first key of RCPU_KEY_FILE (default ~/.config/rcpu/key, then /etc/rcpu/key); a MUNGE
-// credential with RCPU_AUTH=munge (munged's socket: RCPU_MUNGE_SOCKET, default libmunge's); or
+// credential with RCPU_AUTH=munge (munged's socket: RCPU_MUNGE_SOCKET, default libmunge's); the
+// TLS client certificate (RCPU_TLS_CERT) with RCPU_AUTH=tls, or when no key file is found; or
 // nothing with RCPU_AUTH=none. A client that holds a key also insists that the server proves it
 // holds it.
 #pragma once
@@ -15,6 +16,7 @@ namespace rcpu::client {
 struct ClientCredentials {
   std::optional<security::SharedKey> key;  // empty (and not munge): AuthMethod::none (only --insecure servers)
   bool munge = false;                      // RCPU_AUTH=munge
+  bool tls_certificate = false;            // RCPU_AUTH=tls: the certificate of mutual TLS proves who we are
   std::string munge_socket;
   std::string error;  // a setting or key file that is wrong: no connection is tried
 };

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "client/core/credentials.h"
+#include "client/core/tls_settings.h"
 #include "protocol/archive.h"
 #include "protocol/messages.h"
 #include "protocol/wire.h"
@@ -65,6 +66,10 @@ int io_timeout_ms() {
 HelloOk client_handshake(transport::Connection& conn, const std::string& where, std::uint64_t capabilities) {
   const ClientCredentials& credentials = client_credentials();
   if (!credentials.error.empty()) throw ProtocolError(ErrorCode::auth_failed, credentials.error);
+  if (credentials.tls_certificate && !client_tls().context)
+    throw ProtocolError(ErrorCode::auth_failed,
+                        "RCPU_AUTH=tls needs TLS: set RCPU_TLS_CA to the authority that "
+                        "signed the server's certificate");
   Hello hello;
   hello.opcode_hash = opcode_table_hash();
   hello.capabilities = capabilities;
@@ -73,6 +78,8 @@ HelloOk client_handshake(transport::Connection& conn, const std::string& where, 
   security::HandshakeTranscript transcript;
   if (credentials.munge) {
     hello.auth_method = AuthMethod::munge;
+  } else if (credentials.tls_certificate) {
+    hello.auth_method = AuthMethod::tls_certificate;
   } else if (credentials.key) {
     transcript = {credentials.key->id, security::random_string(security::kNonceBytes), {}, hello.instance};
     const std::vector<std::uint8_t> offer = encode(SharedKeyHello{transcript.key_id, transcript.client_nonce});
@@ -105,13 +112,31 @@ HelloOk client_handshake(transport::Connection& conn, const std::string& where, 
 
 std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Address& where, int connect_timeout_ms,
                                                          int io_ms) {
+  const ClientTls& tls = client_tls();
+  if (!tls.error.empty()) throw ProtocolError(ErrorCode::auth_failed, tls.error);
   auto rc = std::unique_ptr<RemoteConnection>(new RemoteConnection);
   rc->conn_ = transport::connect(where, connect_timeout_ms);
+  if (tls.context)
+    rc->conn_ = transport::tls_wrap(std::move(rc->conn_), tls.context,
+                                    tls.server_name.empty() ? transport::address_host(where) : tls.server_name);
   // The handshake answer must come as quickly as a connect: a server that accepts and says nothing
   // is as unusable as one that refuses.
   rc->conn_->set_timeouts(connect_timeout_ms, connect_timeout_ms);
 
-  const HelloOk ok = client_handshake(*rc->conn_, where.str(), kCapLevel3 | kCapTiles | kCapLapack);
+  HelloOk ok;
+  try {
+    ok = client_handshake(*rc->conn_, where.str(), kCapLevel3 | kCapTiles | kCapLapack);
+  } catch (const transport::TransportError& e) {
+    // The two ways a TLS mismatch shows: say what to check.
+    if (e.kind == transport::TransportError::Kind::handshake)
+      throw transport::TransportError(e.kind, std::string(e.what()) +
+                                                  " (RCPU_TLS_CA must be the authority of the server's certificate, "
+                                                  "and the server must run with --tls-cert)");
+    if (!tls.context && e.kind == transport::TransportError::Kind::closed)
+      throw transport::TransportError(
+          e.kind, std::string(e.what()) + " during the handshake (if rcpud runs with --tls-cert, set RCPU_TLS_CA)");
+    throw;
+  }
   rc->info_.endpoint = where.str();
   rc->info_.server_version = ok.server_version;
   rc->info_.backend = ok.backend;

@@ -78,6 +78,8 @@ std::string accepted(const AuthPolicy& p) {
   std::string out;
   if (p.shared_key) out = "a shared key (RCPU_KEY_FILE=a copy of the server's key file)";
   if (p.munge) out += std::string(out.empty() ? "" : " or ") + "a MUNGE credential (RCPU_AUTH=munge)";
+  if (p.tls_certificate)
+    out += std::string(out.empty() ? "" : " or ") + "a TLS client certificate (RCPU_AUTH=tls, RCPU_TLS_CERT)";
   return out;
 }
 
@@ -98,6 +100,14 @@ AuthOutcome authenticate_client(transport::Connection& conn, const FrameHeader& 
       if (!policy.munge)
         return refused("this server does not accept MUNGE: it accepts clients with " + accepted(policy));
       return munge_handshake(conn, h, hello, policy.munge_socket);
+    case AuthMethod::tls_certificate: {
+      if (!policy.tls_certificate)
+        return refused("this server does not accept TLS client certificates: it accepts clients with " +
+                       accepted(policy));
+      const std::string subject = conn.verified_peer();
+      if (subject.empty()) return refused("no verified TLS client certificate on this connection");
+      return AuthOutcome{"cert:" + subject, {}};
+    }
   }
   return refused("authentication method " + std::to_string(unsigned(hello.auth_method)) +
                  " is not supported by this server");
@@ -129,10 +139,14 @@ std::vector<security::SharedKey> load_server_keys(const std::vector<std::string>
 }
 
 AuthPolicy make_auth_policy(const std::vector<std::string>& methods, const std::vector<std::string>& key_files,
-                            const std::string& munge_socket, bool insecure) {
+                            const std::string& munge_socket, bool insecure, bool mutual_tls) {
   AuthPolicy p;
   p.insecure = insecure;
   p.munge_socket = munge_socket;
+  if (methods.empty() && mutual_tls) {
+    p.shared_key = false;
+    p.tls_certificate = true;
+  }
   if (!methods.empty()) {
     p.shared_key = false;
     for (const std::string& m : methods) {
@@ -140,13 +154,17 @@ AuthPolicy make_auth_policy(const std::vector<std::string>& methods, const std::
         p.shared_key = true;
       else if (m == "munge")
         p.munge = true;
+      else if (m == "tls")
+        p.tls_certificate = true;
       else
-        throw std::runtime_error("--auth " + m + ": not a method (shared-key, munge)");
+        throw std::runtime_error("--auth " + m + ": not a method (shared-key, munge, tls)");
     }
   }
+  if (p.tls_certificate && !mutual_tls)
+    throw std::runtime_error("--auth tls needs --tls-client-ca: the authority whose client certificates to accept");
   if (p.munge && !security::munge_available())
     throw std::runtime_error("--auth munge: this rcpud was built without MUNGE (install libmunge-dev and rebuild)");
-  if (p.shared_key) p.keys = load_server_keys(key_files, insecure || p.munge);
+  if (p.shared_key) p.keys = load_server_keys(key_files, insecure || p.munge || p.tls_certificate);
   return p;
 }
 

@@ -24,9 +24,10 @@ struct AuthOutcome {
 struct AuthPolicy {
   bool shared_key = true;  // --auth shared-key: clients proving one of `keys`
   std::vector<security::SharedKey> keys;
-  bool munge = false;        // --auth munge: clients with a credential from this site's MUNGE
-  std::string munge_socket;  // munged's socket ("" = libmunge's default)
-  bool insecure = false;     // also clients presenting nothing
+  bool munge = false;            // --auth munge: clients with a credential from this site's MUNGE
+  std::string munge_socket;      // munged's socket ("" = libmunge's default)
+  bool insecure = false;         // also clients presenting nothing
+  bool tls_certificate = false;  // --auth tls: clients whose certificate TLS verified (--tls-client-ca)
 };
 
 // Authenticates the client whose HELLO is `hello` (frame `h`) under `policy`. Exchanges the
@@ -41,7 +42,9 @@ std::vector<security::SharedKey> load_server_keys(const std::vector<std::string>
 
 // The policy of these options: keys loaded only when shared keys are accepted. Throws as
 // load_server_keys does, or when MUNGE is asked for and this build lacks it.
+// `mutual_tls`: the server verifies client certificates (--tls-client-ca), which makes "tls" the
+// default method.
 AuthPolicy make_auth_policy(const std::vector<std::string>& methods, const std::vector<std::string>& key_files,
-                            const std::string& munge_socket, bool insecure);
+                            const std::string& munge_socket, bool insecure, bool mutual_tls = false);
 
 }  // namespace rcpu::server

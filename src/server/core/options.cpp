@@ -33,9 +33,14 @@ const char* kUsageTail =
     "                             $RCPU_KEY_FILE, else ~/.config/rcpu/key, else /etc/rcpu/key;\n"
     "                             'rcpu keygen' writes one)\n"
     "  --auth METHOD[,METHOD]     how clients authenticate: shared-key (default), munge (the site's\n"
-    "                             MUNGE: Slurm clusters), or both\n"
+    "                             MUNGE: Slurm clusters), tls (a client certificate; the default\n"
+    "                             with --tls-client-ca), or a list of them\n"
     "  --munge-socket PATH        munged's socket (default libmunge's)\n"
     "  --insecure                 accept clients without authentication (logged as a warning)\n"
+    "  --tls-cert FILE            encrypt every connection with TLS 1.3: the server's certificate\n"
+    "                             chain (PEM); clients then need RCPU_TLS_CA\n"
+    "  --tls-key FILE             the private key of --tls-cert (PEM)\n"
+    "  --tls-client-ca FILE       mutual TLS: clients must present a certificate from this authority\n"
     "  --panel-timeline FILE      append one JSON line per tiled call to FILE: when each panel's inputs\n"
     "                             were in, when it was computed, when its results were sent\n"
     "  --help                     this text\n"
@@ -129,7 +134,10 @@ ParseResult parse_options(int argc, char** argv) {
     kHandshakeTimeout,
     kIdleTimeout,
     kAuth,
-    kMungeSocket
+    kMungeSocket,
+    kTlsCert,
+    kTlsKey,
+    kTlsClientCa
   };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
@@ -144,6 +152,9 @@ ParseResult parse_options(int argc, char** argv) {
       {"idle-timeout", required_argument, nullptr, kIdleTimeout},
       {"auth", required_argument, nullptr, kAuth},
       {"munge-socket", required_argument, nullptr, kMungeSocket},
+      {"tls-cert", required_argument, nullptr, kTlsCert},
+      {"tls-key", required_argument, nullptr, kTlsKey},
+      {"tls-client-ca", required_argument, nullptr, kTlsClientCa},
       {"virtual-devices", required_argument, nullptr, kVirtualDevices},
       {"device-rates", required_argument, nullptr, kDeviceRates},
       {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
@@ -223,11 +234,20 @@ ParseResult parse_options(int argc, char** argv) {
         std::stringstream list(arg);
         std::string m;
         while (std::getline(list, m, ',')) {
-          if (m != "shared-key" && m != "munge")
-            return bad("--auth wants shared-key, munge or both (shared-key,munge)");
+          if (m != "shared-key" && m != "munge" && m != "tls")
+            return bad("--auth wants shared-key, munge, tls or a list of them (shared-key,munge)");
           o.auth_methods.push_back(m);
         }
-        if (o.auth_methods.empty()) return bad("--auth wants shared-key, munge or both (shared-key,munge)");
+        if (o.auth_methods.empty())
+          return bad("--auth wants shared-key, munge, tls or a list of them (shared-key,munge)");
+        break;
+      }
+      case kTlsCert:
+      case kTlsKey:
+      case kTlsClientCa: {
+        const char* name = c == kTlsCert ? "--tls-cert" : c == kTlsKey ? "--tls-key" : "--tls-client-ca";
+        if (arg.empty()) return bad(std::string(name) + " wants a PEM file");
+        (c == kTlsCert ? o.tls.certificate : c == kTlsKey ? o.tls.private_key : o.tls.trusted_ca) = arg;
         break;
       }
       case kMungeSocket:
@@ -295,6 +315,10 @@ ParseResult parse_options(int argc, char** argv) {
     }
   }
   if (optind < argc) return bad(std::string("unexpected argument '") + argv[optind] + "'");
+  if (o.tls.certificate.empty() != o.tls.private_key.empty())
+    return bad("--tls-cert and --tls-key go together: the server's certificate and its private key");
+  if (!o.tls.trusted_ca.empty() && o.tls.certificate.empty())
+    return bad("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first");
   r.options = o;
   return r;
 }

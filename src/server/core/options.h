@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "transport/tls.h"
+
 namespace rcpu::server {
 
 struct ServerOptions {
@@ -26,9 +28,12 @@ struct ServerOptions {
   // Shared-key files (security/key_file.h); empty: the default places. --insecure also accepts
   // clients that do not authenticate (with keys given, those that do are still checked).
   std::vector<std::string> key_files;
-  std::vector<std::string> auth_methods;  // --auth: "shared-key", "munge"; empty = shared-key
-  std::string munge_socket;               // --munge-socket: munged's socket ("" = libmunge's default)
+  std::vector<std::string>
+      auth_methods;          // --auth: "shared-key", "munge", "tls"; empty = shared-key (tls with --tls-client-ca)
+  std::string munge_socket;  // --munge-socket: munged's socket ("" = libmunge's default)
   bool insecure = false;
+  // --tls-cert/--tls-key: every connection under TLS 1.3; --tls-client-ca: mutual TLS.
+  transport::TlsSettings tls;
   int handshake_timeout_ms = 10000;  // a connection not through the handshake in time is dropped
   int io_timeout_ms = 120000;        // inside a request: no progress for this long = dead client
   int idle_timeout_ms = 120000;      // between requests: a session silent for this long is closed

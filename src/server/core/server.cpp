@@ -17,7 +17,11 @@ int connection_cap(const ServerOptions& o) { return o.max_sessions + 16; }
 
 Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary, KindTable kinds)
     : options_(std::move(options)),
-      auth_(make_auth_policy(options_.auth_methods, options_.key_files, options_.munge_socket, options_.insecure)),
+      auth_(make_auth_policy(options_.auth_methods, options_.key_files, options_.munge_socket, options_.insecure,
+                             !options_.tls.trusted_ca.empty())),
+      tls_(options_.tls.certificate.empty()
+               ? nullptr
+               : std::make_shared<const transport::TlsContext>(transport::TlsContext::Role::server, options_.tls)),
       primary_(std::move(primary)),
       memory_(options_.max_memory_bytes ? options_.max_memory_bytes : MemoryBudget::default_limit()),
       kinds_(std::move(kinds)),
@@ -89,7 +93,9 @@ void Server::run() {
       continue;  // conn closes here
     }
     Slot& slot = slots_.emplace_back();
-    slot.conn = std::move(conn);
+    // Every connection of a TLS server is TLS: its handshake runs on the session's first read,
+    // under the handshake deadline.
+    slot.conn = tls_ ? transport::tls_wrap(std::move(conn), tls_) : std::move(conn);
     try {
       slot.thread = std::thread([&slot, &ctx] {
         run_session(*slot.conn, ctx);

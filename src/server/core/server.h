@@ -19,6 +19,7 @@
 #include "server/core/memory_budget.h"
 #include "server/core/options.h"
 #include "server/core/striping.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 
 namespace rcpu::server {
@@ -26,7 +27,8 @@ namespace rcpu::server {
 class Server {
  public:
   // Loads the keys it accepts (--key-file, else the default places: server/core/authenticate.h;
-  // throws std::runtime_error when there is none and the server is not --insecure), then binds the
+  // throws std::runtime_error when there is none and the server is not --insecure) and its TLS
+  // certificate (transport::TlsSetupError when it cannot be used), then binds the
   // listening socket at once (throws transport::TransportError when it cannot), so port() is known
   // before run(). Calls the primary backend does not support go to a CPU backend.
   // `kinds`: the call kinds its sessions serve (server/kinds.h: server_kinds()).
@@ -49,6 +51,7 @@ class Server {
   // The ids of the shared keys it accepts, "'a', 'b'"; empty when it holds none (--insecure).
   std::string key_ids() const;
   const AuthPolicy& auth() const { return auth_; }
+  bool tls() const { return tls_ != nullptr; }
 
  private:
   struct Slot {
@@ -60,6 +63,7 @@ class Server {
 
   ServerOptions options_;
   AuthPolicy auth_;
+  std::shared_ptr<const transport::TlsContext> tls_;  // null: connections in the clear
   std::unique_ptr<backend::Backend> primary_;
   std::unique_ptr<backend::Backend> cpu_;  // null when the primary is the CPU backend
   std::unique_ptr<transport::Listener> listener_;

@@ -50,7 +50,11 @@ void Session::run() noexcept {
     log::info("session " + peer() + ": protocol error: " + e.what());
     reply_error_and_hang_up(0, 0, e.code, e.what());
   } catch (const TransportError& e) {
-    if (e.kind != TransportError::Kind::closed || !ctx_.stopping.load())
+    if (e.kind == TransportError::Kind::handshake) {
+      // TLS refused the peer (or the peer us) before any rcpu frame: a failed authentication.
+      ctx_.counters.add_auth_failure();
+      log::info("session " + peer() + ": " + e.what());
+    } else if (e.kind != TransportError::Kind::closed || !ctx_.stopping.load())
       log::debug("session " + peer() + " ended: " + e.what());
   } catch (const std::exception& e) {
     log::error("session " + peer() + ": " + e.what());

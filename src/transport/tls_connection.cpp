@@ -1,0 +1,301 @@
+// A connection under TLS (tls.h). OpenSSL reads ciphertext from one memory buffer and writes it to
+// another; this file moves whole TLS records between those buffers and the wrapped connection.
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "transport/tls.h"
+
+namespace rcpu::transport {
+namespace {
+
+using Kind = TransportError::Kind;
+
+constexpr std::size_t kRecordHeader = 5;
+// A TLS 1.3 record carries at most 2^14 bytes plus 256 of expansion (RFC 8446, 5.2).
+constexpr std::size_t kMaxRecordBody = (1u << 14) + 256;
+// Plaintext encrypted per lock: big enough that the lock costs nothing, small enough that a
+// reader on the same connection never waits long for it.
+constexpr std::size_t kWriteChunk = 256 * 1024;
+
+std::string openssl_errors() {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(e, text, sizeof text);
+    out += (out.empty() ? "" : "; ") + std::string(text);
+  }
+  return out.empty() ? "connection closed during the TLS handshake" : out;
+}
+
+bool is_ip_address(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+class TlsConnection final : public Connection {
+ public:
+  TlsConnection(std::unique_ptr<Connection> inner, std::shared_ptr<const TlsContext> context,
+                const std::string& server_name)
+      : inner_(std::move(inner)), context_(std::move(context)) {
+    ssl_ = SSL_new(static_cast<SSL_CTX*>(context_->native()));
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    if (!ssl_ || !in || !out) {
+      BIO_free(in);
+      BIO_free(out);
+      SSL_free(ssl_);
+      throw TransportError(Kind::io, "TLS with " + inner_->peer() + ": out of memory");
+    }
+    // An empty memory buffer means "wait for more", not end of stream.
+    BIO_set_mem_eof_return(in, -1);
+    SSL_set_bio(ssl_, in, out);  // the SSL object owns both from here
+    in_ = in;
+    out_ = out;
+    if (context_->role() == TlsContext::Role::server) {
+      SSL_set_accept_state(ssl_);
+    } else {
+      SSL_set_connect_state(ssl_);
+      if (!server_name.empty()) {
+        if (is_ip_address(server_name)) {
+          X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), server_name.c_str());
+        } else {
+          SSL_set_tlsext_host_name(ssl_, server_name.c_str());
+          SSL_set1_host(ssl_, server_name.c_str());
+        }
+      }
+    }
+  }
+  ~TlsConnection() override { SSL_free(ssl_); }
+
+  void send_all(const void* data, std::size_t size) override {
+    handshake();
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    while (size > 0) {
+      const std::size_t n = std::min(size, kWriteChunk);
+      encrypt(p, n);
+      p += n;
+      size -= n;
+    }
+  }
+
+  void send_vec(const iovec* iov, std::size_t count) override {
+    for (std::size_t i = 0; i < count; ++i) send_all(iov[i].iov_base, iov[i].iov_len);
+  }
+
+  void recv_exact(void* data, std::size_t size) override {
+    handshake();
+    std::lock_guard reading(read_mu_);
+    auto* p = static_cast<std::uint8_t*>(data);
+    while (size > 0) {
+      std::size_t got = 0;
+      int err = SSL_ERROR_NONE;
+      {
+        std::lock_guard lock(ssl_mu_);
+        ERR_clear_error();
+        if (SSL_read_ex(ssl_, p, size, &got) != 1) err = SSL_get_error(ssl_, 0);
+        collect_output();
+      }
+      flush_if_free();
+      if (err == SSL_ERROR_NONE) {
+        p += got;
+        size -= got;
+      } else if (err == SSL_ERROR_WANT_READ) {
+        read_record();
+      } else if (err == SSL_ERROR_ZERO_RETURN) {
+        throw TransportError(Kind::closed, "TLS with " + peer() + ": the peer closed the connection");
+      } else {
+        throw TransportError(Kind::io, "TLS with " + peer() + ": " + openssl_errors());
+      }
+    }
+  }
+
+  void set_timeouts(int read_ms, int write_ms) override { inner_->set_timeouts(read_ms, write_ms); }
+  void set_read_deadline(int ms) override { inner_->set_read_deadline(ms); }
+
+  bool readable_or_closed() override {
+    {
+      std::lock_guard lock(ssl_mu_);
+      if (SSL_pending(ssl_) > 0 || BIO_ctrl_pending(in_) > 0) return true;
+    }
+    return inner_->readable_or_closed();
+  }
+
+  void shutdown() override { inner_->shutdown(); }
+
+  void hang_up(int drain_ms) override {
+    // close_notify first, so the peer can tell the end from a cut connection.
+    if (established_.load()) {
+      try {
+        {
+          std::lock_guard lock(ssl_mu_);
+          ERR_clear_error();
+          SSL_shutdown(ssl_);
+          collect_output();
+        }
+        flush();
+      } catch (const TransportError&) {
+        // The peer is gone already: nothing left to tell it.
+      }
+    }
+    inner_->hang_up(drain_ms);
+  }
+
+  void abandon() override { inner_->abandon(); }
+  std::string peer() const override { return inner_->peer(); }
+
+  std::string verified_peer() const override {
+    if (!established_.load()) return {};
+    std::lock_guard lock(ssl_mu_);
+    if (!context_->verifies_peer() || SSL_get_verify_result(ssl_) != X509_V_OK) return {};
+    X509* cert = SSL_get0_peer_certificate(ssl_);
+    if (!cert) return {};
+    char name[256] = {};
+    const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
+    if (n > 0) return std::string(name, std::size_t(n));
+    X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof name);
+    return name;
+  }
+
+ private:
+  // Runs the TLS handshake once, on the first read or write; any other thread waits for it.
+  void handshake() {
+    if (established_.load(std::memory_order_acquire)) return;
+    std::lock_guard once(handshake_mu_);
+    if (established_.load()) return;
+    for (;;) {
+      int result;
+      int err = SSL_ERROR_NONE;
+      long verify = X509_V_OK;
+      {
+        std::lock_guard lock(ssl_mu_);
+        ERR_clear_error();
+        result = SSL_do_handshake(ssl_);
+        if (result != 1) err = SSL_get_error(ssl_, result);
+        verify = SSL_get_verify_result(ssl_);
+        collect_output();
+      }
+      try {
+        flush();  // also the alert that says why we refuse the peer
+      } catch (const TransportError&) {
+        if (result == 1) throw;
+      }
+      if (result == 1) break;
+      if (err == SSL_ERROR_WANT_READ) {
+        try {
+          read_record();
+        } catch (const TransportError& e) {
+          // A peer that hangs up mid-handshake has refused us (an alert we could not read).
+          std::string why = e.what();
+          const std::string prefix = "TLS with " + peer() + ": ";
+          if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+          throw TransportError(e.kind == Kind::timeout ? Kind::timeout : Kind::handshake,
+                               "TLS handshake with " + peer() + ": " + why);
+        }
+        continue;
+      }
+      std::string why = openssl_errors();
+      if (verify != X509_V_OK) why += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
+      throw TransportError(Kind::handshake, "TLS handshake with " + peer() + ": " + why);
+    }
+    established_.store(true, std::memory_order_release);
+  }
+
+  // Encrypts one chunk and sends its records.
+  void encrypt(const std::uint8_t* p, std::size_t n) {
+    {
+      std::lock_guard lock(ssl_mu_);
+      ERR_clear_error();
+      std::size_t written = 0;
+      if (SSL_write_ex(ssl_, p, n, &written) != 1 || written != n)
+        throw TransportError(Kind::io, "TLS with " + peer() + ": " + openssl_errors());
+      collect_output();
+    }
+    flush();
+  }
+
+  // Moves what OpenSSL wrote into the outbox, in order. Caller holds ssl_mu_.
+  void collect_output() {
+    const std::size_t pending = BIO_ctrl_pending(out_);
+    if (pending == 0) return;
+    const std::size_t at = outbox_.size();
+    outbox_.resize(at + pending);
+    const int n = BIO_read(out_, outbox_.data() + at, int(pending));
+    outbox_.resize(at + std::size_t(std::max(n, 0)));
+  }
+
+  // Sends the outbox. One thread at a time, and each takes the whole outbox under ssl_mu_, so the
+  // records leave in the order OpenSSL made them.
+  void flush() {
+    std::lock_guard sending(send_mu_);
+    send_outbox();
+  }
+
+  // Caller holds send_mu_.
+  void send_outbox() {
+    for (;;) {
+      {
+        std::lock_guard lock(ssl_mu_);
+        if (outbox_.empty()) return;
+        sending_.swap(outbox_);
+      }
+      inner_->send_all(sending_.data(), sending_.size());
+      sending_.clear();
+    }
+  }
+
+  // What reading made OpenSSL write (only an alert, or the answer to a key update: there are no
+  // session tickets) goes out now if no write is under way; else that write's flush() sends it.
+  // A reader must never wait for the send lock: a writer blocked on a peer that is itself busy
+  // writing would then never be unblocked by our reading.
+  void flush_if_free() {
+    std::unique_lock sending(send_mu_, std::try_to_lock);
+    if (sending.owns_lock()) send_outbox();
+  }
+
+  // Reads one whole record from the wrapped connection into OpenSSL's input buffer.
+  void read_record() {
+    std::uint8_t header[kRecordHeader];
+    inner_->recv_exact(header, sizeof header);
+    const std::size_t length = (std::size_t(header[3]) << 8) | header[4];
+    if (length > kMaxRecordBody)
+      throw TransportError(Kind::io, "TLS with " + peer() + ": record of " + std::to_string(length) +
+                                         " bytes (not TLS, or a peer that does not speak it)");
+    record_.resize(kRecordHeader + length);
+    std::copy(header, header + kRecordHeader, record_.begin());
+    if (length > 0) inner_->recv_exact(record_.data() + kRecordHeader, length);
+    std::lock_guard lock(ssl_mu_);
+    if (BIO_write(in_, record_.data(), int(record_.size())) != int(record_.size()))
+      throw TransportError(Kind::io, "TLS with " + peer() + ": out of memory");
+  }
+
+  std::unique_ptr<Connection> inner_;
+  std::shared_ptr<const TlsContext> context_;
+  SSL* ssl_ = nullptr;
+  BIO* in_ = nullptr;   // ciphertext from the peer, owned by ssl_
+  BIO* out_ = nullptr;  // ciphertext for the peer, owned by ssl_
+  std::atomic<bool> established_{false};
+  std::mutex handshake_mu_;
+  mutable std::mutex ssl_mu_;  // ssl_, its buffers and outbox_
+  std::mutex send_mu_;         // the wrapped connection's writes, and sending_
+  std::mutex read_mu_;         // the wrapped connection's reads, and record_
+  std::vector<std::uint8_t> outbox_;
+  std::vector<std::uint8_t> sending_;
+  std::vector<std::uint8_t> record_;
+};
+
+}  // namespace
+
+std::unique_ptr<Connection> tls_wrap(std::unique_ptr<Connection> inner, std::shared_ptr<const TlsContext> context,
+                                     const std::string& server_name) {
+  return std::make_unique<TlsConnection>(std::move(inner), std::move(context), server_name);
+}
+
+}  // namespace rcpu::transport
