@@ -245,7 +245,12 @@ def gen_cpu_calls(out_write, fams, by_name):
               "std::int64_t count_of(ccomplex v) { return std::int64_t(v.real()); }",
               "std::int64_t count_of(zcomplex v) { return std::int64_t(v.real()); }",
               "std::int64_t count_of(blas_int v) { return std::int64_t(v); }",
-              "template <class T> std::vector<T> scratch(std::int64_t n) { return std::vector<T>(std::size_t(std::max<std::int64_t>(1, n))); }",
+              "// Every workspace is charged to the server's memory budget before it is allocated (backend.h).",
+              "template <class T> std::vector<T> scratch(std::int64_t n) {",
+              "  const std::size_t count = std::size_t(std::max<std::int64_t>(1, n));",
+              "  reserve_workspace(std::uint64_t(count) * sizeof(T), \"LAPACK workspace\");",
+              "  return std::vector<T>(count);",
+              "}",
               ""]
     cases = []
     for fam in fams:

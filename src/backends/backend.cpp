@@ -2,6 +2,7 @@
 #include "backends/backend.h"
 
 #include <new>
+#include <string>
 
 namespace rcpu::backend {
 namespace {
@@ -45,6 +46,19 @@ class HostFft final : public StreamedFft {
 
 std::unique_ptr<StreamedCall> Backend::begin_streamed(const Level3Args& args, const void* a, const void* b, void* c) {
   return std::make_unique<HostPanels>(*this, args, a, b, c);
+}
+
+namespace {
+thread_local WorkspaceGate* t_gate = nullptr;
+}  // namespace
+
+WorkspaceScope::WorkspaceScope(WorkspaceGate* gate) : outer_(t_gate) { t_gate = gate; }
+WorkspaceScope::~WorkspaceScope() { t_gate = outer_; }
+
+void reserve_workspace(std::uint64_t bytes, const char* what) {
+  if (!t_gate || t_gate->try_reserve(bytes)) return;
+  throw WorkspaceRefused(std::string(what) + " of " + std::to_string(bytes) +
+                         " bytes exceeds the server memory budget");
 }
 
 void* Backend::alloc_host(std::size_t bytes) { return ::operator new(bytes, std::nothrow); }

@@ -22,6 +22,37 @@ struct BackendError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Memory a call needs beyond its operands (LAPACK workspace: the CPU backend's LWORK queries,
+// cuSOLVER's buffer sizes), which the server charges to its memory budget. The server installs a
+// gate for the calling thread (WorkspaceScope) around each backend call; a backend asks
+// reserve_workspace(bytes) BEFORE allocating, and holds what it got until the scope ends.
+class WorkspaceGate {
+ public:
+  virtual ~WorkspaceGate() = default;
+  // Reserves `bytes` until the gate is destroyed; false when the budget says no.
+  virtual bool try_reserve(std::uint64_t bytes) = 0;
+};
+// What reserve_workspace throws when the gate refuses: not a BackendError, so no other backend is
+// tried; the server answers over_limit and the client runs the call locally.
+struct WorkspaceRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Installs `gate` for this thread's backend calls until the scope ends (nested scopes restore
+// the outer one).
+class WorkspaceScope {
+ public:
+  explicit WorkspaceScope(WorkspaceGate* gate);
+  ~WorkspaceScope();
+  WorkspaceScope(const WorkspaceScope&) = delete;
+  WorkspaceScope& operator=(const WorkspaceScope&) = delete;
+
+ private:
+  WorkspaceGate* outer_;
+};
+// Asks this thread's gate for `bytes` of workspace (nothing to ask without a gate: tests, tools);
+// throws WorkspaceRefused when refused. `what` names the workspace in the message.
+void reserve_workspace(std::uint64_t bytes, const char* what);
+
 // Small page-locked slots through which a streamed call's tiles travel between the network and a
 // device, instead of the server's whole-operand host buffers (StreamedCall::tile_staging). Why:
 // loopback copies and the GPU's DMA compete for DRAM (docs/gpu.md); a few
@@ -101,9 +132,13 @@ class StreamedCall {
 
 // The FFT plans a backend keeps for ONE session (FFTW plans, cuFFT plans), keyed by the packed
 // descriptor. The session owns it, so every plan is freed when the session ends, however it ends.
+// Each backend bounds how many plans one cache keeps (least recently used out first).
 class FftPlanCache {
  public:
   virtual ~FftPlanCache() = default;
+  // The most time planning one transform may take, in seconds (rcpud --fft-plan-seconds): FFTW's
+  // planner is process-wide, so one client's planning holds everyone else's FFTs meanwhile.
+  double plan_seconds = 2.0;
 };
 
 // A byte range [begin, end) of a packed FFT operand.

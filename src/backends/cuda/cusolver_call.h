@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -76,9 +77,19 @@ struct Call {
     return v;
   }
 };
-// Workspace of one cuSOLVER call: device and host parts.
+// The workspace of a typed cuSOLVER routine (`count` elements of P), charged to the server's
+// memory budget before it is allocated.
+template <class P>
+std::size_t workspace_bytes(int count) {
+  const std::size_t bytes = std::size_t(std::max(count, 1)) * sizeof(P);
+  reserve_workspace(bytes, "cuSOLVER workspace");
+  return bytes;
+}
+// Workspace of one cuSOLVER call: device and host parts, charged to the server's memory budget
+// (both: the budget bounds what one call may make the server hold) before they are allocated.
 struct Work {
-  Work(std::size_t dev_bytes, std::size_t host_bytes, int dev) : d(dev_bytes, dev), host(host_bytes) {}
+  Work(std::size_t dev_bytes, std::size_t host_bytes, int dev)
+      : d((reserve_workspace(dev_bytes + host_bytes, "cuSOLVER workspace"), dev_bytes), dev), host(host_bytes) {}
   DevBuf d;
   std::vector<unsigned char> host;
   void* h() { return host.empty() ? nullptr : host.data(); }

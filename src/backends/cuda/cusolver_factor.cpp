@@ -115,7 +115,7 @@ std::int64_t potri(const Call& c, char uplo, std::int64_t n, void* a_host) {
     using P = std::remove_pointer_t<decltype(ptr)>;
     check_solver(buffer_size(c.h->solver, fill(uplo), ni, static_cast<P*>(a.get()), ld, &lwork), c.dev,
                  "potri_bufferSize");
-    DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
+    DevBuf w(workspace_bytes<P>(lwork), c.dev);
     check_solver(potri_fn(c.h->solver, fill(uplo), ni, static_cast<P*>(a.get()), ld, static_cast<P*>(w.get()), lwork,
                           static_cast<int*>(info.get())),
                  c.dev, "potri");

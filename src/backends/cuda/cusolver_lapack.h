@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "backends/backend.h"
 #include "common/lapack.h"
 
 namespace rcpu::backend::cuda {

@@ -93,7 +93,7 @@ std::int64_t orgqr(const Call& c, std::int64_t m, std::int64_t n, std::int64_t k
     check_solver(L::orgqr_size(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
                                static_cast<P*>(tau.get()), &lwork),
                  c.dev, "orgqr_bufferSize");
-    DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
+    DevBuf w(workspace_bytes<P>(lwork), c.dev);
     check_solver(L::orgqr(c.h->solver, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
                           static_cast<P*>(tau.get()), static_cast<P*>(w.get()), lwork, static_cast<int*>(info.get())),
                  c.dev, "orgqr");
@@ -119,7 +119,7 @@ void ormqr_dev(const Call& c, char side, char trans, std::int64_t m, std::int64_
     check_solver(L::ormqr_size(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda,
                                static_cast<P*>(tau.get()), static_cast<P*>(cm.get()), int(ldc), &lwork),
                  c.dev, "ormqr_bufferSize");
-    DevBuf w(std::size_t(std::max(lwork, 1)) * sizeof(P), c.dev);
+    DevBuf w(workspace_bytes<P>(lwork), c.dev);
     check_solver(
         L::ormqr(c.h->solver, sd, op, int(m), int(n), int(k), static_cast<P*>(a.get()), lda, static_cast<P*>(tau.get()),
                  static_cast<P*>(cm.get()), int(ldc), static_cast<P*>(w.get()), lwork, static_cast<int*>(info.get())),

@@ -122,6 +122,8 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Addres
   // The handshake answer must come as quickly as a connect: a server that accepts and says nothing
   // is as unusable as one that refuses.
   rc->conn_->set_timeouts(connect_timeout_ms, connect_timeout_ms);
+  // And the whole handshake within a few of those, however its bytes trickle in.
+  rc->conn_->set_read_deadline(connect_timeout_ms > 0 ? 4 * connect_timeout_ms : 0);
 
   HelloOk ok;
   try {
@@ -142,6 +144,7 @@ std::unique_ptr<RemoteConnection> RemoteConnection::open(const transport::Addres
   rc->info_.backend = ok.backend;
   rc->info_.max_request_bytes = ok.max_request_bytes;
   rc->info_.capabilities = ok.capabilities;
+  rc->conn_->set_read_deadline(0);
   rc->conn_->set_timeouts(io_ms, io_ms);
   return rc;
 }

@@ -30,7 +30,12 @@ RemoteResult run_stop_and_wait(Lease lease, const StopAndWaitCall& call) {
     r.timing.to_server_s = seconds(t1 - t0);
 
     FrameHeader h;
-    if (auto refused = read_reply_header(conn, id, h, r.timing.bytes_received)) {
+    std::uint64_t reply_bytes = 0;
+    for (const ReceivedOperand& o : call.receives) reply_bytes += o.bytes;
+    // Once the reply starts, all of it within a deadline (a server trickling bytes cannot hold the
+    // call); the connection goes back to the pool without it.
+    if (auto refused = read_reply_header(conn, id, h, r.timing.bytes_received, reply_bytes)) {
+      conn.set_read_deadline(0);
       // The server read the whole request before refusing it: the connection is clean unless it
       // says it closes.
       if (refused->closing)
@@ -46,6 +51,7 @@ RemoteResult run_stop_and_wait(Lease lease, const StopAndWaitCall& call) {
     r.timing.on_server_s = double(report.server_ns) * 1e-9;
     r.timing.from_server_s = std::max(0.0, seconds(Clock::now() - t1) - r.timing.on_server_s);
     r.timing.backend = report.backend;
+    conn.set_read_deadline(0);
   } catch (const std::exception& e) {
     // Transport or framing failure: this connection is finished, and the caller runs the call
     // locally.

@@ -78,13 +78,16 @@ void serve_tiled_request(Session& session, const FrameHeader& h) {
   TilePlan& plan = tc->plan;
   if (auto err = make_tile_plan(req.args, treq.panel_cols, treq.tile_bytes, plan))
     session.fail_and_close(h, ErrorCode::bad_request, "tiled request: " + *err);
+  // Every input tile this connection carries (all of them, at most), plus 64 bytes of headers each.
+  session.expect_request_bytes(h.payload_length + input_bytes(req.operands) + 64 * plan.inputs.size());
   const std::uint64_t total = total_bytes(req.operands);
   if (total > ctx.options.max_request_bytes) {
     retire();
-    return reject_tiled(session, h, req, plan, ErrorCode::over_limit,
-                        "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " +
-                            std::to_string(ctx.options.max_request_bytes),
-                        stripes);
+    return session.refuse_over_request_limit(h, req.operands,
+                                             "request of " + std::to_string(total) +
+                                                 " operand bytes exceeds --max-request-bytes " +
+                                                 std::to_string(ctx.options.max_request_bytes),
+                                             " (tiled)");
   }
   for (const OperandDesc& d : req.operands) tc->ld[d.index] = d.rows;
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "backends/backend.h"
+
 namespace rcpu::server {
 
 class MemoryBudget {
@@ -17,9 +19,13 @@ class MemoryBudget {
   bool try_reserve(std::uint64_t bytes);
   void release(std::uint64_t bytes);
   std::uint64_t limit() const { return limit_; }
+  std::uint64_t used() const {
+    std::lock_guard lock(mu_);
+    return used_;
+  }
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::uint64_t limit_, used_ = 0;
 };
 
@@ -38,6 +44,27 @@ class Reservation {
   MemoryBudget& budget_;
   std::uint64_t bytes_;
   bool ok_;
+};
+
+// A backend call's workspace (backend::WorkspaceGate), charged to the budget while the gate lives:
+// every reservation the backend made through it is released when the call is over.
+class WorkspaceBudget final : public backend::WorkspaceGate {
+ public:
+  explicit WorkspaceBudget(MemoryBudget& b) : budget_(b) {}
+  ~WorkspaceBudget() override {
+    if (held_) budget_.release(held_);
+  }
+  WorkspaceBudget(const WorkspaceBudget&) = delete;
+  WorkspaceBudget& operator=(const WorkspaceBudget&) = delete;
+  bool try_reserve(std::uint64_t bytes) override {
+    if (!budget_.try_reserve(bytes)) return false;
+    held_ += bytes;
+    return true;
+  }
+
+ private:
+  MemoryBudget& budget_;
+  std::uint64_t held_ = 0;
 };
 
 }  // namespace rcpu::server

@@ -29,6 +29,8 @@ const char* kUsageTail =
     "  --max-sessions N           concurrent client connections served (default 64)\n"
     "  --handshake-timeout SEC    a connection must be through the handshake within SEC (default 10)\n"
     "  --idle-timeout SEC         a session silent between requests for SEC is closed (default 120)\n"
+    "  --fft-plan-seconds SEC     the most planning one FFT may take (default 2; FFTW's planner is\n"
+    "                             process-wide, so others' FFTs wait meanwhile)\n"
     "  --key-file FILE            shared keys clients must prove they hold (repeatable; default\n"
     "                             $RCPU_KEY_FILE, else ~/.config/rcpu/key, else /etc/rcpu/key;\n"
     "                             'rcpu keygen' writes one)\n"
@@ -137,7 +139,8 @@ ParseResult parse_options(int argc, char** argv) {
     kMungeSocket,
     kTlsCert,
     kTlsKey,
-    kTlsClientCa
+    kTlsClientCa,
+    kFftPlanSeconds
   };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
@@ -150,6 +153,7 @@ ParseResult parse_options(int argc, char** argv) {
       {"key-file", required_argument, nullptr, kKeyFile},
       {"handshake-timeout", required_argument, nullptr, kHandshakeTimeout},
       {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"fft-plan-seconds", required_argument, nullptr, kFftPlanSeconds},
       {"auth", required_argument, nullptr, kAuth},
       {"munge-socket", required_argument, nullptr, kMungeSocket},
       {"tls-cert", required_argument, nullptr, kTlsCert},
@@ -228,6 +232,14 @@ ParseResult parse_options(int argc, char** argv) {
         if (end == arg.c_str() || *end || !(v >= 0.01) || v > 86400)
           return bad(std::string(name) + " wants seconds from 0.01 to 86400");
         (c == kHandshakeTimeout ? o.handshake_timeout_ms : o.idle_timeout_ms) = int(v * 1000);
+        break;
+      }
+      case kFftPlanSeconds: {
+        char* end = nullptr;
+        const double v = std::strtod(arg.c_str(), &end);
+        if (end == arg.c_str() || *end || !(v >= 0.001) || v > 3600)
+          return bad("--fft-plan-seconds wants seconds from 0.001 to 3600");
+        o.fft_plan_seconds = v;
         break;
       }
       case kAuth: {

@@ -37,7 +37,12 @@ struct ServerOptions {
   int handshake_timeout_ms = 10000;  // a connection not through the handshake in time is dropped
   int io_timeout_ms = 120000;        // inside a request: no progress for this long = dead client
   int idle_timeout_ms = 120000;      // between requests: a session silent for this long is closed
-  std::string panel_timeline;        // append one JSON line per tiled call here (server/blas/panel_timeline.h)
+  // Once a request's header is in, its body and input operands must be in within
+  // body_base_ms + bytes / body_min_rate (bytes per second), however they trickle in.
+  int body_base_ms = 5000;
+  std::uint64_t body_min_rate = 1ull << 20;
+  double fft_plan_seconds = 2.0;  // the most one FFT's planning may take (FFTW's planner is process-wide)
+  std::string panel_timeline;     // append one JSON line per tiled call here (server/blas/panel_timeline.h)
 };
 
 struct ParseResult {

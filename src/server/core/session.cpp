@@ -1,6 +1,8 @@
 #include "server/core/session.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "common/log.h"
 #include "protocol/level3_request.h"
@@ -76,8 +78,11 @@ void Session::serve() {
     conn_.set_timeouts(0, ctx_.options.io_timeout_ms);
     conn_.set_read_deadline(ctx_.options.idle_timeout_ms);
     const FrameHeader h = recv_header(conn_);
-    conn_.set_read_deadline(0);
     conn_.set_timeouts(ctx_.options.io_timeout_ms, ctx_.options.io_timeout_ms);
+    // From here the request's body, then its input operands (expect_request_bytes), within a
+    // deadline, so a client cannot hold a session and its memory reservation by trickling bytes.
+    request_start_ = std::chrono::steady_clock::now();
+    expect_request_bytes(h.payload_length);
     if (h.kind == Kind::bye) return;
     if (h.kind == Kind::join) {
       serve_join(h);
@@ -88,6 +93,16 @@ void Session::serve() {
     serve_request(h);
     cache_.release();  // the buffers serve the next call of any session
   }
+}
+
+void Session::expect_request_bytes(std::uint64_t bytes) {
+  const ServerOptions& o = ctx_.options;
+  const double allowed_ms =
+      double(o.body_base_ms) + double(bytes) * 1000.0 / double(std::max<std::uint64_t>(1, o.body_min_rate));
+  const double spent_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start_).count();
+  // Never 0 (no deadline), and within int.
+  conn_.set_read_deadline(int(std::clamp(allowed_ms - spent_ms, 1.0, double(std::numeric_limits<int>::max()))));
 }
 
 void Session::reply_error_and_hang_up(std::uint64_t id, std::uint32_t opcode, ErrorCode code,
@@ -113,6 +128,14 @@ void Session::reject(const FrameHeader& h, const std::vector<OperandDesc>& ops, 
   if (input_bytes(ops) > ctx_.options.max_request_bytes) fail_and_close(h, code, message);
   drain();
   send_error(conn_, h.request_id, h.opcode, code, message, false);
+}
+
+void Session::refuse_over_request_limit(const FrameHeader& h, const std::vector<OperandDesc>& ops,
+                                        const std::string& message, const char* what) {
+  ctx_.counters.add_error(h.opcode);
+  log::info("session " + peer() + ": " + opcode_name(h.opcode) + what + " rejected: " + message);
+  if (input_bytes(ops) > 0) fail_and_close(h, ErrorCode::over_limit, message);
+  send_error(conn_, h.request_id, h.opcode, ErrorCode::over_limit, message, false);
 }
 
 bool Session::handshake() {
@@ -177,6 +200,9 @@ void Session::serve_join(const FrameHeader& h) {
       ctx_.stripes.attach(kind->name, StripeKey{client_identity_, j.token}, int(j.stripe), &conn_,
                           ctx_.options.handshake_timeout_ms, ctx_.stopping, why);
   if (!call) fail_and_close(h, ErrorCode::bad_request, kind->join_name + ": " + why);
+  // A stripe's share of the inputs is bounded by the per-read I/O time-out only (the call's
+  // threads watch for a silent client).
+  conn_.set_read_deadline(0);
   if (!serve_joined_stripe(call, int(j.stripe), conn_)) throw CloseSession{};
 }
 

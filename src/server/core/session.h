@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,6 +70,12 @@ class Session {
   BufferCache& buffers() { return cache_; }
   std::vector<std::uint8_t>& scratch() { return scratch_; }
 
+  // The request being served must be in within options' body_base_ms + bytes / body_min_rate of
+  // its header's arrival, however its bytes trickle in (`bytes`: its body and every input operand
+  // byte this connection receives); the session ends when it is not. Each kind calls it once the
+  // request's body says how much input follows.
+  void expect_request_bytes(std::uint64_t bytes);
+
   // Logs `message`, answers ERROR(code, closing) and ends the session (throws CloseSession).
   [[noreturn]] void fail_and_close(const protocol::FrameHeader& h, protocol::ErrorCode code,
                                    const std::string& message);
@@ -82,6 +89,11 @@ class Session {
   // connection is closed instead. `what` qualifies the request in the log (" (tiled)").
   void reject(const protocol::FrameHeader& h, const std::vector<protocol::OperandDesc>& ops, protocol::ErrorCode code,
               const std::string& message, const char* what, const std::function<void()>& drain);
+  // Refuses a request over --max-request-bytes (over_limit): one whose input operands would follow
+  // gets ERROR(closing) and the connection is closed at once (throws CloseSession), never drained;
+  // one without input gets ERROR and the session goes on.
+  void refuse_over_request_limit(const protocol::FrameHeader& h, const std::vector<protocol::OperandDesc>& ops,
+                                 const std::string& message, const char* what);
 
  private:
   void serve();
@@ -98,6 +110,7 @@ class Session {
   std::vector<std::uint8_t> scratch_;
   bool counted_ = false;
   std::string client_identity_;
+  std::chrono::steady_clock::time_point request_start_{};  // when the current request's header was in
 };
 
 template <class Msg>

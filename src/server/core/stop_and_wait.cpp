@@ -31,6 +31,8 @@ std::optional<BackendFailure> run_on_backend(backend::Backend& be, std::uint64_t
     return BackendFailure{ErrorCode::backend_failed, current->name() + ": " + e.what()};
   } catch (const std::bad_alloc&) {
     return BackendFailure{ErrorCode::out_of_memory, current->name() + ": out of memory"};
+  } catch (const backend::WorkspaceRefused& e) {
+    return BackendFailure{ErrorCode::over_limit, current->name() + ": " + e.what()};
   }
 }
 
@@ -39,6 +41,8 @@ StopAndWaitCall::StopAndWaitCall(Session& session, const FrameHeader& h, std::ve
   std::size_t n = 0;
   for (const OperandDesc& d : ops_) n = std::max<std::size_t>(n, std::size_t(d.index) + 1);
   buf_.assign(n, nullptr);
+  // Frame headers of the DATA frames (at most 64 MiB each) are covered by the deadline's base.
+  session_.expect_request_bytes(h.payload_length + input_bytes(ops_));
 }
 
 void StopAndWaitCall::reject(ErrorCode code, const std::string& message) {
@@ -53,8 +57,10 @@ bool StopAndWaitCall::within_request_limit() {
   const std::uint64_t total = total_bytes(ops_);
   const std::uint64_t limit = session_.ctx().options.max_request_bytes;
   if (total <= limit) return true;
-  reject(ErrorCode::over_limit,
-         "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " + std::to_string(limit));
+  session_.refuse_over_request_limit(
+      h_, ops_,
+      "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " + std::to_string(limit),
+      "");
   return false;
 }
 

@@ -37,7 +37,8 @@ struct Fallback {
 
 // Runs `run` (the call on `be`, or on fallback.be once `be` failed), timing it into `ns`. A
 // BackendError or an allocation failure comes back as the failure to answer, naming the backend
-// that failed last; other exceptions pass through.
+// that failed last, a workspace the memory budget refused (backend::WorkspaceRefused) as
+// over_limit; other exceptions pass through.
 std::optional<BackendFailure> run_on_backend(backend::Backend& be, std::uint64_t& ns, const std::function<void()>& run,
                                              const Fallback& fallback = {});
 

@@ -12,31 +12,20 @@ namespace rcpu::server::fftw {
 
 using namespace rcpu::protocol;
 
-void FftHostBuffer::release() {
-  if (raw_) be_->free_host(raw_, std::size_t(cap_ + 64));
-  if (cap_) budget_->release(cap_);
-  raw_ = nullptr;
-  cap_ = 0;
+namespace {
+
+std::uint8_t* aligned64(std::uint8_t* p) {
+  return reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t(63));
 }
 
-std::uint8_t* FftHostBuffer::get(backend::Backend& be, MemoryBudget& budget, std::uint64_t bytes) {
-  bytes = std::max<std::uint64_t>(bytes, 64);
-  if (raw_ && cap_ >= bytes) {
-    const auto p = reinterpret_cast<std::uintptr_t>(raw_);
-    return reinterpret_cast<std::uint8_t*>((p + 63) & ~std::uintptr_t(63));
-  }
-  release();
-  if (!budget.try_reserve(bytes)) return nullptr;
-  be_ = &be;
-  budget_ = &budget;
-  cap_ = bytes;
-  raw_ = be.alloc_host(std::size_t(bytes + 64));
-  if (!raw_) {
-    release();
-    return nullptr;
-  }
-  const auto p = reinterpret_cast<std::uintptr_t>(raw_);
-  return reinterpret_cast<std::uint8_t*>((p + 63) & ~std::uintptr_t(63));
+}  // namespace
+
+std::optional<FftBuffers> borrow_fft_buffers(Session& session, std::uint64_t in_bytes, std::uint64_t out_bytes) {
+  const std::uint64_t need[2] = {std::max<std::uint64_t>(in_bytes, 64) + 64,
+                                 std::max<std::uint64_t>(out_bytes, 64) + 64};
+  BufferCache& cache = session.buffers();
+  if (!cache.prepare(need)) return std::nullopt;
+  return FftBuffers{aligned64(cache.get(0)), aligned64(cache.get(1))};
 }
 
 FftBackends::FftBackends(SessionContext& ctx, FftSessionState& state, const FrameHeader& h, const FftRequest& req,
@@ -53,7 +42,10 @@ FftBackends::FftBackends(SessionContext& ctx, FftSessionState& state, const Fram
 
 void FftBackends::prepare() {
   auto& cache = cache_of(primary_);
-  if (!cache) cache = backend().new_fft_cache();
+  if (!cache) {
+    cache = backend().new_fft_cache();
+    cache->plan_seconds = ctx_.options.fft_plan_seconds;
+  }
   backend().prepare_fft(*cache, d_, flags_, in_, out_);
   // Before the input too: a device backend allocates its buffers here, for input_arrived.
   if (streamed_) *streamed_ = backend().begin_fft(*cache, d_, flags_, in_, out_);

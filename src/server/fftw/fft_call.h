@@ -19,31 +19,21 @@
 
 namespace rcpu::server::fftw {
 
-// A host buffer kept across the session's FFT calls (page-locked when the backend gives such memory:
-// allocating and pinning gigabytes per call would cost more than the transfer), 64-byte aligned
-// (every FFTW plan made on one such buffer runs on any other), counted in the memory budget.
-class FftHostBuffer {
- public:
-  FftHostBuffer() = default;
-  FftHostBuffer(const FftHostBuffer&) = delete;
-  FftHostBuffer& operator=(const FftHostBuffer&) = delete;
-  ~FftHostBuffer() { release(); }
-  // At least `bytes`, or null when the budget or the allocation says no.
-  std::uint8_t* get(backend::Backend& be, MemoryBudget& budget, std::uint64_t bytes);
-
- private:
-  void release();
-  backend::Backend* be_ = nullptr;
-  MemoryBudget* budget_ = nullptr;
-  void* raw_ = nullptr;
-  std::uint64_t cap_ = 0;
+// The packed input and output of one FFT call, borrowed from the server's operand pool
+// (Session::buffers: charged to the memory budget while lent, page-locked when the backend gives
+// such memory, given back after the request, idle ones freed before any reservation is refused),
+// 64-byte aligned (every FFTW plan made on one such buffer runs on any other).
+struct FftBuffers {
+  std::uint8_t* in = nullptr;
+  std::uint8_t* out = nullptr;
 };
+// Nothing when the budget or the allocator says no.
+std::optional<FftBuffers> borrow_fft_buffers(Session& session, std::uint64_t in_bytes, std::uint64_t out_bytes);
 
-// The session's FFT state: one plan cache per backend it used, and its buffers. Destroyed with
-// the session, however it ends.
+// The session's FFT state: one plan cache per backend it used (each bounded by the backend, e.g.
+// the CPU backend's LRU of kMaxFftwPlans). Destroyed with the session, however it ends.
 struct FftSessionState {
   std::unique_ptr<backend::FftPlanCache> primary, cpu;
-  FftHostBuffer in, out;
 };
 
 // Why the connection of an FFT request must be closed; the caller sends ERROR(code, closing).

@@ -19,9 +19,10 @@ std::optional<FftFatal> serve_fft_request(Session& session, FftSessionState& sta
   // A call that cannot run drains its input (within the limit: checked above) and the connection
   // stays usable.
   StopAndWaitCall call(session, h, {in_op, out_op});
-  std::uint8_t* in = state.in.get(ctx.primary, ctx.memory, in_op.bytes());
-  std::uint8_t* out = in ? state.out.get(ctx.primary, ctx.memory, out_op.bytes()) : nullptr;
-  if (!in || !out) {
+  const std::optional<FftBuffers> bufs = borrow_fft_buffers(session, in_op.bytes(), out_op.bytes());
+  std::uint8_t* const in = bufs ? bufs->in : nullptr;
+  std::uint8_t* const out = bufs ? bufs->out : nullptr;
+  if (!bufs) {
     call.reject(ErrorCode::out_of_memory,
                 "server memory budget exhausted (" + std::to_string(ctx.memory.limit()) + " bytes)");
     return std::nullopt;

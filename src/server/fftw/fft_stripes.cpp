@@ -121,6 +121,7 @@ std::optional<FftFatal> serve_striped_fft(Session& session, FftSessionState& sta
   const FftDescriptor& d = req.desc;
   const OperandDesc in_op = fft_input_operand(d), out_op = fft_output_operand(d);
   const std::uint64_t k = sreq.stripes;
+  session.expect_request_bytes(h.payload_length + in_op.bytes());  // this connection's range, at most
   std::uint64_t wire_in = kHeaderSize + h.payload_length;
 
   // A call that cannot run is failed as a whole (its other connections would need draining too),
@@ -130,9 +131,10 @@ std::optional<FftFatal> serve_striped_fft(Session& session, FftSessionState& sta
     log::info(std::string("FFT ") + opcode_name(h.opcode) + " refused: " + message);
     return FftFatal{code, message};
   };
-  std::uint8_t* in = state.in.get(ctx.primary, ctx.memory, in_op.bytes());
-  std::uint8_t* out = in ? state.out.get(ctx.primary, ctx.memory, out_op.bytes()) : nullptr;
-  if (!in || !out)
+  const std::optional<FftBuffers> bufs = borrow_fft_buffers(session, in_op.bytes(), out_op.bytes());
+  std::uint8_t* const in = bufs ? bufs->in : nullptr;
+  std::uint8_t* const out = bufs ? bufs->out : nullptr;
+  if (!bufs)
     return refuse(ErrorCode::out_of_memory,
                   "server memory budget exhausted (" + std::to_string(ctx.memory.limit()) + " bytes)");
   FftBackends backends(ctx, state, h, req, in, out, &streamed);

@@ -2,6 +2,7 @@
 
 #include "common/lapack.h"
 #include "protocol/lapack_request.h"
+#include "server/core/memory_budget.h"
 #include "server/core/stop_and_wait.h"
 
 namespace rcpu::server::lapack {
@@ -26,6 +27,10 @@ void serve_lapack_request(Session& session, const FrameHeader& h) {
   void* p[kMaxLapackOperands] = {};
   for (const OperandDesc& d : req.operands) p[d.index] = call.buffer(d.index);
   LapackResponse resp;
+  // The backend's workspace (LWORK queries, cuSOLVER buffer sizes) counts in the memory budget
+  // while the call runs; one over it is refused (over_limit) before it is allocated.
+  WorkspaceBudget workspace(ctx.memory);
+  const backend::WorkspaceScope scope(&workspace);
   if (!call.run(be, resp.compute_ns, [&] { resp.info = be.lapack(args, p); })) return;
   resp.backend = be.name();
   call.reply(resp);
