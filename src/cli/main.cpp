@@ -17,6 +17,7 @@
 #include "cli/keygen.h"
 #include "client/core/config.h"
 #include "client/core/credentials.h"
+#include "client/core/tls_settings.h"
 #include "client/core/local_library.h"
 #include "client/fftw/local_fftw.h"
 
@@ -134,9 +135,20 @@ int cmd_config() {
   const std::optional<std::string> key_path = rcpu::security::find_default_key_file();
   std::printf("%-20s %s\n", "key",
               !cred.error.empty() ? ("error: " + cred.error).c_str()
-              : cred.munge        ? "(none: a MUNGE credential instead)"
-              : cred.key          ? ("'" + cred.key->id + "' from " + key_path.value_or("?")).c_str()
-                                  : "(none: only an --insecure rcpud serves this client)");
+              : cred.munge           ? "(none: a MUNGE credential instead)"
+              : cred.tls_certificate ? "(none: the TLS client certificate instead)"
+              : cred.key             ? ("'" + cred.key->id + "' from " + key_path.value_or("?")).c_str()
+                                     : "(none: only an --insecure rcpud serves this client)");
+  for (const char* name : {"RCPU_TLS_CA", "RCPU_TLS_CERT", "RCPU_TLS_KEY", "RCPU_TLS_SERVER_NAME"})
+    show(name, std::getenv(name) ? std::getenv(name) : "",
+         std::string(name) == "RCPU_TLS_CA"            ? "(none: connections in the clear)"
+         : std::string(name) == "RCPU_TLS_SERVER_NAME" ? "(the host of RCPU_SERVER)"
+                                                       : "(none: no client certificate)");
+  const rcpu::client::ClientTls tls = rcpu::client::read_client_tls();
+  std::printf("%-20s %s\n", "tls",
+              !tls.error.empty() ? ("error: " + tls.error).c_str()
+              : tls.context      ? (tls.client_certificate ? "TLS 1.3, mutual (client certificate)" : "TLS 1.3")
+                                 : "off");
   show("RCPU_TRACE", c.trace_path, "(off)");
   show("RCPU_STATS", c.stats ? "1" : "0", "0");
   // Transfer settings, read by the remote path itself: shown as given, with the defaults it uses.

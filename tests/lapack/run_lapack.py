@@ -274,12 +274,15 @@ def _die_with_parent():
 
 
 class Server:
-    def __init__(self, rcpud, workdir, timeout=60, backend="cpu"):
+    def __init__(self, rcpud, workdir, timeout=60, backend="cpu", tls=None):
         self.log_path = os.path.join(workdir, "rcpud.log")
         self.log = open(self.log_path, "wb")
         env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
         env["OPENBLAS_NUM_THREADS"] = "1"  # the same numerics as the local runs: no borderline ratio flips
-        self.proc = subprocess.Popen([rcpud, "--listen", "127.0.0.1:0", "--backend", backend], stdout=subprocess.PIPE,
+        cmd = [rcpud, "--listen", "127.0.0.1:0", "--backend", backend]
+        if tls:  # every connection under TLS (docs/security.md); the clients get RCPU_TLS_CA
+            cmd += ["--tls-cert", os.path.join(tls, "server.pem"), "--tls-key", os.path.join(tls, "server.key")]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=self.log, stdin=subprocess.DEVNULL, env=env, cwd=workdir,
                                      preexec_fn=_die_with_parent)
         sel = selectors.DefaultSelector()
@@ -367,6 +370,8 @@ def run_one(run, mode, a, libdir, server):
         if mode.startswith("remote"):
             env["RCPU_SERVER"] = server.address
             env["RCPU_FALLBACK"] = "error"
+            if a.tls:
+                env["RCPU_TLS_CA"] = os.path.join(a.tls, "ca.pem")
     where = loader_resolution(tester, env)
     # Both names are one file there (librcpu.so, or the local library), which ldd lists once.
     if not any(d is not None for d in where.values()):
@@ -512,6 +517,8 @@ def main():
     ap.add_argument("--work-dir")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--tls", metavar="DIR", help="remote modes: rcpud under TLS with DIR/server.pem and server.key, "
+                                                 "the testers trusting DIR/ca.pem (tests/tls/make_test_certs.sh)")
     ap.add_argument("--self-test", action="store_true", help="check the verdict itself (needs --fault-lib)")
     ap.add_argument("--fault-lib", help="LD_PRELOAD library injecting faults (tests/lapack/fault_inject.c)")
     a = ap.parse_args()
@@ -562,7 +569,7 @@ def main():
                 print(f"note: the committed baseline ({a.baseline}) is for {base['library']!r}; the local library "
                       f"is {identity!r}: computing the baseline live")
             server = (Server(a.rcpud, a.work_dir or tempfile.gettempdir(),
-                             backend="cuda" if a.mode == "remote-cuda" else "cpu")
+                             backend="cuda" if a.mode == "remote-cuda" else "cpu", tls=a.tls)
                       if a.mode.startswith("remote") else None)
             try:
                 for r in runs:

@@ -460,8 +460,13 @@ def run_one(name, mode, a):
                 problems.append(f"rcpud {a.rcpud} not found (build rcpu first)")
                 return False, report + [f"FAIL: {p}" for p in problems]
             srv_env = clean_env(os.environ)
+            server_args = list(a.server_arg or ())
+            if a.tls:  # every connection under TLS (docs/security.md)
+                server_args += ["--tls-cert", os.path.join(a.tls, "server.pem"),
+                                "--tls-key", os.path.join(a.tls, "server.key")]
+                env["RCPU_TLS_CA"] = os.path.join(a.tls, "ca.pem")
             server = Server(a.rcpud, "cuda" if mode == "remote-cuda" else "cpu", scratch, srv_env,
-                            a.server_start_timeout, a.server_arg or ())
+                            a.server_start_timeout, server_args)
             env["RCPU_SERVER"] = server.address
             notes.append(f"rcpud {' '.join(server.cmd)} -> {server.address}")
         stdin = open(input_path, "rb") if input_path else subprocess.DEVNULL
@@ -634,6 +639,8 @@ def main():
                     help="do not set RCPU_FALLBACK=error in remote modes")
     ap.add_argument("--keep", action="store_true", help="keep scratch folders of passing runs")
     ap.add_argument("--env", action="append", metavar="K=V", help="extra environment for the tester")
+    ap.add_argument("--tls", metavar="DIR", help="remote modes: rcpud under TLS with DIR/server.pem and server.key, "
+                                                 "the tester trusting DIR/ca.pem (tests/tls/make_test_certs.sh)")
     ap.add_argument("--preload", help=argparse.SUPPRESS)
     ap.add_argument("--self-test", action="store_true",
                     help="check the harness itself: canned outputs, all testers with the reference BLAS, injected faults")
