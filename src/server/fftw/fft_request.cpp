@@ -19,6 +19,7 @@ std::optional<FftFatal> serve_fft_request(Session& session, FftSessionState& sta
   // A call that cannot run drains its input (within the limit: checked above) and the connection
   // stays usable.
   StopAndWaitCall call(session, h, {in_op, out_op});
+  if (!call.admit()) return std::nullopt;  // over the client's limits (core/client_limits.h)
   std::uint8_t* in = state.in.get(ctx.primary, ctx.memory, in_op.bytes());
   std::uint8_t* out = in ? state.out.get(ctx.primary, ctx.memory, out_op.bytes()) : nullptr;
   if (!in || !out) {

@@ -130,6 +130,9 @@ std::optional<FftFatal> serve_striped_fft(Session& session, FftSessionState& sta
     log::info(std::string("FFT ") + opcode_name(h.opcode) + " refused: " + message);
     return FftFatal{code, message};
   };
+  // Held until the call is over (core/client_limits.h).
+  const Admission admitted = session.admit_call(h, in_op.bytes() + out_op.bytes());
+  if (!admitted.ticket) return refuse(limit_error_code(admitted.refused), admitted.why);
   std::uint8_t* in = state.in.get(ctx.primary, ctx.memory, in_op.bytes());
   std::uint8_t* out = in ? state.out.get(ctx.primary, ctx.memory, out_op.bytes()) : nullptr;
   if (!in || !out)
