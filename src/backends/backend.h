@@ -183,6 +183,9 @@ class Backend {
   // Whether it runs every valid call itself (supports(), supports_lapack() and supports_fft() hold
   // for all of them): the server then needs no fallback backend beside it for what it refuses.
   virtual bool runs_every_call() const { return false; }
+  // How many devices it computes on (a placement over several GPUs: their number): what the
+  // server's per-client limits are sized from.
+  virtual std::size_t device_count() const { return 1; }
 
   // Whether this backend implements the call; the server sends what it does not to the CPU backend.
   virtual bool supports(const Level3Args& args) const = 0;

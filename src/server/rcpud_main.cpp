@@ -75,7 +75,13 @@ int main(int argc, char** argv) {
               (opts.munge_socket.empty() ? std::string("libmunge's default") : opts.munge_socket) + ")");
   log::info("limits: " + std::to_string(srv->options().max_request_bytes) + " bytes per request, " +
             std::to_string(srv->options().max_memory_bytes) + " bytes in flight, " + std::to_string(opts.max_sessions) +
-            " sessions");
+            " sessions; per client: " + std::to_string(srv->options().client_max_memory_bytes) + " bytes, " +
+            std::to_string(srv->options().client_max_calls) + " calls in flight (" +
+            std::to_string(srv->clients().share_cap()) + " while others have calls), " +
+            std::to_string(srv->options().client_max_sessions) + " sessions");
+  if (!opts.allow_uids.empty() || !opts.allow_gids.empty())
+    log::info("authorization: MUNGE clients of " + std::to_string(opts.allow_uids.size()) + " uids and " +
+              std::to_string(opts.allow_gids.size()) + " groups (--allow-uid, --allow-gid)");
 
   std::thread signal_thread([&] {
     unsigned char sig = 0;
@@ -90,6 +96,7 @@ int main(int argc, char** argv) {
   on_stop_signal(0);
   signal_thread.join();
   log::info_lines(srv->counters().report());
+  if (const std::string clients = srv->clients().report(); !clients.empty()) log::info_lines(clients);
   if (const std::string usage = srv->backend().usage_report(); !usage.empty()) log::info_lines(usage);
   srv.reset();
   log::info("stopped");

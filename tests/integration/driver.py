@@ -13,6 +13,9 @@ Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first 
   kill        SIGKILL the server in the middle of a large call: the call fails, C is unchanged
   refused     no server: the client reports "unavailable" quickly, then at once (back-off)
   limits      --max-request-bytes and --max-sessions produce ERROR replies, not deaths
+  flood       per-client limits: a client with its own key is refused over its memory, calls in
+              flight, device share and sessions (ERROR replies, memory bounded, refused calls
+              computed locally), while another client is served throughout (rcpud's counters)
   multidev    placement over several devices (3 virtual CPU devices, one emulated slower): results
               right, every device ran pieces (rcpud's shutdown log)
   auth        the shared-key handshake: no key, unknown key, wrong key, replayed and truncated
@@ -27,7 +30,8 @@ Starts build/bin/rcpud on 127.0.0.1 port 0, reads the bound port from its first 
 
   munge       rcpud --auth munge with the test's own munged (throw-away MUNGE key): a client with
               RCPU_AUTH=munge is served; a credential from another site's munged, a replayed one,
-              one made for another handshake, and a client with no MUNGE are refused; exit 77
+              one made for another handshake, and a client with no MUNGE are refused; a uid outside
+              --allow-uid/--allow-gid is refused, one listed by name is served; exit 77
               (skipped) where munged or libmunge is missing
 
 Servers use the shared key of RCPU_KEY_FILE (the build's throw-away test key).
@@ -535,7 +539,8 @@ def scenario_refused(bin_dir):
 
 def scenario_limits(bin_dir):
     h = table_hash(bin_dir)
-    srv = Server(bin_dir, "--max-request-bytes", "1M", "--max-sessions", "2")
+    # One key, so one client: its own session limit is raised to the server's to test the latter.
+    srv = Server(bin_dir, "--max-request-bytes", "1M", "--max-sessions", "2", "--client-max-sessions", "2")
     try:
         r = run_client(bin_dir, "127.0.0.1:%d" % srv.port, "limit")
         check(r.returncode == 0, "over-limit call fails with a limit cause, a small one works (%s%s)"
@@ -963,7 +968,8 @@ def scenario_auth(bin_dir):
 def scenario_slow(bin_dir):
     h = table_hash(bin_dir)
     key = Key.load()
-    srv = Server(bin_dir, "--handshake-timeout", "1", "--idle-timeout", "1", "--max-sessions", "3")
+    srv = Server(bin_dir, "--handshake-timeout", "1", "--idle-timeout", "1", "--max-sessions", "3",
+                 "--client-max-sessions", "3")  # one key, one client: the server's limit is tested
     try:
         hello = shared_key_hello(h, key, os.urandom(32), os.urandom(16))
         tricklers = [Raw(srv.port) for _ in range(20)]
@@ -1103,6 +1109,34 @@ def scenario_munge(bin_dir):
                 srv.stop()
             counts = session_counts(srv.stderr())
             check(counts is not None and counts[2] >= refusals, "rcpud counted the refusals (%r)" % (counts,))
+
+            # Authorization: a uid outside --allow-uid / --allow-gid is refused like a bad credential;
+            # the same client is served where its user name is listed.
+            import pwd
+            me = pwd.getpwuid(os.getuid()).pw_name
+            for allow, served in ((["--allow-uid", str(os.getuid() + 1), "--allow-gid", str(os.getgid() + 1)], False),
+                                  (["--allow-uid", me], True)):
+                srv = Server(bin_dir, "--auth", "munge", "--munge-socket", site.socket, *allow)
+                env["RCPU_SERVER"] = "127.0.0.1:%d" % srv.port
+                try:
+                    c = Raw(srv.port)
+                    r, _ = munge_hello(c, h, site)
+                    c.close()
+                    if served:
+                        check(r[0] == "frame" and r[1] == HELLO_OK, "%s: its user is let in (%r)" % (allow, r))
+                        munge_client("%s: the client library is served" % allow)
+                    else:
+                        check(r[0] == "error" and r[1] == ERR_AUTH and "not allowed" in r[2],
+                              "%s: uid %d refused in the handshake (%r)" % (allow, os.getuid(), r))
+                        r = subprocess.run([os.path.join(bin_dir, "rcpu_itest_client"), "unavailable", "not allowed"],
+                                           env=env, capture_output=True, text=True, timeout=60 * TIME_SCALE)
+                        check(r.returncode == 0, "%s: the client runs locally, told why (%s)" % (allow, r.stdout.strip()))
+                finally:
+                    srv.stop()
+                counts = session_counts(srv.stderr())
+                want = 0 if served else 2
+                check(counts is not None and counts[2] == want,
+                      "%s: %d failed authentications counted (%r)" % (allow, want, counts))
         finally:
             site.stop()
             other.stop()
@@ -1179,6 +1213,163 @@ def scenario_tls(bin_dir):
     check(status == 0, "server exits cleanly")
 
 
+def dgemm_inputs(rid, m, n, k, value=1.0):
+    """DATA frames of A (m x k) and B (k x n) filled with `value`, in pieces of at most 1 MiB."""
+    out = b""
+    for index, count in ((0, m * k), (1, k * n)):
+        data = struct.pack("<d", value) * count
+        for at in range(0, len(data), 1 << 20):
+            out += frame(DATA, data[at:at + (1 << 20)], rid=rid, opcode=DGEMM, flags=index)
+    return out
+
+
+def raw_dgemm(c, rid, m, n, k, value=1.0):
+    """A whole dgemm on raw frames (A, B all `value`): ('ok', C's first element) or the reply."""
+    c.send(frame(REQUEST, dgemm_request(m, n, k), rid=rid, opcode=DGEMM) + dgemm_inputs(rid, m, n, k, value))
+    r = c.reply()
+    if r[0] != "frame" or r[1] != RESPONSE:
+        return r
+    got = b""
+    while len(got) < 8 * m * n:
+        d = c.reply()
+        if d[0] != "frame" or d[1] != DATA:
+            return d
+        got += d[3]
+    return ("ok", struct.unpack_from("<d", got)[0])
+
+
+def client_limit_report(log):
+    """{client: (admitted, memory, calls, share, sessions)} from rcpud's shutdown log, and the totals."""
+    per = {m.group(1): tuple(map(int, m.groups()[1:])) for m in re.finditer(
+        r"client (\S+): (\d+) calls admitted; refused: (\d+) over memory, (\d+) over calls in flight, "
+        r"(\d+) over device share, (\d+) sessions", log)}
+    m = re.search(r"client limits: refused (\d+) over memory, (\d+) over calls in flight, (\d+) over device "
+                  r"share, (\d+) sessions", log)
+    return per, tuple(map(int, m.groups())) if m else None
+
+
+def scenario_flood(bin_dir):
+    """Per-client limits (docs/security.md): a client `flood` (its own key) is refused over its memory,
+    its calls in flight, its device share and its sessions, each on raw frames where the numbers
+    are known, with ERROR replies that keep the connection usable and rcpud's memory bounded; the
+    other client (the build's test key) is served throughout. Then a flood through the shim from
+    6 processes of `flood`: every result right (refused calls run locally), while the other client's
+    calls all run remotely; rcpud's counters attribute every refusal to `flood`."""
+    h = table_hash(bin_dir)
+    calm = Key.load()
+    flood = Key.random("flood")
+    with tempfile.TemporaryDirectory() as tmp:
+        both, flood_file = os.path.join(tmp, "server-keys"), os.path.join(tmp, "flood-key")
+        flood.write(flood_file)
+        fd = os.open(both, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            for key in (calm, flood):
+                f.write("%s %s\n" % (key.id.decode(), key.secret.hex()))
+        srv = Server(bin_dir, "--key-file", both, "--max-memory", "256M", "--client-max-memory", "8M",
+                     "--client-max-calls", "2", "--client-device-share", "0.5", "--client-max-sessions", "6",
+                     "--max-sessions", "24")
+        flood_id, calm_id = "key:" + flood.id.decode(), "key:" + calm.id.decode()
+        try:
+            def conn(key):
+                c = Raw(srv.port, timeout=20)
+                c.handshake(h, key)
+                return c
+
+            def refused(r, code, text, what):
+                check(r[0] == "error" and r[1] == code and text in r[2] and not r[3] & FLAG_CLOSING,
+                      "%s: ERROR %s, connection kept (%r)" % (what, code, r))
+
+            # Memory: one call over the client's 8 MiB (3 x 2.9 MB), its 5.8 MB of inputs drained.
+            f1 = conn(flood)
+            before = rss_kib(srv.proc.pid)
+            refused(raw_dgemm(f1, 1, 600, 600, 600), ERR_OVER_LIMIT, "--client-max-memory", "flood: 8.6 MB call")
+            grown = rss_kib(srv.proc.pid) - before
+            check(grown < 4 * 1024, "refused 8.6 MB call: rcpud's memory grew %d KiB (< 4 MiB)" % grown)
+            check(raw_dgemm(f1, 2, 2, 2, 2, 1.5) == ("ok", 4.5), "flood: then a small call on that connection")
+
+            # Memory held in flight: a 4.9 MB call waiting for its inputs holds it; a second does not fit.
+            f1.send(frame(REQUEST, dgemm_request(450, 450, 450), rid=3, opcode=DGEMM))
+            time.sleep(0.2)
+            f2 = conn(flood)
+            refused(raw_dgemm(f2, 1, 450, 450, 450), ERR_OVER_LIMIT, "in flight hold",
+                    "flood: second 4.9 MB call while the first is in flight")
+            # Calls in flight: with the held one, one more (waiting for its inputs), then busy.
+            f3 = conn(flood)
+            f3.send(frame(REQUEST, dgemm_request(2, 2, 2), rid=1, opcode=DGEMM))
+            time.sleep(0.2)
+            f4 = conn(flood)
+            refused(raw_dgemm(f4, 1, 2, 2, 2), ERR_BUSY, "--client-max-calls", "flood: third call in flight")
+            # The other client is served meanwhile.
+            c1 = conn(calm)
+            check(raw_dgemm(c1, 1, 3, 3, 3, 2.0) == ("ok", 12.0), "calm client served while flood holds 2 calls")
+
+            # Device share: once calm has a call in flight, flood may hold 1 (0.5 x 2) of its 2.
+            c1.send(frame(REQUEST, dgemm_request(2, 2, 2), rid=2, opcode=DGEMM))
+            f3.send(dgemm_inputs(1, 2, 2, 2))
+            r = f3.reply()
+            check(r[0] == "frame" and r[1] == RESPONSE, "flood: its waiting call served once its inputs came")
+            f3.reply()  # C
+            time.sleep(0.2)
+            refused(raw_dgemm(f4, 2, 2, 2, 2), ERR_BUSY, "--client-device-share",
+                    "flood: a second call while calm has one in flight")
+            c1.send(dgemm_inputs(2, 2, 2, 2))
+            check(c1.reply()[1] == RESPONSE and c1.reply()[1] == DATA, "calm: its call served")
+            check(raw_dgemm(f4, 3, 2, 2, 2, 1.0) == ("ok", 2.0),
+                  "flood: a second call again once calm has none in flight (the share binds only then)")
+
+            # Sessions: flood has 4; 2 more, then busy. calm still gets one.
+            extra = [conn(flood), conn(flood)]
+            x = Raw(srv.port)
+            r = x.hello(h, flood)
+            check(r[0] == "error" and r[1] == ERR_BUSY and "--client-max-sessions" in r[2],
+                  "flood: 7th session refused busy (%r)" % (r,))
+            x.close()
+            c2 = conn(calm)
+            check(raw_dgemm(c2, 1, 2, 2, 2, 1.0) == ("ok", 2.0), "calm: a new session while flood has 6")
+            for c in [f1, f2, f3, f4, c1, c2] + extra:
+                c.close()
+            time.sleep(0.5)  # the held call ends with its connection
+
+            # A flood through the shim: 6 processes of `flood` at once, refused calls run locally.
+            procs, traces = [], []
+            for i in range(6):
+                trace = os.path.join(tmp, "trace%d.jsonl" % i)
+                traces.append(trace)
+                env = dict(os.environ, RCPU_SERVER="127.0.0.1:%d" % srv.port, RCPU_POLICY="remote", RCPU_TILE="7",
+                           RCPU_TRACE=trace, OPENBLAS_NUM_THREADS="1", RCPU_FALLBACK="local",
+                           RCPU_KEY_FILE=flood_file)
+                procs.append(subprocess.Popen([os.path.join(bin_dir, "rcpu_tiled_calls")], env=env,
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            calm_runs = 0
+            while any(p.poll() is None for p in procs) or calm_runs < 2:
+                good_client(bin_dir, srv, threads=1, iters=4, seed=calm_runs + 1)
+                calm_runs += 1
+            for p in procs:
+                out, err = p.communicate(timeout=120 * TIME_SCALE)
+                check(p.returncode == 0, "flooding process: every result right (%s)" % (out.strip()[-200:] + err.strip()[-300:]))
+            recs = []
+            for t in traces:
+                if os.path.exists(t):
+                    with open(t) as f:
+                        recs += [json.loads(line) for line in f if line.strip()]
+            remote = sum(1 for x in recs if x.get("where") == "remote")
+            local = sum(1 for x in recs if x.get("where") != "remote" and x.get("why") == "fallback")
+            check(remote > 0 and local > 0, "the flood: %d calls served remotely, %d refused and run locally"
+                  % (remote, local))
+            check(srv.alive(), "server still running")
+        finally:
+            status = srv.stop()
+    check(status == 0, "server exits cleanly")
+    per, totals = client_limit_report(srv.stderr())
+    f, c = per.get(flood_id), per.get(calm_id)
+    check(f is not None and f[1] >= 2 and f[2] >= 1 and f[3] >= 1 and f[4] >= 1 and sum(f[1:]) > 5,
+          "rcpud counted flood's refusals by reason (admitted, memory, calls, share, sessions: %r)" % (f,))
+    check(c is not None and c[0] > 0 and c[1:] == (0, 0, 0, 0),
+          "the calm client: %s calls admitted, none refused" % (c[0] if c else per))
+    check(totals is not None and totals == tuple(f[i] + c[i] for i in range(1, 5)),
+          "the server's totals are the clients' refusals (%r)" % (totals,))
+
+
 SCENARIOS = {
     "tls": scenario_tls,
     "munge": scenario_munge,
@@ -1193,6 +1384,7 @@ SCENARIOS = {
     "kill": scenario_kill,
     "refused": scenario_refused,
     "limits": scenario_limits,
+    "flood": scenario_flood,
 }
 
 

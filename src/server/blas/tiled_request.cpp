@@ -89,6 +89,12 @@ void serve_tiled_request(Session& session, const FrameHeader& h) {
                                                  std::to_string(ctx.options.max_request_bytes),
                                              " (tiled)");
   }
+  // Held until the call is over, however it ends (core/client_limits.h).
+  const Admission admitted = session.admit_call(h, total);
+  if (!admitted.ticket) {
+    retire();
+    return reject_tiled(session, h, req, plan, limit_error_code(admitted.refused), admitted.why, stripes);
+  }
   for (const OperandDesc& d : req.operands) tc->ld[d.index] = d.rows;
 
   const Level3Args args = level3_packed(req.args);

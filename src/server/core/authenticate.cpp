@@ -1,5 +1,10 @@
 #include "server/core/authenticate.h"
 
+#include <grp.h>
+#include <pwd.h>
+
+#include <algorithm>
+
 #include "protocol/archive.h"
 #include "protocol/wire.h"
 #include "security/handshake_proof.h"
@@ -11,7 +16,7 @@ namespace {
 
 using namespace rcpu::protocol;
 
-AuthOutcome refused(std::string why) { return AuthOutcome{std::nullopt, std::move(why)}; }
+AuthOutcome refused(std::string why) { return AuthOutcome{std::nullopt, std::move(why), {}}; }
 
 const security::SharedKey* find_key(const std::vector<security::SharedKey>& keys, const std::string& id) {
   for (const security::SharedKey& k : keys)
@@ -46,13 +51,14 @@ AuthOutcome shared_key_handshake(transport::Connection& conn, const FrameHeader&
   }
   if (!security::equal_in_constant_time(proof.proof, client_proof(*key, t)))
     return refused("wrong key: the client's proof does not match key '" + key->id + "'");
-  return AuthOutcome{"key:" + key->id, {}};
+  return AuthOutcome{"key:" + key->id, {}, "key:" + key->id};
 }
 
 // MUNGE: the server's nonce goes out, the client's credential must carry it (and the instance)
 // and decode with this site's munged, which also refuses a credential it has seen before.
 AuthOutcome munge_handshake(transport::Connection& conn, const FrameHeader& h, const Hello& hello,
-                            const std::string& socket) {
+                            const AuthPolicy& policy) {
+  const std::string& socket = policy.munge_socket;
   const std::string nonce = security::random_string(security::kNonceBytes);
   send_message(conn, Kind::auth_challenge, h.request_id, 0, AuthChallenge{nonce, {}});
   const FrameHeader ph = recv_header(conn);
@@ -71,7 +77,11 @@ AuthOutcome munge_handshake(transport::Connection& conn, const FrameHeader& h, c
   }
   if (who.payload != security::munge_payload(nonce, hello.instance))
     return refused("MUNGE credential not made for this handshake (replayed?)");
-  return AuthOutcome{"munge:uid=" + std::to_string(who.uid) + ",gid=" + std::to_string(who.gid), {}};
+  const std::string principal = "munge:uid=" + std::to_string(who.uid) + ",gid=" + std::to_string(who.gid);
+  if (!munge_client_allowed(policy, who.uid, who.gid))
+    return refused("uid " + std::to_string(who.uid) + " (gid " + std::to_string(who.gid) +
+                   ") is not allowed on this server (--allow-uid, --allow-gid)");
+  return AuthOutcome{principal, {}, "uid:" + std::to_string(who.uid)};
 }
 
 std::string accepted(const AuthPolicy& p) {
@@ -85,11 +95,33 @@ std::string accepted(const AuthPolicy& p) {
 
 }  // namespace
 
+bool munge_client_allowed(const AuthPolicy& policy, std::uint32_t uid, std::uint32_t gid) {
+  const auto listed = [](const std::vector<std::uint32_t>& ids, std::uint32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  if (policy.allow_uids.empty() && policy.allow_gids.empty()) return true;
+  if (listed(policy.allow_uids, uid) || listed(policy.allow_gids, gid)) return true;
+  if (policy.allow_gids.empty()) return false;
+  // The user's other groups, as this host's user database (the cluster's, on a Slurm site) has them.
+  std::vector<char> buf(16384);
+  passwd pw{}, *found = nullptr;
+  if (getpwuid_r(uid_t(uid), &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
+  std::vector<gid_t> groups(64);
+  int n = int(groups.size());
+  if (getgrouplist(found->pw_name, gid_t(gid), groups.data(), &n) < 0) {
+    groups.resize(std::size_t(std::max(n, 1)));
+    if (getgrouplist(found->pw_name, gid_t(gid), groups.data(), &n) < 0) return false;
+  }
+  for (int i = 0; i < n; ++i)
+    if (listed(policy.allow_gids, std::uint32_t(groups[std::size_t(i)]))) return true;
+  return false;
+}
+
 AuthOutcome authenticate_client(transport::Connection& conn, const FrameHeader& h, const Hello& hello,
                                 const AuthPolicy& policy) {
   switch (hello.auth_method) {
     case AuthMethod::none:
-      if (policy.insecure) return AuthOutcome{"anonymous", {}};
+      if (policy.insecure) return AuthOutcome{"anonymous", {}, {}};
       return refused("authentication required: this server accepts clients with " + accepted(policy) +
                      ", docs/security.md");
     case AuthMethod::shared_key:
@@ -99,14 +131,14 @@ AuthOutcome authenticate_client(transport::Connection& conn, const FrameHeader& 
     case AuthMethod::munge:
       if (!policy.munge)
         return refused("this server does not accept MUNGE: it accepts clients with " + accepted(policy));
-      return munge_handshake(conn, h, hello, policy.munge_socket);
+      return munge_handshake(conn, h, hello, policy);
     case AuthMethod::tls_certificate: {
       if (!policy.tls_certificate)
         return refused("this server does not accept TLS client certificates: it accepts clients with " +
                        accepted(policy));
       const std::string subject = conn.verified_peer();
       if (subject.empty()) return refused("no verified TLS client certificate on this connection");
-      return AuthOutcome{"cert:" + subject, {}};
+      return AuthOutcome{"cert:" + subject, {}, "cert:" + subject};
     }
   }
   return refused("authentication method " + std::to_string(unsigned(hello.auth_method)) +

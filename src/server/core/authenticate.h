@@ -4,6 +4,7 @@
 // AuthMethod::none only an --insecure server accepts the client.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,8 +17,13 @@
 namespace rcpu::server {
 
 struct AuthOutcome {
-  std::optional<std::string> principal;  // who proved themselves ("key:<id>", "anonymous"); empty: refused
-  std::string why;                       // the refusal, said to the client and logged
+  // Who proved themselves ("key:<id>", "munge:uid=1000,gid=1000", "anonymous"); empty: refused.
+  std::optional<std::string> principal;
+  std::string why;  // the refusal, said to the client and logged
+  // The client whose per-client limits apply (core/client_limits.h): "key:<id>", "uid:<uid>",
+  // "cert:<common name>";
+  // empty for an anonymous client (the session names it by its peer's host).
+  std::string client;
 };
 
 // Who rcpud lets in, and how.
@@ -28,7 +34,13 @@ struct AuthPolicy {
   std::string munge_socket;      // munged's socket ("" = libmunge's default)
   bool insecure = false;         // also clients presenting nothing
   bool tls_certificate = false;  // --auth tls: clients whose certificate TLS verified (--tls-client-ca)
+  // MUNGE clients allowed in: a uid listed, or a gid listed (the credential's, or one of the
+  // user's groups in this host's user database). Both empty: all of them.
+  std::vector<std::uint32_t> allow_uids, allow_gids;
 };
+
+// Whether the MUNGE client uid/gid may be served under `policy`'s allow lists.
+bool munge_client_allowed(const AuthPolicy& policy, std::uint32_t uid, std::uint32_t gid);
 
 // Authenticates the client whose HELLO is `hello` (frame `h`) under `policy`. Exchanges the
 // handshake's remaining frames on `conn`; transport errors pass through.

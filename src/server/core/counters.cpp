@@ -16,6 +16,22 @@ std::uint32_t counted_opcode(std::uint32_t opcode) {
 
 }  // namespace
 
+const char* limit_reason_name(LimitReason r) {
+  switch (r) {
+    case LimitReason::memory:
+      return "memory";
+    case LimitReason::calls:
+      return "calls";
+    case LimitReason::share:
+      return "share";
+    case LimitReason::sessions:
+      return "sessions";
+    case LimitReason::none:
+      break;
+  }
+  return "none";
+}
+
 void Counters::add_call(std::uint32_t opcode, std::uint64_t bytes_in, std::uint64_t bytes_out,
                         std::uint64_t compute_ns) {
   std::lock_guard lock(mu_);
@@ -46,6 +62,18 @@ void Counters::add_rejected_session() {
   ++rejected_;
 }
 
+void Counters::add_limit_refusal(LimitReason why) {
+  if (why == LimitReason::none) return;
+  std::lock_guard lock(mu_);
+  ++limit_refusals_[int(why)];
+}
+
+std::uint64_t Counters::limit_refusals(LimitReason why) const {
+  if (why == LimitReason::none) return 0;
+  std::lock_guard lock(mu_);
+  return limit_refusals_[int(why)];
+}
+
 std::map<std::uint32_t, OpCounters> Counters::snapshot() const {
   std::lock_guard lock(mu_);
   return ops_;
@@ -72,6 +100,14 @@ std::string Counters::report() const {
   char line[256];
   std::snprintf(line, sizeof line, "sessions: %llu served, %llu rejected, %llu failed authentication",
                 (unsigned long long)sessions_, (unsigned long long)rejected_, (unsigned long long)auth_failures_);
+  out += line;
+  std::snprintf(line, sizeof line,
+                "\nclient limits: refused %llu over memory, %llu over calls in flight, %llu over device share, "
+                "%llu sessions",
+                (unsigned long long)limit_refusals_[int(LimitReason::memory)],
+                (unsigned long long)limit_refusals_[int(LimitReason::calls)],
+                (unsigned long long)limit_refusals_[int(LimitReason::share)],
+                (unsigned long long)limit_refusals_[int(LimitReason::sessions)]);
   out += line;
   for (const auto& [op, c] : ops_) {
     std::snprintf(line, sizeof line, "\n%s: %llu calls, %llu errors, %llu bytes in, %llu bytes out, %.3f s compute",

@@ -9,6 +9,11 @@
 
 namespace rcpu::server {
 
+// Why a client's call or session was refused by its per-client limits (core/client_limits.h).
+enum class LimitReason { memory, calls, share, sessions, none };
+constexpr int kLimitReasons = 4;               // the reasons before `none`
+const char* limit_reason_name(LimitReason r);  // "memory", "calls", "share", "sessions"
+
 struct OpCounters {
   std::uint64_t calls = 0, errors = 0, bytes_in = 0, bytes_out = 0, compute_ns = 0;
 };
@@ -26,6 +31,9 @@ class Counters {
   void add_rejected_session();
   // A peer whose handshake failed authentication (no key, wrong key, replayed or cut short).
   void add_auth_failure();
+  // A call or session refused by a per-client limit.
+  void add_limit_refusal(LimitReason why);
+  std::uint64_t limit_refusals(LimitReason why) const;
   std::map<std::uint32_t, OpCounters> snapshot() const;
   std::uint64_t sessions() const;
   std::uint64_t auth_failures() const;
@@ -36,6 +44,7 @@ class Counters {
   mutable std::mutex mu_;
   std::map<std::uint32_t, OpCounters> ops_;
   std::uint64_t sessions_ = 0, rejected_ = 0, auth_failures_ = 0;
+  std::uint64_t limit_refusals_[kLimitReasons] = {};
 };
 
 }  // namespace rcpu::server

@@ -1,7 +1,10 @@
 #include "server/core/options.h"
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -27,6 +30,12 @@ const char* kUsageTail =
     "  --max-memory SIZE          operand bytes of all requests in flight (default 3/4 of RAM,\n"
     "                             or of the memory limit of its control group)\n"
     "  --max-sessions N           concurrent client connections served (default 64)\n"
+    "  --client-max-memory SIZE   operand bytes of one client's calls in flight (default half of\n"
+    "                             --max-memory); a client is a key id, a MUNGE uid, or an --insecure host\n"
+    "  --client-max-calls N       calls in flight of one client (default 4 per device, at least 16)\n"
+    "  --client-device-share F    while other clients have calls in flight, a client may hold at most\n"
+    "                             F x --client-max-calls of them (0 < F <= 1; default 0.5)\n"
+    "  --client-max-sessions N    sessions of one client (default half of --max-sessions)\n"
     "  --handshake-timeout SEC    a connection must be through the handshake within SEC (default 10)\n"
     "  --idle-timeout SEC         a session silent between requests for SEC is closed (default 120)\n"
     "  --fft-plan-seconds SEC     the most planning one FFT may take (default 2; FFTW's planner is\n"
@@ -38,6 +47,8 @@ const char* kUsageTail =
     "                             MUNGE: Slurm clusters), tls (a client certificate; the default\n"
     "                             with --tls-client-ca), or a list of them\n"
     "  --munge-socket PATH        munged's socket (default libmunge's)\n"
+    "  --allow-uid U1,U2,...      MUNGE clients allowed in: these users (uids or names) ...\n"
+    "  --allow-gid G1,G2,...      ... or members of these groups (gids or names); default: every one\n"
     "  --insecure                 accept clients without authentication (logged as a warning)\n"
     "  --tls-cert FILE            encrypt every connection with TLS 1.3: the server's certificate\n"
     "                             chain (PEM); clients then need RCPU_TLS_CA\n"
@@ -87,6 +98,56 @@ std::optional<std::vector<double>> parse_numbers(const std::string& text) {
   }
   if (out.empty()) return std::nullopt;
   return out;
+}
+
+// "1000,alice": ids or names (getpwnam_r / getgrnam_r); `why` says what is wrong otherwise.
+std::optional<std::vector<std::uint32_t>> parse_ids(const std::string& text, bool groups, std::string& why) {
+  std::vector<std::uint32_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) {
+      why = "an empty entry";
+      return std::nullopt;
+    }
+    if (item.find_first_not_of("0123456789") == std::string::npos) {
+      errno = 0;
+      const unsigned long long v = std::strtoull(item.c_str(), nullptr, 10);
+      if (errno != 0 || item.size() > 10 || v >= 0xffffffffull) {
+        why = "'" + item + "' is not an id";
+        return std::nullopt;
+      }
+      out.push_back(std::uint32_t(v));
+      continue;
+    }
+    std::vector<char> buf(16384);
+    if (groups) {
+      group g{}, *found = nullptr;
+      if (getgrnam_r(item.c_str(), &g, buf.data(), buf.size(), &found) != 0 || !found) {
+        why = "no group '" + item + "' on this host";
+        return std::nullopt;
+      }
+      out.push_back(found->gr_gid);
+    } else {
+      passwd p{}, *found = nullptr;
+      if (getpwnam_r(item.c_str(), &p, buf.data(), buf.size(), &found) != 0 || !found) {
+        why = "no user '" + item + "' on this host";
+        return std::nullopt;
+      }
+      out.push_back(found->pw_uid);
+    }
+  }
+  if (out.empty()) why = "no entry";
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<int> parse_count(const std::string& arg, long max) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(arg.c_str(), &end, 10);
+  if (end == arg.c_str() || *end || errno != 0 || v < 1 || v > max) return std::nullopt;
+  return int(v);
 }
 
 }  // namespace
@@ -140,7 +201,13 @@ ParseResult parse_options(int argc, char** argv) {
     kTlsCert,
     kTlsKey,
     kTlsClientCa,
-    kFftPlanSeconds
+    kFftPlanSeconds,
+    kClientMaxMemory,
+    kClientMaxCalls,
+    kClientDeviceShare,
+    kClientMaxSessions,
+    kAllowUid,
+    kAllowGid
   };
   static const option long_options[] = {
       {"listen", required_argument, nullptr, kListen},
@@ -159,6 +226,12 @@ ParseResult parse_options(int argc, char** argv) {
       {"tls-cert", required_argument, nullptr, kTlsCert},
       {"tls-key", required_argument, nullptr, kTlsKey},
       {"tls-client-ca", required_argument, nullptr, kTlsClientCa},
+      {"client-max-memory", required_argument, nullptr, kClientMaxMemory},
+      {"client-max-calls", required_argument, nullptr, kClientMaxCalls},
+      {"client-device-share", required_argument, nullptr, kClientDeviceShare},
+      {"client-max-sessions", required_argument, nullptr, kClientMaxSessions},
+      {"allow-uid", required_argument, nullptr, kAllowUid},
+      {"allow-gid", required_argument, nullptr, kAllowGid},
       {"virtual-devices", required_argument, nullptr, kVirtualDevices},
       {"device-rates", required_argument, nullptr, kDeviceRates},
       {"device-slowdown", required_argument, nullptr, kDeviceSlowdown},
@@ -219,6 +292,41 @@ ParseResult parse_options(int argc, char** argv) {
         const long v = std::strtol(arg.c_str(), &end, 10);
         if (end == arg.c_str() || *end || v < 1 || v > 100000) return bad("--max-sessions wants a positive number");
         o.max_sessions = int(v);
+        break;
+      }
+      case kClientMaxMemory: {
+        auto v = parse_size(arg);
+        if (!v || *v == 0) return bad("--client-max-memory wants a size such as 8G");
+        o.client_max_memory_bytes = *v;
+        break;
+      }
+      case kClientMaxCalls:
+      case kClientMaxSessions: {
+        const auto v = parse_count(arg, 100000);
+        if (!v)
+          return bad(std::string(c == kClientMaxCalls ? "--client-max-calls" : "--client-max-sessions") +
+                     " wants a number from 1 to 100000");
+        (c == kClientMaxCalls ? o.client_max_calls : o.client_max_sessions) = *v;
+        break;
+      }
+      case kClientDeviceShare: {
+        char* end = nullptr;
+        const double v = std::strtod(arg.c_str(), &end);
+        if (end == arg.c_str() || *end || !(v > 0) || v > 1)
+          return bad("--client-device-share wants a fraction above 0 and at most 1, such as 0.5");
+        o.client_device_share = v;
+        break;
+      }
+      case kAllowUid:
+      case kAllowGid: {
+        std::string why;
+        auto ids = parse_ids(arg, c == kAllowGid, why);
+        const char* name = c == kAllowUid ? "--allow-uid" : "--allow-gid";
+        if (!ids)
+          return bad(std::string(name) + " wants " + (c == kAllowUid ? "uids or user" : "gids or group") +
+                     " names such as 1000,alice: " + why);
+        auto& list = c == kAllowUid ? o.allow_uids : o.allow_gids;
+        list.insert(list.end(), ids->begin(), ids->end());
         break;
       }
       case kInsecure:
@@ -331,6 +439,9 @@ ParseResult parse_options(int argc, char** argv) {
     return bad("--tls-cert and --tls-key go together: the server's certificate and its private key");
   if (!o.tls.trusted_ca.empty() && o.tls.certificate.empty())
     return bad("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first");
+  if ((!o.allow_uids.empty() || !o.allow_gids.empty()) &&
+      std::find(o.auth_methods.begin(), o.auth_methods.end(), "munge") == o.auth_methods.end())
+    return bad("--allow-uid and --allow-gid admit MUNGE clients: give --auth munge (or shared-key,munge) too");
   r.options = o;
   return r;
 }

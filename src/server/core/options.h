@@ -25,6 +25,15 @@ struct ServerOptions {
   std::uint64_t max_request_bytes = 0;              // operand bytes (in + out) of one request; 0 = the budget
   std::uint64_t max_memory_bytes = 0;               // operand bytes of all requests in flight; 0 = 3/4 of usable memory
   int max_sessions = 64;
+  // Per-client limits (server/core/client_limits.h); 0 = sized by the server (Server::options()).
+  std::uint64_t client_max_memory_bytes = 0;  // operand bytes of one client's calls; 0 = half the budget
+  int client_max_calls = 0;                   // calls in flight of one client; 0 = 4 per device, >= 16
+  double client_device_share = 0.5;           // of client_max_calls, while other clients have calls
+  int client_max_sessions = 0;                // sessions of one client; 0 = half of max_sessions
+  // MUNGE clients allowed in (--allow-uid, --allow-gid; names resolved when parsed). Both empty:
+  // every client of the site's MUNGE. Else a client whose uid is listed, or whose gid or one of
+  // whose groups (as this host's user database has them) is listed.
+  std::vector<std::uint32_t> allow_uids, allow_gids;
   // Shared-key files (security/key_file.h); empty: the default places. --insecure also accepts
   // clients that do not authenticate (with keys given, those that do are still checked).
   std::vector<std::string> key_files;

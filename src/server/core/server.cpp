@@ -1,5 +1,7 @@
 #include "server/core/server.h"
 
+#include <algorithm>
+
 #include "backends/registry.h"
 #include "common/log.h"
 #include "server/core/authenticate.h"
@@ -31,6 +33,21 @@ Server::Server(ServerOptions options, std::unique_ptr<backend::Backend> primary,
   // Sized from the machine unless given: one request may use the whole budget.
   options_.max_memory_bytes = memory_.limit();
   if (options_.max_request_bytes == 0) options_.max_request_bytes = memory_.limit();
+  // Per-client limits (docs/security.md): a client may hold half of the memory budget and half of
+  // the sessions, so that another always finds the other half. Calls in flight: 4 per device (one
+  // receiving, one computing, one sending, one to spare; more only queue), and at least 16, so that
+  // a client's batched FFT or split call (up to 8 connections, RCPU_STREAMS) and a few threads of
+  // it fit at once.
+  if (options_.client_max_memory_bytes == 0)
+    options_.client_max_memory_bytes = std::max<std::uint64_t>(1, memory_.limit() / 2);
+  if (options_.client_max_calls == 0)
+    options_.client_max_calls = int(std::clamp<std::size_t>(4 * primary_->device_count(), 16, 100000));
+  if (options_.client_max_sessions == 0) options_.client_max_sessions = std::max(1, options_.max_sessions / 2);
+  clients_ =
+      std::make_unique<ClientLimits>(ClientLimitSettings{options_.client_max_memory_bytes, options_.client_max_calls,
+                                                         options_.client_device_share, options_.client_max_sessions});
+  auth_.allow_uids = options_.allow_uids;
+  auth_.allow_gids = options_.allow_gids;
   // What the primary does not run goes to the fallback (the CPU backend), unless it runs everything.
   if (!primary_->runs_every_call()) cpu_ = backend::make_fallback_backend();
   listener_ = transport::listen(options_.listen);
@@ -72,9 +89,9 @@ void Server::reap(bool all) {
 }
 
 void Server::run() {
-  SessionContext ctx{
-      options_, auth_,    *primary_, cpu_ ? *cpu_ : *primary_, counters_, memory_, active_sessions_, stopping_,
-      buffers_, stripes_, kinds_};
+  SessionContext ctx{options_,  auth_,    *primary_,        cpu_ ? *cpu_ : *primary_,
+                     counters_, memory_,  active_sessions_, stopping_,
+                     buffers_,  stripes_, kinds_,           *clients_};
   while (!stopping_.load()) {
     std::unique_ptr<transport::Connection> conn;
     try {

@@ -13,6 +13,7 @@
 #include "backends/backend.h"
 #include "security/key_file.h"
 #include "server/core/authenticate.h"
+#include "server/core/client_limits.h"
 #include "server/core/counters.h"
 #include "server/core/host_buffers.h"
 #include "server/core/kind_table.h"
@@ -52,6 +53,7 @@ class Server {
   std::string key_ids() const;
   const AuthPolicy& auth() const { return auth_; }
   bool tls() const { return tls_ != nullptr; }
+  const ClientLimits& clients() const { return *clients_; }
 
  private:
   struct Slot {
@@ -71,7 +73,8 @@ class Server {
   MemoryBudget memory_;
   KindTable kinds_;
   StripeRegistry stripes_;
-  HostBufferPool buffers_;  // after memory_ and primary_: built from them
+  HostBufferPool buffers_;                 // after memory_ and primary_: built from them
+  std::unique_ptr<ClientLimits> clients_;  // sized once the options are
   std::atomic<int> active_sessions_{0};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;  // guards slots_

@@ -34,7 +34,28 @@ std::string hex_bytes(const std::string& bytes) {
   return out;
 }
 
+// "127.0.0.1:40000" -> "127.0.0.1", "[::1]:7000" -> "[::1]".
+std::string peer_host(const std::string& peer) {
+  const std::size_t colon = peer.rfind(':');
+  return colon == std::string::npos || (peer.find(']') != std::string::npos && colon < peer.rfind(']'))
+             ? peer
+             : peer.substr(0, colon);
+}
+
 }  // namespace
+
+ErrorCode limit_error_code(LimitReason why) {
+  return why == LimitReason::memory ? ErrorCode::over_limit : ErrorCode::busy;
+}
+
+Admission Session::admit_call(const FrameHeader& h, std::uint64_t bytes) {
+  Admission a = ctx_.clients.admit_call(client_, bytes);
+  if (!a.ticket) {
+    ctx_.counters.add_limit_refusal(a.refused);
+    a.why = std::string(opcode_name(h.opcode)) + " of " + client_ + ": " + a.why;
+  }
+  return a;
+}
 
 Session::Session(transport::Connection& conn, SessionContext& ctx)
     : conn_(conn), ctx_(ctx), cache_(ctx.buffers), kinds_(ctx.kinds.size()) {}
@@ -162,12 +183,20 @@ bool Session::handshake() {
   if (*auth.principal == "anonymous") log::warn("session " + peer() + ": unauthenticated client (--insecure)");
   // Stripes of a call may only be joined by connections of the same authenticated process.
   client_identity_ = *auth.principal + "/" + hex_bytes(hello.instance);
+  client_ = auth.client.empty() ? "host:" + peer_host(peer()) : auth.client;
   counted_ = true;
   if (ctx_.active_sessions.fetch_add(1) + 1 > ctx_.options.max_sessions) {
     ctx_.counters.add_rejected_session();
     fail_and_close(h, ErrorCode::busy,
                    "server busy: " + std::to_string(ctx_.options.max_sessions) + " sessions already");
   }
+  Admission own = ctx_.clients.open_session(client_);
+  if (!own.ticket) {
+    ctx_.counters.add_rejected_session();
+    ctx_.counters.add_limit_refusal(own.refused);
+    fail_and_close(h, ErrorCode::busy, own.why);
+  }
+  session_ticket_ = std::move(own.ticket);
   ctx_.counters.add_session();
   log::debug("session " + peer() + ": client '" + hello.client + "' as " + *auth.principal);
   HelloOk ok;

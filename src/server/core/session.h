@@ -21,6 +21,7 @@
 #include "protocol/wire.h"
 #include "security/key_file.h"
 #include "server/core/authenticate.h"
+#include "server/core/client_limits.h"
 #include "server/core/counters.h"
 #include "server/core/host_buffers.h"
 #include "server/core/kind_table.h"
@@ -43,6 +44,7 @@ struct SessionContext {
   HostBufferPool& buffers;  // operand buffers, shared by every session
   StripeRegistry& stripes;  // striped calls, joined by their other connections
   const KindTable& kinds;   // who serves which request
+  ClientLimits& clients;    // per-client limits, across every session of a client
 };
 
 // Why a session ends after an ERROR: the reply is sent, then the connection is closed gently.
@@ -66,6 +68,12 @@ class Session {
   // ("key:<id>", or "anonymous" on an --insecure server) and the client process's instance id.
   // Striped calls are bound to it (core/striping.h).
   const std::string& client_identity() const { return client_identity_; }
+  // The client whose per-client limits apply (core/client_limits.h): "key:<id>", "uid:<uid>",
+  // or "host:<peer host>" for an unauthenticated client of an --insecure server.
+  const std::string& client() const { return client_; }
+  // A call of `bytes` operand bytes under the client's limits; a refusal is counted and logged,
+  // and its `why` is what the ERROR says (code: limit_error_code). Keep the ticket for the call.
+  Admission admit_call(const protocol::FrameHeader& h, std::uint64_t bytes);
   // The operand buffers of the call being served, given back to the pool after each request.
   BufferCache& buffers() { return cache_; }
   std::vector<std::uint8_t>& scratch() { return scratch_; }
@@ -111,7 +119,13 @@ class Session {
   bool counted_ = false;
   std::string client_identity_;
   std::chrono::steady_clock::time_point request_start_{};  // when the current request's header was in
+  std::string client_;
+  ClientTicket session_ticket_;  // this session, in its client's count of sessions
 };
+
+// The ERROR code of a refusal by a per-client limit: over_limit for memory (the call as it is
+// will never fit), busy for the others (it may, once the client's other calls are done).
+protocol::ErrorCode limit_error_code(LimitReason why);
 
 template <class Msg>
 Msg Session::decode_or_close(const protocol::FrameHeader& h, protocol::ErrorCode code, const std::string& what) {

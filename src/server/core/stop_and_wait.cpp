@@ -56,12 +56,25 @@ void StopAndWaitCall::reject(ErrorCode code, const std::string& message) {
 bool StopAndWaitCall::within_request_limit() {
   const std::uint64_t total = total_bytes(ops_);
   const std::uint64_t limit = session_.ctx().options.max_request_bytes;
-  if (total <= limit) return true;
-  session_.refuse_over_request_limit(
-      h_, ops_,
-      "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " + std::to_string(limit),
-      "");
-  return false;
+  if (total > limit) {
+    session_.refuse_over_request_limit(
+        h_, ops_,
+        "request of " + std::to_string(total) + " operand bytes exceeds --max-request-bytes " + std::to_string(limit),
+        "");
+    return false;
+  }
+  return admit();
+}
+
+bool StopAndWaitCall::admit() {
+  if (ticket_) return true;
+  Admission a = session_.admit_call(h_, total_bytes(ops_));
+  if (!a.ticket) {
+    reject(limit_error_code(a.refused), a.why);
+    return false;
+  }
+  ticket_ = std::move(a.ticket);
+  return true;
 }
 
 bool StopAndWaitCall::borrow_buffers(std::uint64_t min_bytes) {

@@ -51,8 +51,11 @@ class StopAndWaitCall {
 
   // Refuses the call: its inputs are read and dropped, then ERROR (Session::reject).
   void reject(protocol::ErrorCode code, const std::string& message);
-  // Whether the operands are within --max-request-bytes; else rejects (over_limit).
+  // Whether the operands are within --max-request-bytes (else rejects: over_limit), then admit().
   bool within_request_limit();
+  // Admits the call under its client's limits (core/client_limits.h), held until the call object
+  // is destroyed; else rejects it (over_limit for the client's memory, busy for its calls).
+  bool admit();
   // Borrows a buffer for each operand from the server's pool (Session::buffers), at least
   // max(bytes, element size, min_bytes), output-only ones cleared to zeros (nothing another call
   // left there may leave the server); false (rejected: out_of_memory) when memory is refused.
@@ -83,6 +86,7 @@ class StopAndWaitCall {
   const protocol::FrameHeader h_;
   const std::vector<protocol::OperandDesc> ops_;
   std::vector<std::uint8_t*> buf_;
+  ClientTicket ticket_;
   std::uint64_t wire_in_ = 0;
   Clock::time_point inputs_in_{};
 };

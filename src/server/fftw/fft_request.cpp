@@ -19,6 +19,7 @@ std::optional<FftFatal> serve_fft_request(Session& session, FftSessionState& sta
   // A call that cannot run drains its input (within the limit: checked above) and the connection
   // stays usable.
   StopAndWaitCall call(session, h, {in_op, out_op});
+  if (!call.admit()) return std::nullopt;  // over the client's limits (core/client_limits.h)
   const std::optional<FftBuffers> bufs = borrow_fft_buffers(session, in_op.bytes(), out_op.bytes());
   std::uint8_t* const in = bufs ? bufs->in : nullptr;
   std::uint8_t* const out = bufs ? bufs->out : nullptr;

@@ -131,6 +131,9 @@ std::optional<FftFatal> serve_striped_fft(Session& session, FftSessionState& sta
     log::info(std::string("FFT ") + opcode_name(h.opcode) + " refused: " + message);
     return FftFatal{code, message};
   };
+  // Held until the call is over (core/client_limits.h).
+  const Admission admitted = session.admit_call(h, in_op.bytes() + out_op.bytes());
+  if (!admitted.ticket) return refuse(limit_error_code(admitted.refused), admitted.why);
   const std::optional<FftBuffers> bufs = borrow_fft_buffers(session, in_op.bytes(), out_op.bytes());
   std::uint8_t* const in = bufs ? bufs->in : nullptr;
   std::uint8_t* const out = bufs ? bufs->out : nullptr;

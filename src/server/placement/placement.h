@@ -113,7 +113,7 @@ class Placement final : public backend::Backend {
     double flops = 0;                // of all of the above
     std::uint64_t busy_ns = 0;
   };
-  std::size_t device_count() const { return devices_.size(); }
+  std::size_t device_count() const override { return devices_.size(); }
   std::vector<DeviceStats> stats() const;
   // Where a call of `args` run whole would go now: the least busy device that supports it, or -1.
   int pick_device(const Level3Args& args) const;
