@@ -3,7 +3,7 @@
 # libssl3 .debs from $DEBS into a prefix laid out as FindOpenSSL expects and adds
 # -DOPENSSL_ROOT_DIR to CMAKE_OPENSSL_ARGS; nothing is installed.
 CMAKE_OPENSSL_ARGS=()
-if [ ! -e /usr/include/openssl/hmac.h ]; then
+if [ ! -e /usr/include/openssl/ssl.h ]; then
   if ! ls "$DEBS"/libssl-dev_*.deb "$DEBS"/libssl3_*.deb >/dev/null 2>&1; then
     echo "no OpenSSL headers and no libssl-dev/libssl3 .debs in $DEBS (apt-get download libssl-dev libssl3)" >&2
   else
@@ -12,7 +12,7 @@ if [ ! -e /usr/include/openssl/hmac.h ]; then
     for f in "$DEBS"/libssl-dev_*.deb "$DEBS"/libssl3_*.deb; do dpkg -x "$f" "$ossl"; done
     # Debian keeps configuration.h under the multiarch folder and the library under lib/<triplet>.
     cp "$ossl"/usr/include/x86_64-linux-gnu/openssl/* "$ossl/usr/include/openssl/"
-    mkdir -p "$ossl/usr/lib" && cp -a "$ossl"/usr/lib/x86_64-linux-gnu/libcrypto.so* "$ossl/usr/lib/"
+    mkdir -p "$ossl/usr/lib" && cp -a "$ossl"/usr/lib/x86_64-linux-gnu/libcrypto.so* "$ossl"/usr/lib/x86_64-linux-gnu/libssl.so* "$ossl/usr/lib/"
     CMAKE_OPENSSL_ARGS=(-DOPENSSL_ROOT_DIR="$ossl/usr")
   fi
 fi

@@ -23,7 +23,8 @@ liblapack3             test -e "$REFERENCE_LAPACK"
 liblapack-dev          have_lib lapack
 liblapack-test         test -x "$LAPACK_TEST_DIR/xlintstd"
 libfftw3-dev           test -e /usr/include/fftw3.h
-libssl-dev             test -e /usr/include/openssl/hmac.h
+libssl-dev             test -e /usr/include/openssl/ssl.h
+openssl                command -v openssl
 libmunge-dev           test -e /usr/include/munge.h
 munge                  command -v munged
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"

@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/cusolver_call.h"
 
 using namespace rcpu;
 using namespace rcpu::backend;
@@ -53,6 +54,32 @@ int main() {
         }
     } catch (const BackendError& e) {
       std::printf("dgemm threw: %s\n", e.what());
+      ++bad;
+    }
+  }
+
+  // A LAPACK operand's device buffer starts cleared, whatever the memory held before (another
+  // session's result): cudaMalloc readily hands back the block just freed.
+  {
+    const std::size_t bytes = 1 << 20;
+    void* used = nullptr;
+    if (cudaMalloc(&used, bytes) == cudaSuccess) {
+      cudaMemset(used, 0x5a, bytes);
+      cudaDeviceSynchronize();
+      cudaFree(used);
+    }
+    try {
+      backend::cuda::cusolver::DevBuf fresh(bytes, 0);
+      std::vector<unsigned char> host(bytes, 1);
+      cudaMemcpy(host.data(), fresh.get(), bytes, cudaMemcpyDeviceToHost);
+      std::size_t left = 0;
+      for (unsigned char v : host) left += v != 0;
+      if (left) {
+        std::printf("LAPACK device buffer: %zu of %zu bytes not cleared\n", left, bytes);
+        ++bad;
+      }
+    } catch (const BackendError& e) {
+      std::printf("DevBuf threw: %s\n", e.what());
       ++bad;
     }
   }

@@ -33,11 +33,22 @@ using Handles = CusolverLapack::Handles;
 // Throws BackendError (OutOfDeviceMemory for CUSOLVER_STATUS_ALLOC_FAILED) unless s is success.
 void check_solver(cusolverStatus_t s, int dev, const std::string& what);
 
-// Device memory for one call, freed on every way out.
+// Device memory for one call, freed on every way out. Cleared before use: cudaMalloc hands back
+// what an earlier call (another session's) left there, and an output cuSOLVER does not write
+// (an argument it refuses) would carry it back to this client. The memset runs on the legacy
+// stream and is waited for, so the call's own non-blocking stream sees the zeros.
 class DevBuf {
  public:
   DevBuf(std::size_t bytes, int dev) {
-    if (bytes) check_cuda(cudaMalloc(&p_, bytes), dev, "cudaMalloc (LAPACK operand)");
+    if (!bytes) return;
+    check_cuda(cudaMalloc(&p_, bytes), dev, "cudaMalloc (LAPACK operand)");
+    const cudaError_t cleared = cudaMemset(p_, 0, bytes);
+    const cudaError_t waited = cleared == cudaSuccess ? cudaStreamSynchronize(nullptr) : cleared;
+    if (waited != cudaSuccess) {
+      (void)cudaFree(p_);
+      p_ = nullptr;
+      check_cuda(waited, dev, "cudaMemset (clearing a LAPACK operand)");
+    }
   }
   ~DevBuf() {
     if (p_) (void)cudaFree(p_);
