@@ -29,6 +29,8 @@ libmunge-dev           test -e /usr/include/munge.h
 munge                  command -v munged
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"
 clang-format           command -v clang-format
+clang                  command -v clang++
+libclang-rt-dev        test -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)"
 '
 # Environment:
 #   RCPU_NETLIB_DIR          where the netlib BLAS testers are (default /usr/lib/<multiarch>/blas);
