@@ -17,8 +17,8 @@
 #include "cli/keygen.h"
 #include "client/core/config.h"
 #include "client/core/credentials.h"
-#include "client/core/tls_settings.h"
 #include "client/core/local_library.h"
+#include "client/core/tls_settings.h"
 #include "client/fftw/local_fftw.h"
 
 namespace fs = std::filesystem;
@@ -134,7 +134,7 @@ int cmd_config() {
   const rcpu::client::ClientCredentials cred = rcpu::client::read_client_credentials();
   const std::optional<std::string> key_path = rcpu::security::find_default_key_file();
   std::printf("%-20s %s\n", "key",
-              !cred.error.empty() ? ("error: " + cred.error).c_str()
+              !cred.error.empty()    ? ("error: " + cred.error).c_str()
               : cred.munge           ? "(none: a MUNGE credential instead)"
               : cred.tls_certificate ? "(none: the TLS client certificate instead)"
               : cred.key             ? ("'" + cred.key->id + "' from " + key_path.value_or("?")).c_str()

@@ -1,8 +1,8 @@
 // Per-client limits of rcpud (src/server/core/client_limits.h): what a client's calls and sessions
 // hold, the caps on memory, calls in flight and sessions, the device share under competition,
 // and the options and MUNGE allow lists that configure them.
-#include <gtest/gtest.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -192,19 +192,19 @@ TEST(ClientLimitOptions, ValuesDefaultsAndErrors) {
   ASSERT_TRUE(r.options) << r.message;
   EXPECT_EQ(r.options->allow_uids, (std::vector<std::uint32_t>{0, 1000, 0}));
   EXPECT_EQ(r.options->allow_gids, (std::vector<std::uint32_t>{0}));
-  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-           {"--client-max-memory", "0"},
-           {"--client-max-memory", "lots"},
-           {"--client-max-calls", "0"},
-           {"--client-max-calls", "-3"},
-           {"--client-max-sessions", "x"},
-           {"--client-device-share", "0"},
-           {"--client-device-share", "1.5"},
-           {"--client-device-share", "half"},
-           {"--auth", "munge", "--allow-uid", "no-such-user-rcpu"},
-           {"--auth", "munge", "--allow-gid", "no-such-group-rcpu"},
-           {"--auth", "munge", "--allow-uid", "1,,2"},
-           {"--allow-uid", "1000"}}) {
+  for (std::vector<std::string> bad :
+       std::vector<std::vector<std::string>>{{"--client-max-memory", "0"},
+                                             {"--client-max-memory", "lots"},
+                                             {"--client-max-calls", "0"},
+                                             {"--client-max-calls", "-3"},
+                                             {"--client-max-sessions", "x"},
+                                             {"--client-device-share", "0"},
+                                             {"--client-device-share", "1.5"},
+                                             {"--client-device-share", "half"},
+                                             {"--auth", "munge", "--allow-uid", "no-such-user-rcpu"},
+                                             {"--auth", "munge", "--allow-gid", "no-such-group-rcpu"},
+                                             {"--auth", "munge", "--allow-uid", "1,,2"},
+                                             {"--allow-uid", "1000"}}) {
     const ParseResult b = parse(bad);
     EXPECT_FALSE(b.options) << bad[0] << " " << bad[1];
     EXPECT_EQ(b.exit_code, 2);

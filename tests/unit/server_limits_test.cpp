@@ -1,8 +1,8 @@
 // What one client can make rcpud hold, probed the way an attacker would: raw requests on the
 // server's own protocol against an in-process server, asserting on the memory budget, the live FFT
 // plans and the replies. Also the client's side: a server that trickles its reply.
-#include <gtest/gtest.h>
 #include <fftw3.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <complex>
@@ -115,6 +115,7 @@ void send_wide_dgeqrf(transport::Connection& conn, std::int64_t n) {
 TEST(ServerLimits, FftBuffersAreNotHeldBetweenCalls) {
   server::ServerOptions o;
   o.max_memory_bytes = 48ull << 20;
+  o.client_max_memory_bytes = o.max_memory_bytes;  // the server's budget is under test, not a client's share
   TestServer s(o);
   auto first = s.connect();
   ASSERT_EQ(raw_fft(*first, 1 << 20, FFTW_ESTIMATE), Kind::response);  // 16 MiB in + 16 MiB out
@@ -164,7 +165,7 @@ TEST(ServerLimits, MeasurePlanningDoesNotHoldOtherClients) {
   auto big = s.connect();
   const auto t0 = Clock::now();
   raw_fft(*big, 1 << 23, FFTW_MEASURE | FFTW_PATIENT, /*send_input=*/false);  // 256 MiB in + out
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it start planning
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));                // let it start planning
   auto small = s.connect();
   const auto t1 = Clock::now();
   ASSERT_EQ(raw_fft(*small, 64, FFTW_ESTIMATE), Kind::response);
@@ -179,6 +180,7 @@ TEST(ServerLimits, MeasurePlanningDoesNotHoldOtherClients) {
 TEST(ServerLimits, TrickledRequestBodyEndsTheSessionAndFreesTheBudget) {
   server::ServerOptions o;
   o.max_memory_bytes = 48ull << 20;
+  o.client_max_memory_bytes = o.max_memory_bytes;  // the server's budget is under test, not a client's share
   o.body_base_ms = 500;
   o.body_min_rate = 16ull << 20;  // 16 MiB of input: a deadline of 1.5 s
   TestServer s(o);

@@ -22,8 +22,9 @@ ClientTls read_client_tls() {
   t.client_certificate = !s.certificate.empty();
   if (s.trusted_ca.empty()) {
     if (!s.certificate.empty() || !s.private_key.empty())
-      t.error = "RCPU_TLS_CERT/RCPU_TLS_KEY without RCPU_TLS_CA: set RCPU_TLS_CA to the authority that signed the "
-                "server's certificate";
+      t.error =
+          "RCPU_TLS_CERT/RCPU_TLS_KEY without RCPU_TLS_CA: set RCPU_TLS_CA to the authority that signed the "
+          "server's certificate";
     return t;
   }
   try {

@@ -15,7 +15,7 @@ struct ClientTls {
   std::shared_ptr<const transport::TlsContext> context;  // null: connections in the clear
   bool client_certificate = false;                       // RCPU_TLS_CERT given
   std::string server_name;                               // RCPU_TLS_SERVER_NAME; empty: the address's host
-  std::string error;  // a setting or file that is wrong: no connection is tried
+  std::string error;                                     // a setting or file that is wrong: no connection is tried
 };
 
 // Read on first use and kept for the life of the process.

@@ -65,8 +65,8 @@ class ClientLimits {
   struct Usage {
     std::uint64_t memory = 0;
     int calls = 0, sessions = 0;
-    std::uint64_t admitted = 0;                                      // calls admitted so far
-    std::uint64_t refused[kLimitReasons] = {};                       // by LimitReason
+    std::uint64_t admitted = 0;                 // calls admitted so far
+    std::uint64_t refused[kLimitReasons] = {};  // by LimitReason
   };
 
   explicit ClientLimits(ClientLimitSettings settings) : s_(settings) {}
