@@ -52,6 +52,10 @@ def main():
         meta["openssl"] = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
     except FileNotFoundError:
         pass
+    try:  # kernel TLS offload would need the "tls" upper-layer protocol; rcpu does not use it
+        meta["tcp_available_ulp"] = open("/proc/sys/net/ipv4/tcp_available_ulp").read().strip()
+    except OSError:
+        pass
     servers = {}
     rows = []
     try:

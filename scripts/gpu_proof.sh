@@ -9,7 +9,8 @@
 # Several GPUs (placement): scripts/gpu_multigpu.sh [DEBS_DIR] (docs/placement.md).
 # STEPS picks what runs after the build (default: all of them, in this order):
 #   gpu-tests netlib netlib-tls lapack lapack-tls lapack-bench fftw tls-cost
-# (the -tls steps run the same testers with rcpud under --tls-cert; tls-cost is bench/run_tls_cost.py).
+# (the -tls steps run the same testers with rcpud under --tls-cert; tls-cost is bench/run_tls_cost.py;
+# LAPACK_RUNS names the runs of step lapack).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/rcpu-gpu}
@@ -70,7 +71,7 @@ if [ -x "$root/usr/lib/x86_64-linux-gnu/lapack/xlintstd" ]; then
   if step lapack; then
     echo "== LAPACK testers, mode remote-cuda"
     python3 tests/lapack/run_lapack.py --build "$BUILD" --mode remote-cuda --work-dir "$OUT/lapack-work" \
-      lin-d lin-z eig-d-sep,svd eig-z-sep,svd lin-s lin-c > "$OUT/lapack-remote-cuda.log" 2>&1 || lapack_rc=1
+      ${LAPACK_RUNS:-lin-d lin-z eig-d-sep,svd eig-z-sep,svd lin-s lin-c} > "$OUT/lapack-remote-cuda.log" 2>&1 || lapack_rc=1
     grep -E '^==|PASS|FAIL|offloaded|lapack \[' "$OUT/lapack-remote-cuda.log" | tail -60
   fi
   if step lapack-tls; then

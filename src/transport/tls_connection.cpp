@@ -1,5 +1,7 @@
-// A connection under TLS (tls.h). OpenSSL reads ciphertext from one memory buffer and writes it to
-// another; this file moves whole TLS records between those buffers and the wrapped connection.
+// A connection under TLS (tls.h). OpenSSL reads ciphertext from an inbox and writes it to an
+// outbox, both plain buffers of this object behind one minimal BIO (one copy each way, where
+// OpenSSL's memory BIOs would add a second); this file moves whole TLS records between them and
+// the wrapped connection.
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -35,6 +37,58 @@ std::string openssl_errors() {
   return out.empty() ? "connection closed during the TLS handshake" : out;
 }
 
+// The BIO's view of a connection's buffers: OpenSSL calls it under the connection's ssl_mu_.
+struct Buffers {
+  std::vector<std::uint8_t> inbox;  // one record from the peer, served from `read_at`
+  std::size_t read_at = 0;
+  std::vector<std::uint8_t> outbox;  // records for the peer, in order
+};
+
+int inbox_read(BIO* b, char* out, std::size_t len, std::size_t* got) {
+  auto* buf = static_cast<Buffers*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  const std::size_t left = buf->inbox.size() - buf->read_at;
+  if (left == 0) {
+    BIO_set_retry_read(b);  // "want read": the next record comes from the wrapped connection
+    *got = 0;
+    return 0;
+  }
+  const std::size_t n = std::min(left, len);
+  std::copy_n(buf->inbox.data() + buf->read_at, n, reinterpret_cast<std::uint8_t*>(out));
+  buf->read_at += n;
+  *got = n;
+  return 1;
+}
+
+int outbox_write(BIO* b, const char* data, std::size_t len, std::size_t* written) {
+  auto* buf = static_cast<Buffers*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  buf->outbox.insert(buf->outbox.end(), data, data + len);
+  *written = len;
+  return 1;
+}
+
+long buffers_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int buffers_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* buffers_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "rcpu TLS buffers");
+    if (m) {
+      BIO_meth_set_read_ex(m, inbox_read);
+      BIO_meth_set_write_ex(m, outbox_write);
+      BIO_meth_set_ctrl(m, buffers_ctrl);
+      BIO_meth_set_create(m, buffers_create);
+    }
+    return m;
+  }();
+  return method;
+}
+
 bool is_ip_address(const std::string& host) {
   unsigned char buf[16];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -46,19 +100,14 @@ class TlsConnection final : public Connection {
                 const std::string& server_name)
       : inner_(std::move(inner)), context_(std::move(context)) {
     ssl_ = SSL_new(static_cast<SSL_CTX*>(context_->native()));
-    BIO* in = BIO_new(BIO_s_mem());
-    BIO* out = BIO_new(BIO_s_mem());
-    if (!ssl_ || !in || !out) {
-      BIO_free(in);
-      BIO_free(out);
+    BIO* bio = buffers_method() ? BIO_new(buffers_method()) : nullptr;
+    if (!ssl_ || !bio) {
+      BIO_free(bio);
       SSL_free(ssl_);
       throw TransportError(Kind::io, "TLS with " + inner_->peer() + ": out of memory");
     }
-    // An empty memory buffer means "wait for more", not end of stream.
-    BIO_set_mem_eof_return(in, -1);
-    SSL_set_bio(ssl_, in, out);  // the SSL object owns both from here
-    in_ = in;
-    out_ = out;
+    BIO_set_data(bio, &buffers_);
+    SSL_set_bio(ssl_, bio, bio);  // one BIO both ways, owned by the SSL object from here
     if (context_->role() == TlsContext::Role::server) {
       SSL_set_accept_state(ssl_);
     } else {
@@ -101,7 +150,6 @@ class TlsConnection final : public Connection {
         std::lock_guard lock(ssl_mu_);
         ERR_clear_error();
         if (SSL_read_ex(ssl_, p, size, &got) != 1) err = SSL_get_error(ssl_, 0);
-        collect_output();
       }
       flush_if_free();
       if (err == SSL_ERROR_NONE) {
@@ -123,7 +171,7 @@ class TlsConnection final : public Connection {
   bool readable_or_closed() override {
     {
       std::lock_guard lock(ssl_mu_);
-      if (SSL_pending(ssl_) > 0 || BIO_ctrl_pending(in_) > 0) return true;
+      if (SSL_pending(ssl_) > 0 || buffers_.read_at < buffers_.inbox.size()) return true;
     }
     return inner_->readable_or_closed();
   }
@@ -138,7 +186,6 @@ class TlsConnection final : public Connection {
           std::lock_guard lock(ssl_mu_);
           ERR_clear_error();
           SSL_shutdown(ssl_);
-          collect_output();
         }
         flush();
       } catch (const TransportError&) {
@@ -180,7 +227,6 @@ class TlsConnection final : public Connection {
         result = SSL_do_handshake(ssl_);
         if (result != 1) err = SSL_get_error(ssl_, result);
         verify = SSL_get_verify_result(ssl_);
-        collect_output();
       }
       try {
         flush();  // also the alert that says why we refuse the peer
@@ -216,19 +262,8 @@ class TlsConnection final : public Connection {
       std::size_t written = 0;
       if (SSL_write_ex(ssl_, p, n, &written) != 1 || written != n)
         throw TransportError(Kind::io, "TLS with " + peer() + ": " + openssl_errors());
-      collect_output();
     }
     flush();
-  }
-
-  // Moves what OpenSSL wrote into the outbox, in order. Caller holds ssl_mu_.
-  void collect_output() {
-    const std::size_t pending = BIO_ctrl_pending(out_);
-    if (pending == 0) return;
-    const std::size_t at = outbox_.size();
-    outbox_.resize(at + pending);
-    const int n = BIO_read(out_, outbox_.data() + at, int(pending));
-    outbox_.resize(at + std::size_t(std::max(n, 0)));
   }
 
   // Sends the outbox. One thread at a time, and each takes the whole outbox under ssl_mu_, so the
@@ -243,8 +278,8 @@ class TlsConnection final : public Connection {
     for (;;) {
       {
         std::lock_guard lock(ssl_mu_);
-        if (outbox_.empty()) return;
-        sending_.swap(outbox_);
+        if (buffers_.outbox.empty()) return;
+        sending_.swap(buffers_.outbox);
       }
       inner_->send_all(sending_.data(), sending_.size());
       sending_.clear();
@@ -272,21 +307,20 @@ class TlsConnection final : public Connection {
     std::copy(header, header + kRecordHeader, record_.begin());
     if (length > 0) inner_->recv_exact(record_.data() + kRecordHeader, length);
     std::lock_guard lock(ssl_mu_);
-    if (BIO_write(in_, record_.data(), int(record_.size())) != int(record_.size()))
-      throw TransportError(Kind::io, "TLS with " + peer() + ": out of memory");
+    // OpenSSL asks for more only once it has read all it was given.
+    buffers_.inbox.swap(record_);
+    buffers_.read_at = 0;
   }
 
   std::unique_ptr<Connection> inner_;
   std::shared_ptr<const TlsContext> context_;
   SSL* ssl_ = nullptr;
-  BIO* in_ = nullptr;   // ciphertext from the peer, owned by ssl_
-  BIO* out_ = nullptr;  // ciphertext for the peer, owned by ssl_
+  Buffers buffers_;  // ciphertext both ways
   std::atomic<bool> established_{false};
   std::mutex handshake_mu_;
-  mutable std::mutex ssl_mu_;  // ssl_, its buffers and outbox_
+  mutable std::mutex ssl_mu_;  // ssl_ and buffers_
   std::mutex send_mu_;         // the wrapped connection's writes, and sending_
   std::mutex read_mu_;         // the wrapped connection's reads, and record_
-  std::vector<std::uint8_t> outbox_;
   std::vector<std::uint8_t> sending_;
   std::vector<std::uint8_t> record_;
 };
