@@ -45,7 +45,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -54,6 +53,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from munge_site import Munged, available as munge_available  # noqa: E402
 
 HDR = struct.Struct("<4sHHQIIQ")
 HELLO, HELLO_OK, REQUEST, RESPONSE, DATA, ERROR, BYE, TILE, JOIN, AUTH_CHALLENGE, AUTH_PROOF = range(1, 12)
@@ -1008,30 +1010,6 @@ def scenario_slow(bin_dir):
     check(status == 0, "server exits cleanly")
 
 
-class Munged:
-    """A private munged with a throw-away key, on its own socket (the socket's folder must be
-    searchable by all, the key readable by its owner alone)."""
-
-    def __init__(self, tmp, name):
-        self.dir = os.path.join(tmp, name)
-        os.makedirs(self.dir, mode=0o755)
-        os.chmod(self.dir, 0o755)
-        key = os.path.join(self.dir, "munge.key")
-        subprocess.run(["mungekey", "--create", "--keyfile=" + key], check=True, timeout=30)
-        self.socket = os.path.join(self.dir, "socket")
-        self.pid_file = os.path.join(self.dir, "munged.pid")
-        subprocess.run(["munged", "--key-file=" + key, "--socket=" + self.socket, "--pid-file=" + self.pid_file,
-                        "--log-file=" + os.path.join(self.dir, "munged.log"),
-                        "--seed-file=" + os.path.join(self.dir, "munged.seed")], check=True, timeout=30)
-
-    def credential(self, payload):
-        return subprocess.run(["munge", "-S", self.socket], input=payload, capture_output=True, check=True,
-                              timeout=30).stdout.strip()
-
-    def stop(self):
-        subprocess.run(["munged", "--stop", "--socket=" + self.socket], capture_output=True, timeout=30)
-
-
 def munge_hello(c, h, munged, instance=None, payload=None):
     """The MUNGE handshake on raw frames; returns (the last reply, the AUTH_PROOF frame sent)."""
     instance = os.urandom(16) if instance is None else instance
@@ -1046,7 +1024,7 @@ def munge_hello(c, h, munged, instance=None, payload=None):
 
 
 def scenario_munge(bin_dir):
-    if not (shutil.which("munged") and shutil.which("mungekey") and shutil.which("munge")):
+    if not munge_available():
         print("SKIP: munged, mungekey or munge not installed (package munge)")
         return 77
     h = table_hash(bin_dir)

@@ -60,6 +60,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from munge_site import private_site  # noqa: E402
+
 # The credentials every rcpud and client of a run share (docs/security.md): kept when other
 # RCPU_* settings are cleared.
 KEEP_RCPU = ("RCPU_KEY_FILE", "RCPU_AUTH")
@@ -274,12 +277,12 @@ def _die_with_parent():
 
 
 class Server:
-    def __init__(self, rcpud, workdir, timeout=60, backend="cpu", tls=None):
+    def __init__(self, rcpud, workdir, timeout=60, backend="cpu", tls=None, extra=()):
         self.log_path = os.path.join(workdir, "rcpud.log")
         self.log = open(self.log_path, "wb")
         env = {k: v for k, v in os.environ.items() if (not k.startswith("RCPU_") or k in KEEP_RCPU)}
         env["OPENBLAS_NUM_THREADS"] = "1"  # the same numerics as the local runs: no borderline ratio flips
-        cmd = [rcpud, "--listen", "127.0.0.1:0", "--backend", backend]
+        cmd = [rcpud, "--listen", "127.0.0.1:0", "--backend", backend, *extra]
         if tls:  # every connection under TLS (docs/security.md); the clients get RCPU_TLS_CA
             cmd += ["--tls-cert", os.path.join(tls, "server.pem"), "--tls-key", os.path.join(tls, "server.key")]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
@@ -372,6 +375,8 @@ def run_one(run, mode, a, libdir, server):
             env["RCPU_FALLBACK"] = "error"
             if a.tls:
                 env["RCPU_TLS_CA"] = os.path.join(a.tls, "ca.pem")
+            if getattr(a, "munged", None):
+                env.update(a.munged.client_env())
     where = loader_resolution(tester, env)
     # Both names are one file there (librcpu.so, or the local library), which ldd lists once.
     if not any(d is not None for d in where.values()):
@@ -517,6 +522,8 @@ def main():
     ap.add_argument("--work-dir")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--munge", action="store_true",
+                    help="remote modes: rcpud --auth munge with its own munged, the testers RCPU_AUTH=munge")
     ap.add_argument("--tls", metavar="DIR", help="remote modes: rcpud under TLS with DIR/server.pem and server.key, "
                                                  "the testers trusting DIR/ca.pem (tests/tls/make_test_certs.sh)")
     ap.add_argument("--self-test", action="store_true", help="check the verdict itself (needs --fault-lib)")
@@ -568,8 +575,12 @@ def main():
             if live:
                 print(f"note: the committed baseline ({a.baseline}) is for {base['library']!r}; the local library "
                       f"is {identity!r}: computing the baseline live")
+            # --munge: the testers authenticate with a private MUNGE site's credentials, no key.
+            a.munged = (private_site()
+                        if a.munge and a.mode.startswith("remote") else None)
             server = (Server(a.rcpud, a.work_dir or tempfile.gettempdir(),
-                             backend="cuda" if a.mode == "remote-cuda" else "cpu", tls=a.tls)
+                             backend="cuda" if a.mode == "remote-cuda" else "cpu", tls=a.tls,
+                             extra=a.munged.server_args() if a.munged else ())
                       if a.mode.startswith("remote") else None)
             try:
                 for r in runs:
@@ -596,6 +607,8 @@ def main():
             finally:
                 if server:
                     server.stop()
+                if a.munged:
+                    a.munged.stop()
     finally:
         shutil.rmtree(libdir_base, ignore_errors=True)
     print(f"lapack [{a.mode}]: {len(runs) - len(failed)} of {len(runs)} runs passed in "

@@ -49,6 +49,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from munge_site import private_site  # noqa: E402
+
 DEFAULT_TESTERS_DIR = "/usr/lib/x86_64-linux-gnu/blas"
 PRECISIONS = "sdcz"
 MODES = ("local", "remote", "remote-cuda", "reference")
@@ -441,7 +444,7 @@ def run_one(name, mode, a):
         env[k] = v
     trace = os.path.join(scratch, "trace.jsonl")
     problems, notes = [], []
-    server = None
+    server = munged = None
     t0 = time.monotonic()
     try:
         if mode != "reference":
@@ -461,6 +464,10 @@ def run_one(name, mode, a):
                 return False, report + [f"FAIL: {p}" for p in problems]
             srv_env = clean_env(os.environ)
             server_args = list(a.server_arg or ())
+            if a.munge:  # clients authenticate with a private MUNGE site's credentials, no key
+                munged = private_site()
+                server_args += munged.server_args()
+                env.update(munged.client_env())
             if a.tls:  # every connection under TLS (docs/security.md)
                 server_args += ["--tls-cert", os.path.join(a.tls, "server.pem"),
                                 "--tls-key", os.path.join(a.tls, "server.key")]
@@ -523,6 +530,8 @@ def run_one(name, mode, a):
             server.stop(a.server_stop_timeout)
             if problems:
                 notes.append("rcpud log (tail):\n" + log)
+        if munged is not None:
+            munged.stop()
     report += ["  " + n for n in notes]
     if problems:
         report += [f"FAIL: {p}" for p in problems]
@@ -639,6 +648,8 @@ def main():
                     help="do not set RCPU_FALLBACK=error in remote modes")
     ap.add_argument("--keep", action="store_true", help="keep scratch folders of passing runs")
     ap.add_argument("--env", action="append", metavar="K=V", help="extra environment for the tester")
+    ap.add_argument("--munge", action="store_true",
+                    help="remote modes: rcpud --auth munge with its own munged, the tester RCPU_AUTH=munge")
     ap.add_argument("--tls", metavar="DIR", help="remote modes: rcpud under TLS with DIR/server.pem and server.key, "
                                                  "the tester trusting DIR/ca.pem (tests/tls/make_test_certs.sh)")
     ap.add_argument("--preload", help=argparse.SUPPRESS)
