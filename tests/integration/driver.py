@@ -701,6 +701,28 @@ def scenario_partial(bin_dir):
     check_torn_tiles(bin_dir)
 
 
+def scenario_trickle(bin_dir):
+    """A server trickling a result tile (RCPUD_TEST_TRICKLE_PANEL: half the tile, then a byte every
+    200 ms for 30 s): once a tile's header is in, its bytes must follow within the reply deadline
+    (RCPU_REPLY_BASE_MS, here 100 ms, plus the bytes at 1 MiB/s), so each such call gives up within
+    about a second and finishes locally, right, instead of waiting out the trickle."""
+    srv = Server(bin_dir, env=dict(os.environ, RCPUD_TEST_TRICKLE_PANEL="2"))
+    try:
+        t0 = time.time()
+        r, recs = run_tiled_calls(bin_dir, srv, RCPU_FALLBACK="local", RCPU_STREAMS="1", RCPU_REPLY_BASE_MS="100")
+        took = time.time() - t0
+        check(r.returncode == 0, "trickled tiles: every call still matches OpenBLAS (%s%s)"
+              % (r.stdout.strip()[-2000:], r.stderr.strip()[-2000:]))
+        gave_up = [x for x in recs if x.get("why", "").startswith("fallback")]
+        check(gave_up, "trickled tiles: %d calls gave up on the server and finished locally" % len(gave_up))
+        check(took < 1.5 * TIME_SCALE * len(gave_up) + 10,
+              "trickled tiles: %.1f s for %d calls that gave up, not a trickle's 30 s each" % (took, len(gave_up)))
+        check(srv.alive(), "server still running")
+    finally:
+        status = srv.stop(timeout=40)
+    check(status == 0, "server exits cleanly")
+
+
 def check_torn_tiles(bin_dir, **server_env):
     """Torn mid-tile (RCPUD_TEST_TEAR_PANEL): result columns land straight in C, so a tile cut
     midway leaves whole columns (final) and one half-written column, whose old values the client
@@ -1351,6 +1373,7 @@ def scenario_flood(bin_dir):
 
 
 SCENARIOS = {
+    "trickle": scenario_trickle,
     "tls": scenario_tls,
     "munge": scenario_munge,
     "slow": scenario_slow,

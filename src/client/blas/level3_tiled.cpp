@@ -210,12 +210,16 @@ RemoteResult run_tiled(const Level3Call& call, Lease lease, std::int64_t panel_c
       }
       const TileDesc& t = plan.outputs[i];
       expect_tile(conn, h, id, t, elem);
+      // The wait for a tile is the computation's; once its header is in, its bytes must follow
+      // within a deadline, however a server trickles them (reply.h).
+      conn.set_read_deadline(reply_deadline_ms(h.payload_length));
       if (!commit) {
         recv_tile_data(conn, t, dst, dst_ld, elem, scratch);
-        continue;
+      } else {
+        receive_committed(conn, t, static_cast<std::uint8_t*>(c) + std::size_t(t.col0) * std::size_t(cs.ld) * elem,
+                          std::size_t(cs.ld) * elem, elem, bounce, committed[i]);
       }
-      receive_committed(conn, t, static_cast<std::uint8_t*>(c) + std::size_t(t.col0) * std::size_t(cs.ld) * elem,
-                        std::size_t(cs.ld) * elem, elem, bounce, committed[i]);
+      conn.set_read_deadline(0);
     }
     return true;
   };

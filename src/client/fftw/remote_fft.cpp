@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/core/remote_connection.h"
 #include "client/core/remote_pool.h"
 #include "client/core/reply.h"
 #include "client/core/stop_and_wait.h"
@@ -198,7 +199,13 @@ std::optional<RemoteResult> run_striped(const FftDescriptor& d, const void* in, 
   };
   auto receive_share = [&](std::size_t s) {
     const auto [a, b] = fft_stripe_range(out_op.bytes(), s, k);
+    // The share, transform included, within the per-read time-out plus the reply deadline of its
+    // bytes (reply.h): a server trickling them cannot hold the call for ever.
+    const int io_ms = client::io_timeout_ms();  // 0: wait for ever, as asked
+    if (io_ms > 0)
+      striped.conn(s).set_read_deadline(int(std::min<long>(long(io_ms) + client::reply_deadline_ms(b - a), 1L << 30)));
     striped.received[s] += recv_matrix(striped.conn(s), id, out_op.index, call.dst + a, b - a);
+    striped.conn(s).set_read_deadline(0);
   };
   auto joined_stripe = [&](std::size_t s) {
     striped.sent[s] +=

@@ -1,10 +1,12 @@
 #include "server/blas/test_hooks.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "server/core/testing.h"
@@ -67,6 +69,22 @@ std::uint64_t send_tearing(transport::Connection& conn, const TiledCall& call, i
   throw std::runtime_error("injected torn tile (RCPUD_TEST_TEAR_PANEL)");
 }
 
+// RCPUD_TEST_TRICKLE_PANEL: the stripe's first result tile of that panel goes out half at once,
+// then a byte every 200 ms for up to 30 s, then the call fails: the client must give up first.
+std::uint64_t send_trickling(transport::Connection& conn, const TiledCall& call, int s, std::int64_t panel,
+                             const std::vector<TileDesc>& tiles) {
+  if (panel != testing::hooks().trickle_panel || tiles.empty()) return send_result_tiles(conn, call, s, tiles);
+  const TileDesc& t = tiles.front();
+  const std::uint64_t half = (t.cols / 2) * t.rows * call.elem;
+  send_result_tiles(conn, call, s, {t}, half);
+  const std::uint8_t zero = 0;
+  for (int i = 0; i < 150; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    conn.send_all(&zero, 1);
+  }
+  throw std::runtime_error("injected trickled tile (RCPUD_TEST_TRICKLE_PANEL)");
+}
+
 }  // namespace
 
 void install_test_hooks(TiledCall& tc, std::unique_ptr<backend::StreamedCall>& call, TiledCallTestHooks& kept) {
@@ -82,6 +100,7 @@ void install_test_hooks(TiledCall& tc, std::unique_ptr<backend::StreamedCall>& c
     });
   }
   if (hooks.tear_panel >= 0) tc.send_panel = send_tearing;
+  if (hooks.trickle_panel >= 0) tc.send_panel = send_trickling;
 }
 
 }  // namespace rcpu::server::blas

@@ -19,6 +19,7 @@ Hooks read_hooks() {
   Hooks h;
   h.fail_panel = panel_or_never("RCPUD_TEST_FAIL_PANEL");
   h.tear_panel = panel_or_never("RCPUD_TEST_TEAR_PANEL");
+  h.trickle_panel = panel_or_never("RCPUD_TEST_TRICKLE_PANEL");
   if (const char* v = env("RCPUD_TEST_STAGING_BYTES")) {
     const long n = std::strtol(v, nullptr, 10);
     h.staging_bytes = n > 0 ? std::size_t(n) : std::size_t(0);

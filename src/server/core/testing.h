@@ -8,6 +8,9 @@
 //                                  panel N torn (the frame announces the whole tile, half of it
 //                                  follows), then the call fails, as a server dying mid-tile would
 //                                  (scenario `partial`)
+//   RCPUD_TEST_TRICKLE_PANEL=N     every stripe of a tiled call sends its first result tile of
+//                                  panel N half at once and the rest a byte every 200 ms, as a
+//                                  hostile server would, then fails (scenario `partial`)
 //   RCPUD_TEST_STAGING_BYTES=N     tiled calls whose backend offers no tile staging (the CPU
 //                                  backend) move their tiles through host slots of N bytes
 //                                  (server/blas/host_staging.h; scenario `staged`)
@@ -22,13 +25,14 @@
 namespace rcpu::server::testing {
 
 struct Hooks {
-  std::int64_t fail_panel = -1;   // -1: never
-  std::int64_t tear_panel = -1;   // -1: never
-  std::size_t staging_bytes = 0;  // 0: no test staging
+  std::int64_t fail_panel = -1;     // -1: never
+  std::int64_t tear_panel = -1;     // -1: never
+  std::int64_t trickle_panel = -1;  // -1: never
+  std::size_t staging_bytes = 0;    // 0: no test staging
   bool fail_fft_stripes = false;
 
   // Whether any hook of tiled Level-3 calls is on.
-  bool tiled_calls() const { return fail_panel >= 0 || tear_panel >= 0 || staging_bytes > 0; }
+  bool tiled_calls() const { return fail_panel >= 0 || tear_panel >= 0 || trickle_panel >= 0 || staging_bytes > 0; }
 };
 
 // The hooks the environment asked for, read on first use.
