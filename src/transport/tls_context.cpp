@@ -2,6 +2,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <memory>
+
 #include "transport/tcp_host_port.h"
 #include "transport/tls.h"
 
@@ -25,7 +27,8 @@ TlsContext::TlsContext(Role role, const TlsSettings& s) : role_(role) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(role == Role::server ? TLS_server_method() : TLS_client_method());
   if (!ctx) setup_failed("cannot create a TLS context");
-  ctx_ = ctx;
+  // Freed here if a setting below is refused (the destructor does not run for a throwing constructor).
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> owned(ctx, SSL_CTX_free);
   // TLS 1.3 only: its handshake is one round trip, its ciphers all authenticated encryption.
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   // No session tickets: rcpu never resumes a session, and a ticket arriving after the handshake
@@ -57,6 +60,7 @@ TlsContext::TlsContext(Role role, const TlsSettings& s) : role_(role) {
                        nullptr);
     verifies_peer_ = true;
   }
+  ctx_ = owned.release();
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(static_cast<SSL_CTX*>(ctx_)); }
