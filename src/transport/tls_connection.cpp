@@ -307,8 +307,12 @@ class TlsConnection final : public Connection {
     std::copy(header, header + kRecordHeader, record_.begin());
     if (length > 0) inner_->recv_exact(record_.data() + kRecordHeader, length);
     std::lock_guard lock(ssl_mu_);
-    // OpenSSL asks for more only once it has read all it was given.
-    buffers_.inbox.swap(record_);
+    if (buffers_.read_at == buffers_.inbox.size()) {
+      buffers_.inbox.swap(record_);  // the usual case: OpenSSL asks for more once it read it all
+    } else {
+      buffers_.inbox.erase(buffers_.inbox.begin(), buffers_.inbox.begin() + std::ptrdiff_t(buffers_.read_at));
+      buffers_.inbox.insert(buffers_.inbox.end(), record_.begin(), record_.end());
+    }
     buffers_.read_at = 0;
   }
 
