@@ -26,6 +26,8 @@
 #include "server/kinds.h"
 #include "transport/connect.h"
 
+#include "fake_lapack_server.h"
+
 namespace rcpu {
 namespace {
 
@@ -257,18 +259,11 @@ TEST(ServerLimits, OverRequestLimitClosesWithoutDraining) {
 // 7. The client: a server that starts its reply and then trickles it fails the call within the
 // reply deadline (the call then runs locally), instead of holding it.
 void trickling_server(transport::Listener& listener, double give_up_s) {
-  std::unique_ptr<transport::Connection> conn = listener.accept(10000);
-  if (!conn) return;
   try {
-    FrameHeader h = recv_header(*conn);
-    const Hello hello = recv_body<Hello>(*conn, h);
-    const server::AuthOutcome auth =
-        server::authenticate_client(*conn, h, hello, server::make_auth_policy({}, {}, "", false));
-    if (!auth.principal) return;
-    send_message(*conn, Kind::hello_ok, h.request_id, 0,
-                 HelloOk{"fake", "fake", kCapLevel3 | kCapTiles | kCapLapack, 1ull << 30});
-    h = recv_header(*conn);
-    const LapackRequest req = recv_body<LapackRequest>(*conn, h);
+    FrameHeader h;
+    LapackRequest req;
+    const std::unique_ptr<transport::Connection> conn = testing::accept_lapack_request(listener, h, req);
+    if (!conn) return;
     for (const OperandDesc& d : req.operands)
       if (d.role == Role::in || d.role == Role::inout) recv_matrix(*conn, h.request_id, d.index, nullptr, d.bytes());
     LapackResponse resp;
@@ -292,35 +287,10 @@ void trickling_server(transport::Listener& listener, double give_up_s) {
 
 TEST(ClientDeadlines, TrickledReplyFailsTheCall) {
   ::setenv("RCPU_REPLY_BASE_MS", "1000", 1);
-  std::unique_ptr<transport::Listener> listener = transport::listen("127.0.0.1:0");
-  std::thread server([&] { trickling_server(*listener, 8.0); });
-  ::setenv("RCPU_SERVER", listener->address().c_str(), 1);
-  client::remote_reset();
-  const std::int64_t n = 20;
-  const LapackRoutine& rt = *lapack_routine(std::uint32_t(Opcode::dgetrf));
-  client::LapackSite x;
-  x.args.opcode = rt.opcode;
-  x.args.dims[0] = n;
-  x.args.dims[1] = n;
-  std::vector<double> a(std::size_t(n * n), 3.0);
-  std::vector<abi::blas_int> ipiv(std::size_t(n), -7);
-  abi::blas_int info = -99;
-  x.ptr[0] = a.data();
-  x.ld[0] = n;
-  x.has_ld[0] = true;
-  x.ptr[1] = ipiv.data();
-  x.info = &info;
-  LapackOperand ops[kMaxLapackOperands];
-  rt.shapes(x.args, ops);
-  const auto t0 = Clock::now();
-  const client::RemoteResult r = client::run_lapack_remote(rt, x, ops);
-  const double took = seconds_since(t0);
-  client::remote_reset();
-  server.join();
-  ::unsetenv("RCPU_SERVER");
-  EXPECT_EQ(r.status, client::RemoteStatus::failed);
-  EXPECT_LT(took, 6.0) << "the call waited " << took << " s for a trickled reply";
-  EXPECT_EQ(info, -99);
+  const testing::RemoteDgetrf r = testing::dgetrf_against(20, [](transport::Listener& l) { trickling_server(l, 8.0); });
+  EXPECT_EQ(r.result.status, client::RemoteStatus::failed);
+  EXPECT_LT(r.seconds, 6.0) << "the call waited " << r.seconds << " s for a trickled reply";
+  EXPECT_TRUE(r.untouched);  // INFO (and A, IPIV) as they were
 }
 
 }  // namespace

@@ -18,6 +18,18 @@ using namespace rcpu::protocol;
 
 AuthOutcome refused(std::string why) { return AuthOutcome{std::nullopt, std::move(why), {}}; }
 
+// The client's AUTH_PROOF, the second half of either challenge; "" or why it is refused.
+std::string recv_auth_proof(transport::Connection& conn, AuthProof& proof) {
+  const FrameHeader ph = recv_header(conn);
+  if (ph.kind != Kind::auth_proof) return std::string("expected AUTH_PROOF, got ") + kind_name(ph.kind);
+  try {
+    proof = recv_body<AuthProof>(conn, ph);
+  } catch (const DecodeError& e) {
+    return std::string("malformed AUTH_PROOF: ") + e.what();
+  }
+  return {};
+}
+
 const security::SharedKey* find_key(const std::vector<security::SharedKey>& keys, const std::string& id) {
   for (const security::SharedKey& k : keys)
     if (k.id == id) return &k;
@@ -41,14 +53,8 @@ AuthOutcome shared_key_handshake(transport::Connection& conn, const FrameHeader&
   security::HandshakeTranscript t{offer.key_id, offer.nonce, security::random_string(security::kNonceBytes),
                                   hello.instance};
   send_message(conn, Kind::auth_challenge, h.request_id, 0, AuthChallenge{t.server_nonce, server_proof(*key, t)});
-  const FrameHeader ph = recv_header(conn);
-  if (ph.kind != Kind::auth_proof) return refused(std::string("expected AUTH_PROOF, got ") + kind_name(ph.kind));
   AuthProof proof;
-  try {
-    proof = recv_body<AuthProof>(conn, ph);
-  } catch (const DecodeError& e) {
-    return refused(std::string("malformed AUTH_PROOF: ") + e.what());
-  }
+  if (std::string why = recv_auth_proof(conn, proof); !why.empty()) return refused(std::move(why));
   if (!security::equal_in_constant_time(proof.proof, client_proof(*key, t)))
     return refused("wrong key: the client's proof does not match key '" + key->id + "'");
   return AuthOutcome{"key:" + key->id, {}, "key:" + key->id};
@@ -61,14 +67,8 @@ AuthOutcome munge_handshake(transport::Connection& conn, const FrameHeader& h, c
   const std::string& socket = policy.munge_socket;
   const std::string nonce = security::random_string(security::kNonceBytes);
   send_message(conn, Kind::auth_challenge, h.request_id, 0, AuthChallenge{nonce, {}});
-  const FrameHeader ph = recv_header(conn);
-  if (ph.kind != Kind::auth_proof) return refused(std::string("expected AUTH_PROOF, got ") + kind_name(ph.kind));
   AuthProof proof;
-  try {
-    proof = recv_body<AuthProof>(conn, ph);
-  } catch (const DecodeError& e) {
-    return refused(std::string("malformed AUTH_PROOF: ") + e.what());
-  }
+  if (std::string why = recv_auth_proof(conn, proof); !why.empty()) return refused(std::move(why));
   security::MungeIdentity who;
   try {
     who = security::munge_decode_credential(proof.proof, socket);
