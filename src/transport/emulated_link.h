@@ -59,6 +59,7 @@ class EmulatedLink final : public Connection {
   bool readable_or_closed() override { return inner_->readable_or_closed(); }
   void shutdown() override { inner_->shutdown(); }
   void hang_up(int drain_ms) override { inner_->hang_up(drain_ms); }
+  void end_sending() override { inner_->end_sending(); }
   void abandon() override { inner_->abandon(); }
   std::string peer() const override { return inner_->peer(); }
   std::string verified_peer() const override { return inner_->verified_peer(); }

@@ -138,6 +138,10 @@ class TcpConnection final : public Connection {
     if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   }
 
+  void end_sending() override {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  }
+
   void hang_up(int drain_ms) override {
     if (fd_ < 0) return;
     ::shutdown(fd_, SHUT_WR);

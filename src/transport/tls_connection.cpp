@@ -179,20 +179,13 @@ class TlsConnection final : public Connection {
   void shutdown() override { inner_->shutdown(); }
 
   void hang_up(int drain_ms) override {
-    // close_notify first, so the peer can tell the end from a cut connection.
-    if (established_.load()) {
-      try {
-        {
-          std::lock_guard lock(ssl_mu_);
-          ERR_clear_error();
-          SSL_shutdown(ssl_);
-        }
-        flush();
-      } catch (const TransportError&) {
-        // The peer is gone already: nothing left to tell it.
-      }
-    }
+    send_close_notify();
     inner_->hang_up(drain_ms);
+  }
+
+  void end_sending() override {
+    send_close_notify();
+    inner_->end_sending();
   }
 
   void abandon() override { inner_->abandon(); }
@@ -212,6 +205,22 @@ class TlsConnection final : public Connection {
   }
 
  private:
+  // close_notify first, so the peer can tell the end from a cut connection.
+  void send_close_notify() {
+    if (established_.load()) {
+      try {
+        {
+          std::lock_guard lock(ssl_mu_);
+          ERR_clear_error();
+          SSL_shutdown(ssl_);
+        }
+        flush();
+      } catch (const TransportError&) {
+        // The peer is gone already: nothing left to tell it.
+      }
+    }
+  }
+
   // Runs the TLS handshake once, on the first read or write; any other thread waits for it.
   void handshake() {
     if (established_.load(std::memory_order_acquire)) return;

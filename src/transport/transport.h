@@ -58,6 +58,11 @@ class Connection {
   // it closes too. Used after a final ERROR frame: closing with unread input would make the kernel
   // send a reset, which can destroy that ERROR before the peer reads it.
   virtual void hang_up(int drain_ms) = 0;
+  // Half-closes and nothing more: the peer reads everything sent so far, then the end of the
+  // stream, while this side goes on reading. Used when a streamed reply breaks off midway and the
+  // peer may still be sending: shutdown() would make the kernel answer those bytes with a reset,
+  // and a reset throws away what is still queued for the peer, the partial reply included.
+  virtual void end_sending() = 0;
   // Closes without sending anything (used in a child after fork: the parent still owns the session).
   virtual void abandon() = 0;
 

@@ -56,6 +56,7 @@ class InputConnection : public transport::Connection {
   bool readable_or_closed() override { return true; }
   void shutdown() override {}
   void hang_up(int) override {}
+  void end_sending() override {}
   void abandon() override {}
   std::string peer() const override { return "fuzz"; }
 

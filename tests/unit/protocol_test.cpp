@@ -44,6 +44,7 @@ class MemoryConnection : public transport::Connection {
   bool readable_or_closed() override { return pos < bytes.size(); }
   void shutdown() override {}
   void hang_up(int) override {}
+  void end_sending() override {}
   void abandon() override {}
   std::string peer() const override { return "memory"; }
 };

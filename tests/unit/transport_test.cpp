@@ -1,5 +1,6 @@
 // The transport layer: addresses and the registry of transports; the TCP transport (connect
-// errors and time-outs, scatter-gather, EOF, SIGPIPE safety); the link-emulation wrapper.
+// errors and time-outs, scatter-gather, EOF, SIGPIPE safety, half-closing); the link-emulation
+// wrapper.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -312,6 +313,52 @@ TEST(Tcp, HangUpLetsTheLastMessageArrive) {
   EXPECT_EQ(0, std::memcmp(got, reply, 3));
 }
 
+// A reply broken off midway while the peer is still sending (rcpud's torn tiled call): after
+// end_sending the peer's further bytes are taken in, not answered with a reset, so everything
+// queued for the peer still arrives, then the end of the stream. (With shutdown() instead, the
+// kernel resets the connection on the peer's next byte and drops what was still queued.)
+TEST(Tcp, EndSendingDeliversWhatIsQueuedWhileThePeerStillSends) {
+  Pair p;
+  p.client->set_timeouts(5000, 5000);
+  constexpr std::size_t kReply = 8u << 20, kChunk = 64u << 10;
+  std::vector<std::uint8_t> reply(kReply);
+  for (std::size_t i = 0; i < kReply; ++i) reply[i] = std::uint8_t(i * 7 + 3);
+  std::atomic<bool> ended{false};
+  std::thread server([&] {
+    p.server->send_all(reply.data(), reply.size());
+    p.server->end_sending();
+    ended = true;
+  });
+  std::vector<std::uint8_t> got(kReply);
+  const std::uint8_t input = 1;
+  bool paused = false;
+  std::size_t done = 0;
+  try {
+    for (; done < kReply; done += kChunk) {
+      if (ended && !paused) {
+        // Let the half-close and the bytes below meet whatever the server still had queued.
+        paused = true;
+        p.client->send_all(&input, 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      p.client->recv_exact(got.data() + done, kChunk);
+      p.client->send_all(&input, 1);  // the client goes on sending, as a striped client does
+    }
+  } catch (const TransportError& e) {
+    ADD_FAILURE() << "reply cut off after " << done << " of " << kReply << " bytes: " << e.what();
+  }
+  server.join();
+  ASSERT_EQ(done, kReply);
+  EXPECT_TRUE(got == reply);
+  std::uint8_t extra;
+  try {
+    p.client->recv_exact(&extra, 1);
+    ADD_FAILURE() << "no end of stream after the reply";
+  } catch (const TransportError& e) {
+    EXPECT_EQ(e.kind, Kind::closed) << e.what();
+  }
+}
+
 // ---------------- link emulation (RCPU_LINK_GBPS) ----------------
 
 // A connection that records what reaches it: the bytes and size of every write, the size of every
@@ -351,6 +398,7 @@ class RecordingConnection final : public Connection {
   }
   void shutdown() override { calls.push_back("shutdown"); }
   void hang_up(int drain_ms) override { calls.push_back("hang_up " + std::to_string(drain_ms)); }
+  void end_sending() override { calls.push_back("end_sending"); }
   void abandon() override { calls.push_back("abandon"); }
   std::string peer() const override { return "recorded:1"; }
 };

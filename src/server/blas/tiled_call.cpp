@@ -155,8 +155,13 @@ void run_stripe(TiledCall& call, transport::Connection& conn, int s) {
         call.cv.notify_all();
         call.last_progress = std::chrono::steady_clock::now();
       } catch (const std::exception&) {
+        // The other stripes stop at once. This one only half-closes: the client may still be
+        // sending inputs, and a full shutdown would have the kernel answer them with a reset that
+        // discards the part of this panel still queued for the client, whose whole columns it
+        // keeps. The receiver below ends when the client, seeing the end, closes too.
         std::lock_guard lock(call.mu);
-        call.fail_all();
+        call.fail_all(&conn);
+        conn.end_sending();
         return;
       }
     }
