@@ -621,11 +621,13 @@ TEST(Placement, FailingDeviceFailsTheCall) {
   EXPECT_THROW(pl.level3(x, cs.ptr(cs.a), cs.ptr(cs.b), cs.ptr(cs.c)), BackendError);
 }
 
-// Rates measured at start-up see an emulated slow device as slow, and the split follows.
+// Rates measured at start-up see an emulated slow device as slow, and the split follows. The
+// slowdown is far beyond what is asserted: the two devices' timings are taken at different moments
+// on a shared machine (parallel tests), and a busy moment can slow the fast one several times over.
 TEST(Placement, MeasuredRatesFollowSlowdown) {
   std::vector<std::unique_ptr<Backend>> v;
   v.push_back(backend::make_cpu_backend({}));
-  v.push_back(make_slowed_backend(backend::make_cpu_backend({}), 10.0));
+  v.push_back(make_slowed_backend(backend::make_cpu_backend({}), 50.0));
   Options o;
   o.split_min_flops = 0;
   o.split_min_cols = 1;
