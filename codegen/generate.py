@@ -26,6 +26,7 @@ import lapack_offload  # noqa: E402  (spec/offload/lapack.txt: remote LAPACK rou
 import fftw_gen  # noqa: E402  (the FFTW entry points: codegen/fftw_gen.py)
 import backend_gen  # noqa: E402  (the backends' tables: codegen/backend_gen.py)
 import cblas_gen  # noqa: E402  (the CBLAS adapters: codegen/cblas_gen.py)
+import generic_stubs  # noqa: E402  (tail-calling entry points without a prototype)
 
 L3_FIELD = {"side": "side", "uplo": "uplo", "transa": "transa", "trans": "transa", "transb": "transb",
             "diag": "diag", "m": "m", "n": "n", "k": "k", "lda": "lda", "ldb": "ldb", "ldc": "ldc"}
@@ -294,40 +295,15 @@ def gen_export_file(out, filename, entries, syms, families, derived, includes, t
 
 
 def gen_generic_stubs(syms):
-    """Entry points for symbols no source gives a prototype for (group lapack-any).
-
-    x86-64 System V only. The stub saves every argument register (integer and vector; %rax too,
-    for variadic callers), asks rcpu_generic_target(index) for the local library's function (resolved
-    once, by the same code as every other symbol), restores the registers and jumps to it: a tail
-    call, so stack arguments, the return address and any kind of return value pass through
-    untouched. Being a tail call, it cannot time the call or hold the re-entry guard around it, so
-    these calls are not traced, and their inner calls are routed as the application's own would be
-    (locally: none of these auxiliary routines calls Level-3 BLAS, the only routines that go remote)."""
-    gs = generic(syms)
-    if not gs:
-        return []
+    """Entry points for symbols no source gives a prototype for (group lapack-any): generic
+    tail-calling stubs (codegen/generic_stubs.py) that ask rcpu_generic_target(index) for the local
+    library's function, resolved once, by the same code as every other symbol. Being tail calls,
+    they cannot time the call or hold the re-entry guard around it, so these calls are not traced,
+    and their inner calls are routed as the application's own would be (locally: none of these
+    auxiliary routines calls Level-3 BLAS, the only routines that go remote)."""
     index = {s.name: i for i, s in enumerate(in_sym_table(syms))}
-    out = ["// Generic entry points (spec group lapack-any): see codegen/generate.py, gen_generic_stubs.",
-           'extern "C" void* rcpu_generic_target(unsigned index);', "asm(R\"(", "    .text"]
-    for s in gs:
-        names = [s.name] + ([s.name[:-1]] if has_bare_alias(s) else [])
-        out += [f"    .globl {s.name}", f"    .type {s.name}, @function", "    .p2align 4", f"{s.name}:",
-                "    .cfi_startproc",
-                "    pushq %rdi", "    pushq %rsi", "    pushq %rdx", "    pushq %rcx", "    pushq %r8",
-                "    pushq %r9", "    pushq %rax",            # 7 pushes: %rsp is 16-byte aligned again
-                "    .cfi_adjust_cfa_offset 56",
-                "    subq $128, %rsp", "    .cfi_adjust_cfa_offset 128"]
-        out += [f"    movdqu %xmm{i}, {16 * i}(%rsp)" for i in range(8)]
-        out += [f"    movl ${index[s.name]}, %edi", "    call rcpu_generic_target", "    movq %rax, %r11"]
-        out += [f"    movdqu {16 * i}(%rsp), %xmm{i}" for i in range(8)]
-        out += ["    addq $128, %rsp", "    .cfi_adjust_cfa_offset -128",
-                "    popq %rax", "    popq %r9", "    popq %r8", "    popq %rcx", "    popq %rdx", "    popq %rsi",
-                "    popq %rdi", "    .cfi_adjust_cfa_offset -56",
-                "    jmp *%r11", "    .cfi_endproc", f"    .size {s.name}, .-{s.name}"]
-        for alias in names[1:]:
-            out += [f"    .globl {alias}", f"    .type {alias}, @function", f"    .set {alias}, {s.name}"]
-    out += [")\");", ""]
-    return out
+    entries = [(s.name, index[s.name], [s.name[:-1]] if has_bare_alias(s) else []) for s in generic(syms)]
+    return generic_stubs.stubs(entries, "rcpu_generic_target", "spec group lapack-any")
 
 
 def level3_builder(s, fam):

@@ -28,6 +28,10 @@ openssl                command -v openssl
 libmunge-dev           test -e /usr/include/munge.h
 munge                  command -v munged
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"
+libfftw3-mpi-dev       test -e /usr/include/fftw3-mpi.h
+libopenmpi-dev         test -e /usr/lib/$MULTIARCH/openmpi/include/mpi.h
+openmpi-bin            command -v mpiexec
+octave                 command -v octave-cli
 clang-format           command -v clang-format
 clang                  command -v clang++
 libclang-rt-dev        test -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)"

@@ -29,6 +29,13 @@ Groups (how codegen/generate.py treats each symbol; see docs/architecture.md, "F
   fftw           forwarded to the local FFTW as is (wisdom, cleanup, timelimit, alignment_of)
   fftw-threads   forwarded to the local FFTW threads library (init_threads, plan_with_nthreads, ...)
   fftw-f77       a legacy-Fortran name: forwarded to the local FFTW's own Fortran entry point
+  fftw-data      a data object of fftw3.h (fftw_version, fftw_cc, fftw_codelet_optim): defined by the
+                 shim with the configured FFTW's bytes and sizes (codegen/fftw_data_objects.py)
+  fftw-internal  an internal function (fftw_mksolver, fftw_plan_awake, ...): FFTW's add-on
+                 libraries (libfftw3_mpi) import these from libfftw3.so.3, so the shim forwards each
+                 to the local FFTW through a generic entry point. Internal data (the planner hooks
+                 only Debian's threads/omp libraries import) cannot be forwarded: those sonames are
+                 rcpu's own.
 Last column: the reference library that exports it (the shim is installed under all its sonames).
 """
 import re, subprocess, sys
@@ -114,9 +121,18 @@ FORTRAN = {  # base name -> parameters; R real, C complex, P the plan handle
 
 
 def exported(lib):
+    """name -> nm's type letter (T a function, R/D/B data) of every symbol the library defines."""
     out = subprocess.run(["nm", "-D", "--defined-only", f"{LIBDIR}/lib{lib}.so.3"],
                          capture_output=True, text=True, check=True).stdout
-    return {l.split()[-1] for l in out.splitlines() if l.split()}
+    return {l.split()[-1]: l.split()[-2] for l in out.splitlines() if len(l.split()) >= 2}
+
+
+def header_data(text):
+    """The data objects fftw3.h declares (X(version), X(cc), X(codelet_optim): const char arrays)."""
+    return set(re.findall(r"extern const char (fftwf?_[a-z_]+) *\[\]", text))
+
+
+protos_data = set()
 
 
 def header_protos():
@@ -127,6 +143,7 @@ def header_protos():
     text = text.replace("void (*parallel_loop)(void *(*work)(char *), char *jobdata, size_t elsize, "
                         "int njobs, void *data)".replace("fftw", "fftwf"), "fftw_parallel_loop parallel_loop")
     protos = {}
+    protos_data.update(header_data(text))
     for stmt in text.split(";"):
         stmt = stmt.strip()
         if stmt.startswith("typedef") or "(" not in stmt:
@@ -189,15 +206,21 @@ def main(out_path):
             if pub(names) != pub(twin):
                 sys.exit(f"lib{lib} and lib{OMP_TWINS[lib]} differ in their public symbols")
         for name in sorted(names):
-            if name in protos:
+            if name in protos_data:
+                ret, params, group = "const char[]", [], "fftw-data"
+            elif name in protos:
                 ret, params = protos[name]
                 base = name[len(cprefix):]
                 group = "fftw-threads" if lib.endswith("_threads") else c_group(base)
             elif name.startswith(fprefix):
                 ret, params = fortran_proto(name, fprefix)
                 group = "fftw-f77"
+            elif names[name] == "T" and not lib.endswith("_threads"):
+                # An FFTW internal function, exported for FFTW's add-on libraries (libfftw3_mpi ...),
+                # which import them from libfftw3.so.3: forwarded as is, no prototype needed.
+                ret, params, group = "", [], "fftw-internal"
             else:
-                continue  # an FFTW internal, not API
+                continue  # internal data (served by rcpu's own threads/omp sonames), or threads internals
             lines.append(f"{name} | {group} | {ret} | {', '.join(params)} | lib{lib}.so.3")
             counts[f"lib{lib}.so.3"] = counts.get(f"lib{lib}.so.3", 0) + 1
     missing = [n for n in protos if (n.startswith("fftw_") or n.startswith("fftwf_"))
@@ -205,7 +228,8 @@ def main(out_path):
     if missing:
         sys.exit(f"declared in fftw3.h but exported by no reference library: {missing}")
     head = ["# Generated once by tools/import_fftw_abi.py; reviewed and committed. Do not edit by hand.",
-            "# Public symbols of Debian's FFTW 3.3.10 (C API from fftw3.h, legacy Fortran names):",
+            "# Symbols of Debian's FFTW 3.3.10: the C API of fftw3.h (its data objects included), the",
+            "# legacy Fortran names, and the internal functions FFTW's add-on libraries import:",
             "# " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "; the _omp libraries export the",
             "# same public names as the _threads ones. symbol | group | return type | parameters | library"]
     with open(out_path, "w") as f:

@@ -10,7 +10,8 @@ Fails when `nm -D --defined-only <shim>` lacks
 also fails when a reference symbol changes kind (function vs. data object: the CBLAS testers
 copy-relocate the data symbol RowMajorStrg), and when the shim exports anything that is not in
 the expected list (the shim must export only the ABI; the bare-name aliases such as `dgemm` are
-in the expected list).  Linker-made markers (_init, _fini, _edata, _end, __bss_start) are tolerated
+in the expected list); with --importers, also when an installed program or library imports a
+symbol from the shim's sonames that the shim lacks.  Linker-made markers (_init, _fini, _edata, _end, __bss_start) are tolerated
 and reported.  Python 3 standard library + binutils' nm.
 """
 import argparse
@@ -65,6 +66,13 @@ def main():
     ap.add_argument("--fftw-header", default="/usr/include/fftw3.h",
                     help="the header naming FFTW's public C API (the rest of an FFTW library is internal)")
     ap.add_argument("--nm", default=os.environ.get("NM", "nm"))
+    ap.add_argument("--readelf", default="readelf")
+    ap.add_argument("--importers", action="append", default=[],
+                    help="folder whose ELF programs and libraries (recursively) must find every symbol "
+                         "they import from the shim's sonames (repeatable)")
+    ap.add_argument("--soname", action="append", default=[],
+                    help="SONAME=REFERENCE: a soname the shim is installed under and the real library "
+                         "that defines what importers expect from it (repeatable)")
     a = ap.parse_args()
     ci = os.environ.get("CI", "").lower() in ("true", "1", "yes")
     refs = a.reference or [os.environ.get("RCPU_REFERENCE_BLAS", DEFAULT_REFERENCE)]
@@ -112,6 +120,8 @@ def main():
 
     if a.reference_fftw:
         problems += check_fftw(a, exported, expected, ci)
+    if a.importers:
+        problems += check_importers(a, exported, dict(x.split("=", 1) for x in a.soname))
 
     extra = exported.keys() - expected
     markers = extra & LINKER_MARKERS
@@ -131,18 +141,88 @@ def main():
 
 
 def fftw_public_names(header):
-    """The names FFTW's header declares (the C API of every precision), by preprocessing it."""
+    """The names FFTW's header declares (the C API of every precision, its data objects included),
+    by preprocessing it."""
     import re
     out = subprocess.run(["gcc", "-E", "-P", header], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"FAIL: gcc -E {header}: {out.stderr.strip()}")
-    return set(re.findall(r"\b(fftw[fql]?_[a-z0-9_]+)\s*\(", out.stdout))
+    return (set(re.findall(r"\b(fftw[fql]?_[a-z0-9_]+)\s*\(", out.stdout)) |
+            set(re.findall(r"\bconst char (fftw[fql]?_[a-z0-9_]+)\s*\[\]", out.stdout)))
+
+
+def elf_needed_and_soname(path, readelf):
+    """(DT_NEEDED names, DT_SONAME) of an ELF file, or None when it is not a dynamic ELF object."""
+    out = subprocess.run([readelf, "-d", "-W", path], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    needed, soname = set(), None
+    for line in out.stdout.splitlines():
+        if "(NEEDED)" in line or "(SONAME)" in line:
+            name = line.split("[", 1)[1].rstrip("]")
+            if "(NEEDED)" in line:
+                needed.add(name)
+            else:
+                soname = name
+    return needed, soname
+
+
+def check_importers(a, exported, sonames):
+    """Every symbol an installed program or library imports from the libraries the shim stands in
+    for: each ELF file under the --importers folders that names one of `sonames` in DT_NEEDED
+    (a shim soname -> reference library) and is not itself such a library (the real ones, which
+    the shim loads privately); its undefined dynamic symbols that the reference library of a
+    needed soname defines must be exported by the shim, as the same kind (function or data)."""
+    problems = []
+    refs = {so: dynamic_symbols(path, a.nm) for so, path in sonames.items() if os.path.exists(path)}
+    keys = [so.encode() for so in refs]
+    files = 0
+    needs = {}
+    for top in a.importers:
+        for root, dirs, names in os.walk(top):
+            for n in names:
+                path = os.path.join(root, n)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                try:
+                    with open(path, "rb") as f:
+                        head = f.read(4)
+                        if head != b"\x7fELF":
+                            continue
+                        data = head + f.read()
+                except OSError:
+                    continue
+                if not any(k in data for k in keys):
+                    continue
+                info = elf_needed_and_soname(path, a.readelf)
+                if not info or info[1] in refs or not (info[0] & refs.keys()):
+                    continue
+                files += 1
+                out = subprocess.run([a.nm, "-D", "--undefined-only", path], capture_output=True, text=True)
+                undefined = {l.split()[-1].split("@")[0] for l in out.stdout.splitlines() if l.split()}
+                for so in info[0] & refs.keys():
+                    for sym in undefined & refs[so].keys():
+                        needs.setdefault(sym, (so, path))
+    print(f"importers: {files} installed programs and libraries load these sonames; "
+          f"{len(needs)} distinct symbols imported from them")
+    if not files:
+        problems.append("no installed program imports from the shim's sonames (wrong --importers folders?)")
+    missing = sorted(n for n in needs if n not in exported)
+    if missing:
+        problems.append(f"{len(missing)} imported symbol(s) not exported: " +
+                        ", ".join(f"{n} ({needs[n][0]}, by {needs[n][1]})" for n in missing[:20]))
+    wrong = sorted(n for n in needs if n in exported and
+                   kind_class(refs[needs[n][0]][n]) != kind_class(exported[n]))
+    if wrong:
+        problems.append("imported symbol(s) of another kind here (function vs. data): " + ", ".join(wrong[:20]))
+    return problems
 
 
 def check_fftw(a, exported, expected, ci):
     """Each reference FFTW library: its public symbols (declared by fftw3.h, or legacy-Fortran
     [ds]fftw_* names) exported by the shim, in the spec, and the shim installed under its soname.
-    FFTW's ~900 internal exports (fftw_mksolver ...) are not API and are not required."""
+    FFTW's internal functions are exported too (for FFTW's add-on libraries), but only those that
+    installed programs import are required here (check_importers)."""
     problems = []
     declared = fftw_public_names(a.fftw_header)
     shim_dir = os.path.dirname(os.path.realpath(a.shim))

@@ -42,8 +42,11 @@ struct Precision<fftwf_plan_s> {
   static constexpr FftwSym destroy = FftwSym::fftwf_destroy_plan;
 };
 
+// The local FFTW's plan behind an application's plan: rcpu's wraps one; a plan the real FFTW made
+// for an add-on library (plan.h) is one already.
 template <class PS>
 typename Precision<PS>::plan local_plan(const PS* p) {
+  if (!is_rcpu_plan(p)) return reinterpret_cast<typename Precision<PS>::plan>(const_cast<PS*>(p));
   return static_cast<typename Precision<PS>::plan>(p->plan.local);
 }
 

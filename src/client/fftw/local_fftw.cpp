@@ -111,6 +111,10 @@ void* resolve_local(FftwSym s) {
   return fn;
 }
 
+// The generic entry points of FFTW's internals (spec group fftw-internal, fftw_exports.cpp) ask
+// here for their target; `index` is the FftwSym.
+extern "C" void* rcpu_fftw_internal_target(unsigned index) { return resolve_local(static_cast<FftwSym>(index)); }
+
 void* namespace_libc_symbol(const char* name) {
   // The library's own lookup scope includes its libc, i.e. the namespace's copy.
   void* fn = dlsym(open_library(0), name);

@@ -7,11 +7,22 @@
 
 #include <fftw3.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "common/fft.h"
 
 namespace rcpu::fftw {
 
+// First word of every rcpu plan. Plans of the real FFTW also reach rcpu's entry points: FFTW's
+// add-on libraries (libfftw3_mpi) build theirs with FFTW internals rcpu forwards, and hand them to
+// the application, which executes and destroys them with the ordinary API. A real FFTW plan starts
+// with a pointer; this value is not a canonical address on any 64-bit machine, so no pointer a
+// plan holds can equal it.
+inline constexpr std::uint64_t kPlanMagic = 0x8C5A'F77E'0000'5C0Dull;
+
 struct Plan {
+  std::uint64_t magic = kPlanMagic;
   void* local = nullptr;        // the local FFTW's plan (fftw_plan or fftwf_plan of that library)
   bool remote_capable = false;  // a complex DFT, r2c or c2r: `desc` is valid
   FftDescriptor desc;           // guru64 form; strides in elements of the input / output type
@@ -27,6 +38,13 @@ struct Described {
   void* out = nullptr;
   unsigned flags = 0;
 };
+
+// Whether `p` (an fftw_plan or fftwf_plan the application passed) is one of rcpu's plans.
+inline bool is_rcpu_plan(const void* p) {
+  std::uint64_t first;
+  std::memcpy(&first, p, sizeof first);
+  return first == kPlanMagic;
+}
 
 }  // namespace rcpu::fftw
 

@@ -64,6 +64,7 @@ bool try_remote(const char* routine, const Plan& p, void* in, void* out, const c
 
 template <class RunLocal>
 void execute(const char* routine, const Plan& p, void* in, void* out, RunLocal run_local) {
+  if (!is_rcpu_plan(&p)) return run_local();  // the real FFTW's own plan (plan.h): nothing to route
   const char* why = "";
   if (try_remote(routine, p, in, out, why)) return;
   if (!client::recording()) return run_local();
@@ -84,9 +85,11 @@ using namespace rcpu::fftw;
 extern "C" {
 
 RCPU_EXPORT void fftw_execute(const fftw_plan p) {
+  if (!is_rcpu_plan(p)) return local<FftwSym::fftw_execute>(local_plan(p));  // plan.h: an add-on's plan
   execute("fftw_execute", p->plan, p->plan.in, p->plan.out, [&] { local<FftwSym::fftw_execute>(local_plan(p)); });
 }
 RCPU_EXPORT void fftwf_execute(const fftwf_plan p) {
+  if (!is_rcpu_plan(p)) return local<FftwSym::fftwf_execute>(local_plan(p));  // plan.h: an add-on's plan
   execute("fftwf_execute", p->plan, p->plan.in, p->plan.out, [&] { local<FftwSym::fftwf_execute>(local_plan(p)); });
 }
 RCPU_EXPORT void fftw_execute_dft(const fftw_plan p, fftw_complex* in, fftw_complex* out) {

@@ -41,7 +41,7 @@ template <class PS>
 void destroy(PS* p) {
   if (!p) return;
   local_fn<Precision<PS>::destroy>()(local_plan(p));
-  delete p;
+  if (is_rcpu_plan(p)) delete p;
 }
 
 }  // namespace

@@ -1,0 +1,16 @@
+% GNU Octave's own test blocks for linear algebra and FFTs (the %!test blocks Octave ships with its
+% built-in functions, and those of its linear-algebra scripts), run by check_octave.py. One line per
+% file: RESULT <file> <passed> <total> <xfail> <known bugs> <skipped> <rt-skipped> <regressions>.
+builtins = {"corefcn/fft.cc-tst", "corefcn/fft2.cc-tst", "dldfcn/fftw.cc-tst", "corefcn/inv.cc-tst", ...
+            "corefcn/det.cc-tst", "corefcn/lu.cc-tst", "corefcn/chol.cc-tst", "corefcn/qr.cc-tst", ...
+            "corefcn/schur.cc-tst", "corefcn/hess.cc-tst", "corefcn/svd.cc-tst", "corefcn/eig.cc-tst", ...
+            "corefcn/qz.cc-tst", "corefcn/sylvester.cc-tst", "corefcn/ordschur.cc-tst", "corefcn/mgorth.cc-tst", ...
+            "corefcn/sqrtm.cc-tst", "corefcn/pinv.cc-tst", "corefcn/kron.cc-tst", "corefcn/gsvd.cc-tst", ...
+            "corefcn/dot.cc-tst", "corefcn/ordqz.cc-tst"};
+scripts = {"expm", "logm", "null", "orth", "linsolve", "cond", "rank", "normest", "condest", "lscov", "trace"};
+dir = fullfile(__octave_config_info__("octtestsdir"), "libinterp");
+files = [cellfun(@(f) fullfile(dir, f), builtins, "UniformOutput", false), scripts];
+for i = 1:numel(files)
+  [n, nmax, nxfail, nbug, nskip, nrtskip, nregression] = test(files{i}, "quiet", stdout);
+  printf("RESULT %s %d %d %d %d %d %d %d\n", files{i}, n, nmax, nxfail, nbug, nskip, nrtskip, nregression);
+end
