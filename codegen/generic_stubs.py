@@ -68,3 +68,21 @@ def aarch64(name, index, resolver):
             "    ldp x29, x30, [sp], #224", "    .cfi_def_cfa_offset 0", "    .cfi_restore 29", "    .cfi_restore 30",
             "    br x16", "    .cfi_endproc", f"    .size {name}, .-{name}"]
     return out
+
+
+def main():
+    """Writes a translation unit of stubs: generic_stubs.py --resolver NAME --out FILE NAME...
+    (the stubs' unit test builds its own; index i is the i-th name)."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--resolver", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("names", nargs="+")
+    a = ap.parse_args()
+    lines = stubs([(n, i, []) for i, n in enumerate(a.names)], a.resolver, "test stubs")
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
