@@ -213,6 +213,16 @@ TEST(RunPlan, SaysNothingCanBeOffloadedFromAStaticBlas) {
             "run_gemm_static has its BLAS linked in (it defines dgemm_ itself): nothing will be offloaded");
 }
 
+TEST(RunPlan, SaysAStaticProgramCannotLoadTheShim) {
+  // Debian's ldconfig is a static-pie program: a dynamic section, but no interpreter to load anything.
+  const std::string ldconfig = "/sbin/ldconfig";
+  const auto elf = read_elf(ldconfig, {}, nullptr);
+  if (!elf || !elf->interpreter.empty()) GTEST_SKIP() << "no statically linked /sbin/ldconfig here";
+  const RunPlan plan = plan_run(request(ldconfig));
+  EXPECT_FALSE(plan.preload);
+  EXPECT_EQ(plan.message, "ldconfig is linked statically: it cannot load the shim, nothing will be offloaded");
+}
+
 TEST(RunPlan, FindsTheProgramAlongPath) {
   RunRequest r = request("run_gemm_openblas");
   r.path_env = std::string("/nonexistent:") + RCPU_RUN_GEMM_DIR;
