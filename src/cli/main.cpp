@@ -1,6 +1,7 @@
 // rcpu: the command-line front end.
-//   rcpu run [--server H:P] [--policy P] [--trace F] [--stats] [--preload] -- program args...
-//       runs an unmodified program with its BLAS calls going through the rcpu shim
+//   rcpu run [--server H:P] [--policy P] [--trace F] [--stats] [--preload|--no-preload] [--explain] -- program args...
+//       runs an unmodified program with its BLAS calls going through the rcpu shim; reads the program
+//       first and preloads the shim where LD_LIBRARY_PATH alone would not bring it in (cli/run_plan.h)
 //   rcpu keygen    writes a shared key file (cli/keygen.h)
 //   rcpu config    prints the effective client configuration and where each value comes from
 //   rcpu version
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "cli/keygen.h"
+#include "cli/run_plan.h"
 #include "client/core/config.h"
 #include "client/core/credentials.h"
 #include "client/core/local_library.h"
@@ -36,8 +38,11 @@ void usage(std::FILE* out) {
       "  --policy auto|local|remote  which calls go remote (sets RCPU_POLICY)\n"
       "  --trace FILE        one JSON line per call (sets RCPU_TRACE)\n"
       "  --stats             summary table on stderr at exit (sets RCPU_STATS=1)\n"
-      "  --preload           also LD_PRELOAD the shim (for programs that load BLAS privately,\n"
-      "                      or whose start-up scripts reorder LD_LIBRARY_PATH, such as R)\n",
+      "  --preload           always also LD_PRELOAD the shim (for programs that load BLAS privately)\n"
+      "  --no-preload        never LD_PRELOAD the shim; by default run reads the program first and\n"
+      "                      preloads it when LD_LIBRARY_PATH alone would not bring it in (a BLAS by\n"
+      "                      another name such as libopenblas.so.0, or a start-up script such as R's)\n"
+      "  --explain           say what was found in the program and what was decided\n",
       out);
 }
 
@@ -64,9 +69,11 @@ int cmd_run(int argc, char** argv) {
                                 {"trace", required_argument, nullptr, 't'},
                                 {"stats", no_argument, nullptr, 'S'},
                                 {"preload", no_argument, nullptr, 'P'},
+                                {"no-preload", no_argument, nullptr, 'N'},
+                                {"explain", no_argument, nullptr, 'E'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {nullptr, 0, nullptr, 0}};
-  bool preload = false;
+  bool preload = false, no_preload = false, explain = false;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "+", opts, nullptr)) != -1) {
@@ -86,6 +93,12 @@ int cmd_run(int argc, char** argv) {
       case 'P':
         preload = true;
         break;
+      case 'N':
+        no_preload = true;
+        break;
+      case 'E':
+        explain = true;
+        break;
       case 'h':
         usage(stdout);
         return 0;
@@ -104,8 +117,25 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "rcpu run: no shim in %s (set RCPU_SHIM_DIR)\n", dir.c_str());
     return 2;
   }
+  if (preload && no_preload) {
+    std::fputs("rcpu run: --preload and --no-preload together\n", stderr);
+    return 2;
+  }
   prepend_env("LD_LIBRARY_PATH", dir.string());
-  if (preload) prepend_env("LD_PRELOAD", (dir / "librcpu.so").string());
+  rcpu::cli::RunRequest request;
+  request.program = argv[optind];
+  request.path_env = std::getenv("PATH") ? std::getenv("PATH") : "";
+  request.shim_dir = dir.string();
+  request.ld_library_path = std::getenv("LD_LIBRARY_PATH");
+  request.allow_preload = !no_preload;
+  request.force_preload = preload;
+  const rcpu::cli::RunPlan plan = rcpu::cli::plan_run(request);
+  if (explain) {
+    for (const std::string& line : plan.explain) std::fprintf(stderr, "rcpu run: %s\n", line.c_str());
+    std::fprintf(stderr, "rcpu run: %s\n", plan.preload ? "LD_LIBRARY_PATH and LD_PRELOAD" : "LD_LIBRARY_PATH only");
+  }
+  if (!plan.message.empty()) std::fprintf(stderr, "rcpu run: %s\n", plan.message.c_str());
+  if (plan.preload) prepend_env("LD_PRELOAD", (dir / "librcpu.so").string());
   ::execvp(argv[optind], argv + optind);
   std::fprintf(stderr, "rcpu run: cannot run %s: %s\n", argv[optind], std::strerror(errno));
   return 127;
