@@ -28,6 +28,8 @@ openssl                command -v openssl
 libmunge-dev           test -e /usr/include/munge.h
 munge                  command -v munged
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"
+python3-numpy          /usr/bin/python3 -c "import numpy"
+python3-pytest         /usr/bin/python3 -c "import pytest"
 clang-format           command -v clang-format
 clang                  command -v clang++
 libclang-rt-dev        test -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)"

@@ -52,7 +52,34 @@ bool is_self(void* handle, const char* probe = "dgemm_") {
   return dladdr(sym, &info) && info.dli_fname && own_path() == info.dli_fname;
 }
 
+// The local library's references to xerbla_ bind when it is opened (RTLD_NOW): first in the global
+// scope, then in its own dlopen group, which holds only itself and its dependencies. When rcpu is
+// in the global scope (LD_LIBRARY_PATH with a program linked with -lblas, LD_PRELOAD), they reach
+// the application's xerbla_ or rcpu's, which finds the application's (abi/error_handlers.cpp).
+// When the whole chain was dlopened RTLD_LOCAL (NumPy's extension modules) the global scope has no
+// xerbla_ and the library would bind to its own, printing instead of calling the application's
+// handler (NumPy's test_xerbla_override). Then rcpu makes itself global first (RTLD_NOLOAD |
+// RTLD_GLOBAL: no load, no new object): from then on its symbols are what any later lookup in the
+// global scope finds, as with LD_PRELOAD; the calls the local library makes into them are the ones
+// the re-entry guard already handles.
+void make_handlers_reachable() {
+  static const bool done = [] {
+    void* global = dlopen(nullptr, RTLD_NOW);
+    const bool present = global && dlsym(global, "xerbla_");
+    if (global) dlclose(global);
+    if (present) return true;
+    void* self = dlopen(own_path().c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+    if (self) {
+      log::debug("rcpu made global so that the local library's xerbla_ calls reach the application's");
+      dlclose(self);  // the object stays (it was loaded before); RTLD_GLOBAL is kept
+    }
+    return true;
+  }();
+  (void)done;
+}
+
 Local open_local() {
+  make_handlers_reachable();
   std::vector<std::string> candidates;
   const std::string& chosen = config().local_blas;
   if (!chosen.empty())
@@ -100,6 +127,7 @@ Local open_lapack() {
     }
     chosen = kReferenceLapack;
   }
+  make_handlers_reachable();
   void* h = dlopen(chosen.c_str(), kOpenFlags);
   if (!h) {
     std::fprintf(stderr, "rcpu: fatal: no local LAPACK could be opened (set RCPU_LOCAL_LAPACK): %s\n", dlerror());
