@@ -32,6 +32,8 @@ libfftw3-mpi-dev       test -e /usr/include/fftw3-mpi.h
 libopenmpi-dev         test -e /usr/lib/$MULTIARCH/openmpi/include/mpi.h
 openmpi-bin            command -v mpiexec
 octave                 command -v octave-cli
+python3-numpy          /usr/bin/python3 -c "import numpy"
+python3-pytest         /usr/bin/python3 -c "import pytest"
 clang-format           command -v clang-format
 clang                  command -v clang++
 libclang-rt-dev        test -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)"

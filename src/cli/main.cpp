@@ -153,10 +153,10 @@ int cmd_config() {
   show("RCPU_POLICY", rcpu::client::policy_name(c.policy), "auto");
   show("RCPU_FALLBACK", c.fallback == rcpu::client::FallbackMode::error ? "error" : "local", "local");
   show("RCPU_AUTO_MIN_FLOPS", std::to_string(c.auto_min_flops), std::to_string(c.auto_min_flops).c_str());
-  show("RCPU_LOCAL_BLAS", c.local_blas, "(search: libopenblas.so.0, then the reference BLAS)");
+  show("RCPU_LOCAL_BLAS", c.local_blas, "(search: libopenblas.so.0, then libblas.so.3; never rcpu)");
   show("RCPU_LOCAL_LAPACK", c.local_lapack, "(the local BLAS if it has dgetrf_, else the reference LAPACK)");
   show("RCPU_LOCAL_FFTW", std::getenv("RCPU_LOCAL_FFTW") ? std::getenv("RCPU_LOCAL_FFTW") : "",
-       "/usr/lib/x86_64-linux-gnu/libfftw3.so.3 (opened in its own namespace)");
+       "(search: libfftw3.so.3, never rcpu; opened in its own namespace)");
   show("RCPU_FFT_AUTO_MIN_FLOPS", std::to_string(c.fft_auto_min_flops), std::to_string(c.fft_auto_min_flops).c_str());
   show("RCPU_AUTH", std::getenv("RCPU_AUTH") ? std::getenv("RCPU_AUTH") : "", "shared-key if a key file is found");
   show("RCPU_MUNGE_SOCKET", std::getenv("RCPU_MUNGE_SOCKET") ? std::getenv("RCPU_MUNGE_SOCKET") : "",

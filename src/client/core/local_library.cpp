@@ -9,21 +9,38 @@
 #include <vector>
 
 #include "client/core/config.h"
+#include "client/core/library_search.h"
 #include "common/log.h"
 
 namespace rcpu::client {
 namespace {
 
-// Search order when RCPU_LOCAL_BLAS is not set. Never the bare soname libblas.so.3: with rcpu on
-// LD_LIBRARY_PATH that name is rcpu itself.
-const char* const kDefaultCandidates[] = {
-    "libopenblas.so.0",
-    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-    "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
-    "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0",
-    "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
-    "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3",  // Debian's reference BLAS, last resort
-};
+#ifndef RCPU_HINT_BLAS_DIRS
+#define RCPU_HINT_BLAS_DIRS ""
+#endif
+#ifndef RCPU_HINT_LAPACK_DIRS
+#define RCPU_HINT_LAPACK_DIRS ""
+#endif
+
+// Search order when RCPU_LOCAL_BLAS is not set (docs/configuration.md, "Local libraries"): OpenBLAS
+// by soname through the dynamic linker (LD_LIBRARY_PATH, RUNPATH, ld.so.cache, system folders:
+// rcpu is never called libopenblas.so.0), then libopenblas.so.0 in each folder of
+// library_search.h's walk (the folders pkg-config named at configure time included), then a
+// reference libblas.so.3 the same way. The bare soname libblas.so.3 is rcpu itself whenever rcpu is
+// on LD_LIBRARY_PATH: every handle is checked (is_self) and the walk skips the shim's file and folder.
+// Subfolders: where distributions keep several builds side by side (Debian's alternatives).
+const std::vector<std::string> kOpenblasSubdirs = {"openblas-pthread", "openblas-openmp", "openblas-serial"};
+const std::vector<std::string> kBlasSubdirs = {"blas"};
+const std::vector<std::string> kLapackSubdirs = {"lapack"};
+
+std::vector<std::string> default_blas_candidates() {
+  std::vector<std::string> c{"libopenblas.so.0"};
+  for (const std::string& p : library_candidates("libopenblas.so.0", RCPU_HINT_BLAS_DIRS, kOpenblasSubdirs))
+    c.push_back(p);
+  c.push_back("libblas.so.3");  // found rcpu itself unless the program was not given rcpu by that name
+  for (const std::string& p : library_candidates("libblas.so.3", RCPU_HINT_BLAS_DIRS, kBlasSubdirs)) c.push_back(p);
+  return c;
+}
 
 // Not RTLD_DEEPBIND: the local library's own calls to exported symbols must bind as they would
 // without rcpu, so that an error the local LAPACK reports reaches the APPLICATION's xerbla_ (the
@@ -33,11 +50,7 @@ const char* const kDefaultCandidates[] = {
 // (local_route.h) sends them straight back to the local library: untraced, never remote.
 constexpr int kOpenFlags = RTLD_NOW | RTLD_LOCAL;
 
-std::string own_path() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&own_path), &info) && info.dli_fname) return info.dli_fname;
-  return {};
-}
+std::string own_path() { return shim_path(); }
 
 struct Local {
   void* handle = nullptr;
@@ -52,13 +65,40 @@ bool is_self(void* handle, const char* probe = "dgemm_") {
   return dladdr(sym, &info) && info.dli_fname && own_path() == info.dli_fname;
 }
 
+// The local library's references to xerbla_ bind when it is opened (RTLD_NOW): first in the global
+// scope, then in its own dlopen group, which holds only itself and its dependencies. When rcpu is
+// in the global scope (LD_LIBRARY_PATH with a program linked with -lblas, LD_PRELOAD), they reach
+// the application's xerbla_ or rcpu's, which finds the application's (abi/error_handlers.cpp).
+// When the whole chain was dlopened RTLD_LOCAL (NumPy's extension modules) the global scope has no
+// xerbla_ and the library would bind to its own, printing instead of calling the application's
+// handler (NumPy's test_xerbla_override). Then rcpu makes itself global first (RTLD_NOLOAD |
+// RTLD_GLOBAL: no load, no new object): from then on its symbols are what any later lookup in the
+// global scope finds, as with LD_PRELOAD; the calls the local library makes into them are the ones
+// the re-entry guard already handles.
+void make_handlers_reachable() {
+  static const bool done = [] {
+    void* global = dlopen(nullptr, RTLD_NOW);
+    const bool present = global && dlsym(global, "xerbla_");
+    if (global) dlclose(global);
+    if (present) return true;
+    void* self = dlopen(own_path().c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+    if (self) {
+      log::debug("rcpu made global so that the local library's xerbla_ calls reach the application's");
+      dlclose(self);  // the object stays (it was loaded before); RTLD_GLOBAL is kept
+    }
+    return true;
+  }();
+  (void)done;
+}
+
 Local open_local() {
+  make_handlers_reachable();
   std::vector<std::string> candidates;
   const std::string& chosen = config().local_blas;
   if (!chosen.empty())
     candidates.push_back(chosen);
   else
-    for (const char* c : kDefaultCandidates) candidates.push_back(c);
+    candidates = default_blas_candidates();
   std::string errors;
   for (const std::string& c : candidates) {
     void* h = dlopen(c.c_str(), kOpenFlags);
@@ -87,20 +127,41 @@ Local& local() {
   return l;
 }
 
-// The reference LAPACK when neither RCPU_LOCAL_LAPACK nor the local BLAS provides one. Never the
-// bare soname liblapack.so.3: with rcpu on LD_LIBRARY_PATH that name is rcpu itself.
-const char* const kReferenceLapack = "/usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3";
+// The reference LAPACK when neither RCPU_LOCAL_LAPACK nor the local BLAS provides one: the soname
+// liblapack.so.3 through the dynamic linker, then the walk of library_search.h. The soname is rcpu
+// itself whenever rcpu is on LD_LIBRARY_PATH: such a handle is skipped (is_self), the walk skips the
+// shim's file and folder.
+void* open_reference_lapack(std::string& chosen) {
+  std::vector<std::string> candidates{"liblapack.so.3"};
+  for (const std::string& p : library_candidates("liblapack.so.3", RCPU_HINT_LAPACK_DIRS, kLapackSubdirs))
+    candidates.push_back(p);
+  std::string errors;
+  for (const std::string& c : candidates) {
+    void* h = dlopen(c.c_str(), kOpenFlags);
+    if (!h) {
+      errors += std::string("\n  ") + dlerror();
+      continue;
+    }
+    if (is_self(h, "dgetrf_") || !dlsym(h, "dgetrf_")) {
+      errors += "\n  " + c + (is_self(h, "dgetrf_") ? ": this is rcpu itself" : ": not a LAPACK (no dgetrf_)");
+      dlclose(h);
+      continue;
+    }
+    chosen = c;
+    return h;
+  }
+  std::fprintf(stderr, "rcpu: fatal: no local LAPACK could be opened (set RCPU_LOCAL_LAPACK):%s\n", errors.c_str());
+  std::abort();
+}
 
 Local open_lapack() {
   std::string chosen = config().local_lapack;
-  if (chosen.empty()) {
-    if (dlsym(local().handle, "dgetrf_")) {
-      log::debug("local LAPACK: the local BLAS " + local().path);
-      return local();
-    }
-    chosen = kReferenceLapack;
+  if (chosen.empty() && dlsym(local().handle, "dgetrf_")) {
+    log::debug("local LAPACK: the local BLAS " + local().path);
+    return local();
   }
-  void* h = dlopen(chosen.c_str(), kOpenFlags);
+  make_handlers_reachable();
+  void* h = chosen.empty() ? open_reference_lapack(chosen) : dlopen(chosen.c_str(), kOpenFlags);
   if (!h) {
     std::fprintf(stderr, "rcpu: fatal: no local LAPACK could be opened (set RCPU_LOCAL_LAPACK): %s\n", dlerror());
     std::abort();

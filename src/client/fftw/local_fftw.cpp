@@ -10,14 +10,17 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "client/core/library_search.h"
 #include "common/log.h"
 
 namespace rcpu::fftw {
 namespace {
 
-// Never the bare soname: with rcpu on LD_LIBRARY_PATH, libfftw3.so.3 is rcpu itself.
-constexpr const char* kDefaultFftw = "/usr/lib/x86_64-linux-gnu/libfftw3.so.3";
+#ifndef RCPU_HINT_FFTW_DIRS
+#define RCPU_HINT_FFTW_DIRS ""
+#endif
 const char* const kLibraryNames[] = {"libfftw3.so.3", "libfftw3f.so.3", "libfftw3_threads.so.3",
                                      "libfftw3f_threads.so.3"};
 constexpr unsigned kLibraries = 4;
@@ -37,7 +40,7 @@ Namespace& ns() {
 
 std::string configured_path() {
   const char* v = std::getenv("RCPU_LOCAL_FFTW");
-  return (v && *v) ? std::string(v) : std::string(kDefaultFftw);
+  return (v && *v) ? std::string(v) : std::string();
 }
 
 [[noreturn]] void fatal(const std::string& what) {
@@ -72,13 +75,43 @@ void* open_library(unsigned which) {
   Namespace& n = ns();
   std::lock_guard<std::mutex> lock(n.mutex);
   if (!n.opened) {
-    n.main_path = configured_path();
+    // RCPU_LOCAL_FFTW, else (docs/configuration.md, "Local libraries") libfftw3.so.3 in each folder
+    // of the dynamic linker's search path and of the configure-time pkg-config hints
+    // (client/core/library_search.h: the shim's file and folder skipped), else the soname through
+    // the dynamic linker in the new namespace (ld.so.cache). Not the soname first: in a new
+    // namespace LD_LIBRARY_PATH still applies and would load rcpu itself there. Each is opened in
+    // a namespace of its own; the first with FFTW's internals (fftw_mksolver) is kept.
+    std::vector<std::string> candidates;
+    const std::string configured = configured_path();
+    if (!configured.empty()) {
+      candidates.push_back(configured);
+    } else {
+      candidates = rcpu::client::library_candidates(kLibraryNames[0], RCPU_HINT_FFTW_DIRS);
+      candidates.push_back(kLibraryNames[0]);
+    }
+    std::string errors;
+    void* h = nullptr;
+    for (const std::string& c : candidates) {
+      void* t = dlmopen(LM_ID_NEWLM, c.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!t) {
+        errors += std::string("; ") + dlerror();
+        continue;
+      }
+      if (!dlsym(t, "fftw_mksolver")) {  // rcpu itself, or not FFTW
+        errors += "; " + c + " is not the real FFTW (no fftw_mksolver)";
+        dlclose(t);
+        continue;
+      }
+      h = t;
+      n.main_path = c;
+      link_map* map = nullptr;  // the file the soname resolved to
+      if (dlinfo(t, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name && *map->l_name) n.main_path = map->l_name;
+      break;
+    }
+    if (!h) fatal("cannot open the local FFTW" + errors);
     const std::size_t slash = n.main_path.rfind('/');
     n.folder = slash == std::string::npos ? std::string(".") : n.main_path.substr(0, slash);
-    void* h = dlmopen(LM_ID_NEWLM, n.main_path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!h) fatal(std::string("cannot open the local FFTW: ") + dlerror());
     if (dlinfo(h, RTLD_DI_LMID, &n.lmid) != 0) fatal(std::string("dlinfo: ") + dlerror());
-    if (!dlsym(h, "fftw_mksolver")) fatal(n.main_path + " is not the real FFTW (no fftw_mksolver)");
     mark_multithreaded(h);
     n.handles[0] = h;
     n.opened = true;

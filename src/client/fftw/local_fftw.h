@@ -2,7 +2,8 @@
 //
 // The shim itself is libfftw3.so.3 (and libfftw3f, _threads, _omp) on LD_LIBRARY_PATH, so the local
 // FFTW is opened by full path: RCPU_LOCAL_FFTW (the double-precision libfftw3.so.3; the single-
-// precision and threads libraries are taken from the same folder), else Debian's/Ubuntu's place.
+// precision and threads libraries are taken from the same folder), else the first real
+// libfftw3.so.3 of the search that client/core/library_search.h describes (local_fftw.cpp).
 //
 // It is opened into its OWN link-map namespace (dlmopen LM_ID_NEWLM), not beside the shim:
 //   - Debian's libfftw3_threads.so.3 needs ~900 FFTW-internal symbols (fftw_mksolver ...) from
