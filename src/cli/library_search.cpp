@@ -95,7 +95,13 @@ SearchSettings system_search_settings(const std::string& ld_library_path) {
   SearchSettings s;
   if (!ld_library_path.empty()) s.ld_library_path = split_colons(ld_library_path);
   s.conf_dirs = read_ld_so_conf();
-  s.default_dirs = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"};
+  // The dynamic linker's built-in folders: the multiarch ones where the distribution has them
+  // (Debian's /usr/lib/x86_64-linux-gnu; RCPU_LIBRARY_ARCHITECTURE is CMake's reading of the
+  // toolchain, empty elsewhere), then lib64 on 64-bit targets (Fedora, RHEL), then lib.
+  const std::string arch = RCPU_LIBRARY_ARCHITECTURE;
+  if (!arch.empty()) s.default_dirs = {"/lib/" + arch, "/usr/lib/" + arch};
+  if (sizeof(void*) == 8) s.default_dirs.insert(s.default_dirs.end(), {"/lib64", "/usr/lib64"});
+  s.default_dirs.insert(s.default_dirs.end(), {"/lib", "/usr/lib"});
   return s;
 }
 

@@ -8,7 +8,8 @@
 //   4. DT_RUNPATH of the object that needs it;
 //   5. the folders of /etc/ld.so.conf (its `include`s followed), standing in for /etc/ld.so.cache,
 //      which ldconfig builds from the same folders;
-//   6. the default folders (/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib).
+//   6. the default folders (/lib/<multiarch>, /usr/lib/<multiarch> where the toolchain has a
+//      multiarch name, /lib64, /usr/lib64 on 64-bit targets, /lib, /usr/lib).
 // A candidate of another ELF class or machine is skipped, as ld.so does. $ORIGIN is expanded.
 #pragma once
 

@@ -9,8 +9,8 @@
 #include <cstdint>
 
 extern "C" {
-std::int64_t rcpu_test_stub_ints(std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                                 std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t);
+std::int64_t rcpu_test_stub_ints(std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                                 std::int64_t, std::int64_t, std::int64_t, std::int64_t);
 double rcpu_test_stub_doubles(double, double, double, double, double, double, double, double, double, double);
 struct Four {
   double a, b, c, d;
@@ -45,10 +45,14 @@ double variadic(int count, ...) {
 extern "C" void* rcpu_test_stub_target(unsigned index) {
   if (index < 4) ++g_resolved[index];
   switch (index) {
-    case 0: return reinterpret_cast<void*>(&ints);
-    case 1: return reinterpret_cast<void*>(&doubles);
-    case 2: return reinterpret_cast<void*>(&four);
-    default: return reinterpret_cast<void*>(&variadic);
+    case 0:
+      return reinterpret_cast<void*>(&ints);
+    case 1:
+      return reinterpret_cast<void*>(&doubles);
+    case 2:
+      return reinterpret_cast<void*>(&four);
+    default:
+      return reinterpret_cast<void*>(&variadic);
   }
 }
 
