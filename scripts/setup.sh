@@ -29,6 +29,7 @@ libmunge-dev           test -e /usr/include/munge.h
 munge                  command -v munged
 python3-pyfftw         /usr/bin/python3 -c "import pyfftw"
 libfftw3-mpi-dev       test -e /usr/include/fftw3-mpi.h
+libfftw3-bin           command -v fftw-wisdom
 libopenmpi-dev         test -e /usr/lib/$MULTIARCH/openmpi/include/mpi.h
 openmpi-bin            command -v mpiexec
 octave                 command -v octave-cli
