@@ -5,9 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <regex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "cli/elf_file.h"
 #include "cli/library_search.h"
@@ -64,9 +65,25 @@ bool is_shell(const std::string& interp) {
 // R's (`. "${R_HOME}/etc${R_ARCH}/ldpaths"`, which sets it from R_LD_LIBRARY_PATH), or any that
 // assigns it.
 bool resets_ld_library_path(const std::string& text) {
-  static const std::regex assigns(R"((^|[\s;&|(`])(export\s+|declare\s+-x\s+)?LD_LIBRARY_PATH=)");
-  return text.find("/ldpaths") != std::string::npos || text.find("R_LD_LIBRARY_PATH") != std::string::npos ||
-         std::regex_search(text, assigns);
+  if (text.find("/ldpaths") != std::string::npos || text.find("R_LD_LIBRARY_PATH") != std::string::npos) return true;
+  // An assignment `LD_LIBRARY_PATH=`, `export LD_LIBRARY_PATH=` or `declare -x LD_LIBRARY_PATH=`
+  // at the start of a word (not FOO_LD_LIBRARY_PATH=).
+  const auto word_start = [&](std::size_t at) {
+    return at == 0 || std::string_view(" \t\n;&|(`").find(text[at - 1]) != std::string_view::npos;
+  };
+  const auto after_prefix = [&](std::size_t at, std::string_view prefix) -> std::size_t {
+    std::size_t i = at;  // skip the blanks between the prefix and the name, then the prefix itself
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t')) --i;
+    if (i == at || i < prefix.size() || text.compare(i - prefix.size(), prefix.size(), prefix) != 0) return at;
+    return i - prefix.size();
+  };
+  const std::string_view name = "LD_LIBRARY_PATH=";
+  for (std::size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+    std::size_t start = after_prefix(at, "export");
+    if (start == at) start = after_prefix(at, "declare -x");
+    if (word_start(at) || (start != at && word_start(start))) return true;
+  }
+  return false;
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -147,17 +164,47 @@ LibraryKind library_kind(const std::string& name) {
   static const std::set<std::string> shim = {"libblas.so.3",           "libcblas.so.3",     "liblapack.so.3",
                                              "libfftw3.so.3",          "libfftw3f.so.3",    "libfftw3_threads.so.3",
                                              "libfftw3f_threads.so.3", "libfftw3_omp.so.3", "libfftw3f_omp.so.3"};
-  static const std::regex ilp64(R"(lib(openblas|blas|cblas|lapack|flexiblas|blis)(64|_64|-ilp64)[^/]*\.so.*|)"
-                                R"(libmkl_(intel|gf)_ilp64\.so.*|libscipy_openblas64_?[^/]*\.so.*)");
-  static const std::regex vendor(
-      R"(lib(openblas|openblasp|openblaso|mkl_rt|mkl_intel_lp64|mkl_gf_lp64|mkl_core|blis|blis-mt|flexiblas|)"
-      R"(atlas|satlas|tatlas|f77blas|ptf77blas|ptcblas|essl|armpl|armpl_lp64|nvblas|Rblas|Rlapack|goto2|acml|)"
-      R"(scipy_openblas|openblas_[a-z0-9]+|blas|cblas|lapack)([-_.][^/]*)?\.so.*)");
+  // What follows lib<stem> in a file name, if the name starts so; nullopt otherwise.
+  const auto after = [](const std::string& base, std::string_view stem) -> std::optional<std::string_view> {
+    if (base.rfind("lib", 0) != 0 || base.compare(3, stem.size(), stem) != 0) return std::nullopt;
+    return std::string_view(base).substr(3 + stem.size());
+  };
+  // 64-bit-integer builds: lib<stem><anything>.so..., e.g. libopenblas64_.so.0, libblas64.so.3,
+  // libmkl_intel_ilp64.so.2.
+  const auto ilp64 = [&](const std::string& base) {
+    const auto so_later = [&](std::string_view stem) {
+      const auto rest = after(base, stem);
+      return rest && rest->find(".so") != std::string_view::npos;
+    };
+    for (std::string_view lib : {"openblas", "blas", "cblas", "lapack", "flexiblas", "blis"})
+      for (std::string_view suffix : {"64", "_64", "-ilp64"})
+        if (so_later(std::string(lib) + std::string(suffix))) return true;
+    for (std::string_view lib : {"mkl_intel_ilp64", "mkl_gf_ilp64"})
+      if (const auto rest = after(base, lib); rest && rest->rfind(".so", 0) == 0) return true;
+    return so_later("scipy_openblas64");
+  };
+  // Vendor BLAS names: lib<stem>.so... or lib<stem>[-_.]<anything>.so..., e.g. libopenblas.so.0,
+  // libopenblasp-r0.3.21.so, libmkl_rt.so.2, libblis.so.4.
+  const auto vendor = [&](const std::string& base) {
+    for (std::string_view lib :
+         {"openblas",  "openblasp", "openblaso", "mkl_rt",         "mkl_intel_lp64", "mkl_gf_lp64", "mkl_core",
+          "blis",      "blis-mt",   "flexiblas", "atlas",          "satlas",         "tatlas",      "f77blas",
+          "ptf77blas", "ptcblas",   "essl",      "armpl",          "armpl_lp64",     "nvblas",      "Rblas",
+          "Rlapack",   "goto2",     "acml",      "scipy_openblas", "blas",           "cblas",       "lapack"}) {
+      const auto rest = after(base, lib);
+      if (!rest) continue;
+      if (rest->rfind(".so", 0) == 0) return true;
+      if (!rest->empty() && std::string_view("-_.").find((*rest)[0]) != std::string_view::npos &&
+          rest->find(".so", 1) != std::string_view::npos)
+        return true;
+    }
+    return false;
+  };
   if (shim.count(name)) return LibraryKind::shim_name;
   const std::string base = base_name(name);
   if (shim.count(base)) return LibraryKind::shim_name;
-  if (std::regex_match(base, ilp64)) return LibraryKind::ilp64_blas;
-  if (std::regex_match(base, vendor)) return LibraryKind::vendor_blas;
+  if (ilp64(base)) return LibraryKind::ilp64_blas;
+  if (vendor(base)) return LibraryKind::vendor_blas;
   return LibraryKind::other;
 }
 
